@@ -1,0 +1,203 @@
+"""Domain errors, each with a stable code and a message in Chinese (first) and English.
+
+Every refusal the domain makes is one of these. The interface shows `message(lang)`; the API
+returns `code`, `field` and both messages. Templates use `str.format` with the error's params.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+LANGS = ("zh", "en")
+
+
+class ConsultError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    zh: ClassVar[str] = "操作未能完成。"
+    en: ClassVar[str] = "The operation could not be completed."
+
+    def __init__(self, field: str | None = None, **params: Any) -> None:
+        self.field = field
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "zh") -> str:
+        template = self.zh if lang.startswith("zh") else self.en
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError):
+            return template
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "field": self.field,
+            "message": {"zh": self.message("zh"), "en": self.message("en")},
+            "params": {k: str(v) for k, v in self.params.items()},
+        }
+
+
+class NotFoundError(ConsultError):
+    code = "not_found"
+    zh = "{kind}不存在：{ident}"
+    en = "No such {kind_en}: {ident}"
+
+
+class ValidationError(ConsultError):
+    """A value given to a command is malformed or out of range."""
+
+    code = "invalid"
+    zh = "{label}无效：{reason}"
+    en = "Invalid {label_en}: {reason_en}"
+
+
+class PermissionDeniedError(ConsultError):
+    code = "forbidden"
+    zh = "您没有权限执行此操作：需要{role}身份。"
+    en = "You may not do this: it needs the role {role_en}."
+
+
+class IllegalTransitionError(ConsultError):
+    code = "illegal_transition"
+    zh = "当前阶段为“{stage}”，不能{action}。"
+    en = "The case is at stage “{stage_en}”; it cannot {action_en} now."
+
+
+class NoticePeriodError(ConsultError):
+    code = "notice_period"
+    zh = "公示期未满：公示须满{days}天，最早可于{earliest}开始。"
+    en = "The notice period has not elapsed: {days} days are required; the earliest start is {earliest}."
+
+
+class MotionRejectionForbiddenError(ConsultError):
+    code = "motion_tabled"
+    zh = "该动议已达到联署门槛并自动列入议题，不得驳回。"
+    en = "This motion reached its co-signature threshold and was tabled automatically: it may not be rejected."
+
+
+class AlreadySignedError(ConsultError):
+    code = "already_signed"
+    zh = "该户（业主）已经联署过此动议。"
+    en = "This owner (head) has already co-signed this motion."
+
+
+class NotSignedError(ConsultError):
+    code = "not_signed"
+    zh = "该户（业主）尚未联署此动议，无法撤回。"
+    en = "This owner (head) has not co-signed this motion; there is nothing to withdraw."
+
+
+class SignatureWithdrawalForbiddenError(ConsultError):
+    code = "withdrawal_forbidden"
+    zh = "此动议的规则不允许撤回联署。"
+    en = "This motion's rule does not allow signatures to be withdrawn."
+
+
+class MotionClosedError(ConsultError):
+    code = "motion_closed"
+    zh = "联署已结束（{state}），不能再联署或撤回。"
+    en = "Co-signing has ended ({state_en}); signatures can no longer be added or withdrawn."
+
+
+class NotOnRollError(ConsultError):
+    code = "not_on_roll"
+    zh = "{person}不在本次冻结的名册（第{version}版）中，或不是有表决权的业主。"
+    en = "{person} is not a voting owner on the frozen roll (version {version})."
+
+
+class VoteNotOpenError(ConsultError):
+    code = "vote_not_open"
+    zh = "表决不在进行中（{state}），选票未被接受。"
+    en = "The vote is not open ({state_en}); the ballot was not accepted."
+
+
+class VoteClosedBeforeBallotError(ConsultError):
+    code = "vote_closed"
+    zh = "表决已于您的选票送达之前结束，您的选票不计入结果。"
+    en = "The vote closed before your ballot arrived; it is not counted."
+
+
+class AlreadyVotedError(ConsultError):
+    code = "already_voted"
+    zh = "该户（业主）已经投票，且{why}"
+    en = "This owner (head) has already voted, and {why_en}"
+
+
+class ProxyError(ConsultError):
+    code = "proxy"
+    zh = "委托无效：{reason}"
+    en = "Invalid proxy: {reason_en}"
+
+
+class PaperBallotError(ConsultError):
+    code = "paper_ballot"
+    zh = "纸质选票录入有误：{reason}"
+    en = "Paper ballot entry refused: {reason_en}"
+
+
+class ExtensionError(ConsultError):
+    code = "extension"
+    zh = "不能延期：{reason}"
+    en = "The vote cannot be extended: {reason_en}"
+
+
+class SettingError(ConsultError):
+    code = "setting"
+    zh = "设置无效：{reason}"
+    en = "Invalid setting: {reason_en}"
+
+
+class ConcurrencyError(ConsultError):
+    code = "conflict"
+    zh = "该记录正在被他人同时修改，请重试。"
+    en = "Someone changed this record at the same time; please try again."
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem in one row of an imported file."""
+
+    line: int
+    column: str
+    value: str
+    zh: str
+    en: str
+
+    def message(self, lang: str = "zh") -> str:
+        if lang.startswith("zh"):
+            return f"第{self.line}行，“{self.column}”列：{self.zh}（值：{self.value!r}）"
+        return f"line {self.line}, column '{self.column}': {self.en} (value: {self.value!r})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "value": self.value,
+            "message": {"zh": self.zh, "en": self.en},
+        }
+
+
+class RollValidationError(ConsultError):
+    """An imported roll has bad rows. Nothing was imported."""
+
+    code = "roll_invalid"
+    zh = "名册有{count}处错误，未导入任何数据。"
+    en = "The roll has {count} problem(s); nothing was imported."
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(field="file", count=len(self.problems))
+
+    def as_dict(self) -> dict[str, Any]:
+        data = super().as_dict()
+        data["problems"] = [p.as_dict() for p in self.problems]
+        return data
+
+
+def field_errors(errors: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Normalise a mapping of field to messages (used by the web layer)."""
+    return {k: list(v) for k, v in errors.items()}
