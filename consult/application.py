@@ -7,6 +7,7 @@ into domain errors; concurrent writers to one aggregate are retried.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -90,6 +91,7 @@ from consult.vote import (
 )
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 #: Which rule set decides for each route, where the route has a statutory vote.
 ROUTE_RULES: dict[str, tuple[RuleSetId, ...]] = {
@@ -181,6 +183,19 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         super().__init__(env=env)
         self.clock: Clock = clock or SystemClock()
         self._electorates = _LRU(maxsize=16)
+        #: Called with the log position after every successful save (e.g. to update projections
+        #: in the embedded default). A failing listener never undoes a committed command.
+        self.listeners: list[Callable[[int], None]] = []
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
+        recordings = super().save(*objs, **kwargs)
+        position = _position(recordings)
+        for listener in self.listeners:
+            try:
+                listener(position)
+            except Exception:  # the events are stored; a follower catches up later
+                logger.exception("listener failed after position %s", position)
+        return recordings
 
     # --- infrastructure ------------------------------------------------------------------
 
