@@ -31,12 +31,19 @@ class ConsultAggregate(Aggregate):
         pass
 
     @classmethod
-    def start(cls: type[A], id: UUID, at: datetime, actor: str, reason: str = "", **fields: Any) -> A:  # noqa: A002
+    def start(
+        cls: type[A], id: UUID, at: datetime, actor: str, reason: str = "", **fields: Any
+    ) -> A:
         """Create the aggregate with its Created event stamped by the domain clock."""
         return cls._create(cls.Created, id=id, timestamp=at, actor=actor, reason=reason, **fields)
 
     def record(
-        self, event_class: type[Aggregate.Event], at: datetime, actor: str, reason: str = "", **fields: Any
+        self,
+        event_class: type[Aggregate.Event],
+        at: datetime,
+        actor: str,
+        reason: str = "",
+        **fields: Any,
     ) -> None:
         """Trigger an event stamped by the domain clock (guards are checked before calling this)."""
         self.trigger_event(event_class, timestamp=at, actor=actor, reason=reason, **fields)

@@ -77,11 +77,10 @@ from consult.rules import (
     rule_set,
     tally,
 )
-from consult.settings import NOTICE_ROUTES, EstateSettings
+from consult.settings import NOTICE_ROUTES
 from consult.vote import (
     Ballot,
     PaperEntry,
-    PaperState,
     Vote,
     VoteState,
     ballot_id,
@@ -155,7 +154,7 @@ class _LRU:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
-                return self.items[key]  # type: ignore[no-any-return]
+                return self.items[key]  # type: ignore[no-any-return,unused-ignore]
         value = make()
         with self.lock:
             self.items[key] = value
@@ -168,7 +167,7 @@ def _position(recordings: Sequence[Recording[Any]]) -> int:
     return max((r.notification.id for r in recordings), default=0)
 
 
-class ConsultationApp(Application):  # type: ignore[type-arg]
+class ConsultationApp(Application[UUID]):
     """The consultation platform's application service."""
 
     name = "consult"
@@ -202,11 +201,24 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
     def now(self) -> datetime:
         return self.clock.now()
 
-    def _get(self, cls: type[T], aggregate_id: UUID, kind: str, kind_en: str, version: int | None = None) -> T:
+    def _get(
+        self,
+        cls: type[T],
+        aggregate_id: UUID,
+        kind: str,
+        kind_en: str,
+        version: int | None = None,
+        read_only: bool = False,
+    ) -> T:
+        """Load an aggregate; ``read_only`` skips the defensive copy of the cached object."""
         try:
-            agg = self.repository.get(aggregate_id, version=version)
+            agg: Any = self.repository.get(
+                aggregate_id, version=version, deepcopy_from_cache=not read_only
+            )
         except AggregateNotFoundError:
-            raise NotFoundError(field="id", kind=kind, kind_en=kind_en, ident=str(aggregate_id)) from None
+            raise NotFoundError(
+                field="id", kind=kind, kind_en=kind_en, ident=str(aggregate_id)
+            ) from None
         if not isinstance(agg, cls):
             raise NotFoundError(field="id", kind=kind, kind_en=kind_en, ident=str(aggregate_id))
         return agg
@@ -235,8 +247,8 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
     def estate(self, estate: UUID) -> Estate:
         return self._get(Estate, estate, "小区", "estate")
 
-    def vote(self, vote_id: UUID) -> Vote:
-        return self._get(Vote, vote_id, "表决", "vote")
+    def vote(self, vote_id: UUID, read_only: bool = False) -> Vote:
+        return self._get(Vote, vote_id, "表决", "vote", read_only=read_only)
 
     def motion(self, motion_id: UUID) -> Motion:
         return self._get(Motion, motion_id, "动议", "motion")
@@ -262,7 +274,15 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         code = _code(code)
         name = require_text(name, "name", "名称", "name", 200)
         jid = jurisdiction_id(kind, code)
-        j = Jurisdiction.start(jid, self.now(), actor.person_id, kind=kind.value, code=code, name=name, parent_id=parent)
+        j = Jurisdiction.start(
+            jid,
+            self.now(),
+            actor.person_id,
+            kind=kind.value,
+            code=code,
+            name=name,
+            parent_id=parent,
+        )
         self._save_new(j, "编号", "code", code)
         return jid
 
@@ -271,7 +291,11 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             return _position(self.save(agg))
         except IntegrityError:
             raise ValidationError(
-                field="code", label=label, label_en=label_en, reason=f"{code} 已存在", reason_en=f"{code} already exists"
+                field="code",
+                label=label,
+                label_en=label_en,
+                reason=f"{code} 已存在",
+                reason_en=f"{code} already exists",
             ) from None
 
     def create_estate(self, code: str, name: str, community_code: str, actor: Actor) -> UUID:
@@ -279,12 +303,21 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         code = _code(code)
         name = require_text(name, "name", "小区名称", "estate name", 200)
         community = self._get(
-            Jurisdiction, jurisdiction_id(JurisdictionKind.COMMUNITY, community_code), "社区", "community"
+            Jurisdiction,
+            jurisdiction_id(JurisdictionKind.COMMUNITY, community_code),
+            "社区",
+            "community",
         )
         assert community.parent_id is not None
         eid = estate_id(code)
         estate = Estate.start(
-            eid, self.now(), actor.person_id, code=code, name=name, community_id=community.id, street_id=community.parent_id
+            eid,
+            self.now(),
+            actor.person_id,
+            code=code,
+            name=name,
+            community_id=community.id,
+            street_id=community.parent_id,
         )
         self._save_new(estate, "小区编号", "estate code", code)
         return eid
@@ -297,18 +330,30 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
 
         return self._retrying(attempt)
 
-    def elect_owners_committee(self, estate: UUID, members: Sequence[str], term_ends: str, actor: Actor) -> int:
+    def elect_owners_committee(
+        self, estate: UUID, members: Sequence[str], term_ends: str, actor: Actor
+    ) -> int:
         """Record an election; a residents' committee acting in its place stops automatically."""
         actor.require(Role.RESIDENTS_COMMITTEE, Role.STREET)
         people = _people(members, "members", "委员", "members")
         if len(people) < 3:
             raise ValidationError(
-                field="members", label="委员", label_en="members", reason="业主委员会至少3人",
+                field="members",
+                label="委员",
+                label_en="members",
+                reason="业主委员会至少3人",
                 reason_en="an owners' committee has at least 3 members",
             )
 
         def change(e: Estate, at: datetime) -> None:
-            e.record(Estate.OwnersCommitteeElected, at, actor.person_id, "", members=people, term_ends=term_ends)
+            e.record(
+                Estate.OwnersCommitteeElected,
+                at,
+                actor.person_id,
+                "",
+                members=people,
+                term_ends=term_ends,
+            )
             if e.acting is not None:
                 e.record(
                     Estate.ActingArrangementEnded,
@@ -320,12 +365,17 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
 
         return self._estate_command(estate, change)
 
-    def announce_acting(self, estate: UUID, legal_basis: str, election_months: int, actor: Actor) -> int:
+    def announce_acting(
+        self, estate: UUID, legal_basis: str, election_months: int, actor: Actor
+    ) -> int:
         actor.require(Role.RESIDENTS_COMMITTEE, Role.STREET)
         basis = require_text(legal_basis, "legal_basis", "法律依据", "legal basis", 1000)
         if not 1 <= election_months <= 24:
             raise ValidationError(
-                field="election_months", label="选举期限", label_en="election deadline", reason="须在1至24个月之间",
+                field="election_months",
+                label="选举期限",
+                label_en="election deadline",
+                reason="须在1至24个月之间",
                 reason_en="must be between 1 and 24 months",
             )
 
@@ -344,16 +394,22 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
 
         return self._estate_command(estate, change)
 
-    def appoint_property_company(self, estate: UUID, company: str, staff: Sequence[str], actor: Actor) -> int:
+    def appoint_property_company(
+        self, estate: UUID, company: str, staff: Sequence[str], actor: Actor
+    ) -> int:
         actor.require(Role.OWNERS_COMMITTEE, Role.RESIDENTS_COMMITTEE)
         name = require_text(company, "company", "物业服务企业", "property company", 200)
         people = _people(staff, "staff", "工作人员", "staff", allow_empty=True)
         return self._estate_command(
             estate,
-            lambda e, at: e.record(Estate.PropertyCompanyAppointed, at, actor.person_id, "", company=name, staff=people),
+            lambda e, at: e.record(
+                Estate.PropertyCompanyAppointed, at, actor.person_id, "", company=name, staff=people
+            ),
         )
 
-    def adopt_covenant(self, estate: UUID, ref: str, title: str, silent_majority_clause: bool, actor: Actor) -> int:
+    def adopt_covenant(
+        self, estate: UUID, ref: str, title: str, silent_majority_clause: bool, actor: Actor
+    ) -> int:
         """Record an adopted 管理规约 / 议事规则 version (the silent-majority option refers to it)."""
         actor.require(Role.OWNERS_COMMITTEE, Role.RESIDENTS_COMMITTEE)
         ref = require_text(ref, "ref", "规约编号", "covenant reference", 200)
@@ -362,11 +418,19 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         def change(e: Estate, at: datetime) -> None:
             if e.covenant(ref):
                 raise ValidationError(
-                    field="ref", label="规约编号", label_en="covenant reference", reason="该版本已登记",
+                    field="ref",
+                    label="规约编号",
+                    label_en="covenant reference",
+                    reason="该版本已登记",
                     reason_en="this version is already recorded",
                 )
             e.record(
-                Estate.CovenantAdopted, at, actor.person_id, "", ref=ref, title=title,
+                Estate.CovenantAdopted,
+                at,
+                actor.person_id,
+                "",
+                ref=ref,
+                title=title,
                 silent_majority_clause=silent_majority_clause,
             )
 
@@ -388,7 +452,10 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             ck = CouncilKind(kind)
         except ValueError:
             raise ValidationError(
-                field="kind", label="议事会类型", label_en="council kind", reason="须为 four-in-one 或 six-party",
+                field="kind",
+                label="议事会类型",
+                label_en="council kind",
+                reason="须为 four-in-one 或 six-party",
                 reason_en="must be four-in-one or six-party",
             ) from None
         cid = council_id(estate, ck.value)
@@ -403,7 +470,14 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         def attempt() -> int:
             c = self.council(council)
             p = c.check_party(party)
-            c.record(Council.SeatsAssigned, self.now(), actor.person_id, "", party=p.value, holders=people)
+            c.record(
+                Council.SeatsAssigned,
+                self.now(),
+                actor.person_id,
+                "",
+                party=p.value,
+                holders=people,
+            )
             return self._save(c)
 
         return self._retrying(attempt)
@@ -425,25 +499,40 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         rid = roll_id(estate)
         at = self.now()
 
-        def attempt() -> int:
+        def attempt() -> tuple[HeadRules, int]:
             if self._exists(rid):
                 roll = self._get(Roll, rid, "名册", "roll")
                 roll.record(
-                    Roll.Reimported, at, actor.person_id, "重新导入名册 / roll re-imported",
-                    units=[u.to_dict() for u in units], source_name=source_name,
-                )
-                if head_rules is not None and head_rules != roll.head_rules:
-                    roll.record(Roll.HeadRulesChanged, at, actor.person_id, "", head_rules=head_rules.to_dict())
-            else:
-                roll = Roll.start(
-                    rid, at, actor.person_id, "导入名册 / roll imported", estate_id=estate,
-                    units=[u.to_dict() for u in units], head_rules=(head_rules or HeadRules()).to_dict(),
+                    Roll.Reimported,
+                    at,
+                    actor.person_id,
+                    "重新导入名册 / roll re-imported",
+                    units=[u.to_dict() for u in units],
                     source_name=source_name,
                 )
-            return self._save(roll)
+                if head_rules is not None and head_rules != roll.head_rules:
+                    roll.record(
+                        Roll.HeadRulesChanged,
+                        at,
+                        actor.person_id,
+                        "",
+                        head_rules=head_rules.to_dict(),
+                    )
+            else:
+                roll = Roll.start(
+                    rid,
+                    at,
+                    actor.person_id,
+                    "导入名册 / roll imported",
+                    estate_id=estate,
+                    units=[u.to_dict() for u in units],
+                    head_rules=(head_rules or HeadRules()).to_dict(),
+                    source_name=source_name,
+                )
+            return roll.head_rules, self._save(roll)
 
-        position = self._retrying(attempt)
-        return summarize(units, head_rules or self.roll(estate).head_rules), position
+        rules, position = self._retrying(attempt)
+        return summarize(units, rules), position
 
     def roll_version(self, estate: UUID) -> int:
         last = self.recorder.select_events(roll_id(estate), desc=True, limit=1)
@@ -453,18 +542,25 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
 
     def roll(self, estate: UUID, version: int | None = None) -> Roll:
         """The roll as it stood at a version (the latest by default); never cached mutable state."""
-        return self._get(Roll, roll_id(estate), "名册", "roll", version=version or self.roll_version(estate))
+        return self._get(
+            Roll, roll_id(estate), "名册", "roll", version=version or self.roll_version(estate)
+        )
 
     def roll_at(self, estate: UUID, moment: datetime) -> Roll:
         """The roll as it stood at a moment in time."""
         version = 0
         for stored in self.recorder.select_events(roll_id(estate)):
-            event = self.mapper.to_domain_event(stored)
+            event: Any = self.mapper.to_domain_event(stored)
             if event.timestamp > moment:
                 break
             version = stored.originator_version
         if version == 0:
-            raise NotFoundError(field="at", kind="该时间的名册", kind_en="roll at that time", ident=moment.isoformat())
+            raise NotFoundError(
+                field="at",
+                kind="该时间的名册",
+                kind_en="roll at that time",
+                ident=moment.isoformat(),
+            )
         return self.roll(estate, version)
 
     def roll_summary(self, estate: UUID, version: int | None = None) -> RollSummary:
@@ -478,7 +574,9 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         def make() -> Electorate:
             r = self.roll(estate, version)
             return electorates.from_roll(
-                list(r.units.values()), r.head_rules, {"kind": "roll", "roll_id": rid.hex, "version": version}
+                list(r.units.values()),
+                r.head_rules,
+                {"kind": "roll", "roll_id": rid.hex, "version": version},
             )
 
         return self._electorates.get_or_make(("roll", rid, version), make)
@@ -502,7 +600,13 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         return self._roll_command(estate, change)
 
     def change_owner(
-        self, estate: UUID, unit_id: str, owners: Sequence[str], owner_kind: str, document: str, actor: Actor
+        self,
+        estate: UUID,
+        unit_id: str,
+        owners: Sequence[str],
+        owner_kind: str,
+        document: str,
+        actor: Actor,
     ) -> int:
         actor.require(Role.OWNERS_COMMITTEE, Role.RESIDENTS_COMMITTEE)
         people = _people(owners, "owners", "业主", "owners")
@@ -511,41 +615,76 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             kind = OwnerKind(owner_kind)
         except ValueError:
             raise ValidationError(
-                field="owner_kind", label="业主类型", label_en="owner kind", reason="须为 person、company 或 developer",
+                field="owner_kind",
+                label="业主类型",
+                label_en="owner kind",
+                reason="须为 person、company 或 developer",
                 reason_en="must be person, company or developer",
             ) from None
 
         def change(r: Roll, at: datetime) -> None:
             r.unit(unit_id)
             r.record(
-                Roll.OwnerChanged, at, actor.person_id, doc, unit_id=unit_id, owners=people,
-                owner_kind=kind.value, document=doc,
+                Roll.OwnerChanged,
+                at,
+                actor.person_id,
+                doc,
+                unit_id=unit_id,
+                owners=people,
+                owner_kind=kind.value,
+                document=doc,
             )
 
         return self._roll_command(estate, change)
 
     def correct_area(
-        self, estate: UUID, unit_id: str, area: Decimal, area_source: str, document: str, actor: Actor
+        self,
+        estate: UUID,
+        unit_id: str,
+        area: Decimal,
+        area_source: str,
+        document: str,
+        actor: Actor,
     ) -> int:
         actor.require(Role.OWNERS_COMMITTEE, Role.RESIDENTS_COMMITTEE)
         doc = require_text(document, "document", "依据文件", "supporting document", 500)
-        if not isinstance(area, Decimal) or not area.is_finite() or area <= 0 or area.as_tuple().exponent < -2:  # type: ignore[operator]
+        exponent = area.as_tuple().exponent if isinstance(area, Decimal) else 0
+        if (
+            not isinstance(area, Decimal)
+            or not area.is_finite()
+            or area <= 0
+            or not isinstance(exponent, int)
+            or exponent < -2
+        ):
             raise ValidationError(
-                field="area", label="面积", label_en="area", reason="须为大于0、最多两位小数的数", reason_en="must be a positive number with at most two decimals"
+                field="area",
+                label="面积",
+                label_en="area",
+                reason="须为大于0、最多两位小数的数",
+                reason_en="must be a positive number with at most two decimals",
             )
         try:
             source = AreaSource(area_source)
         except ValueError:
             raise ValidationError(
-                field="area_source", label="面积来源", label_en="area source", reason="须为 register、survey 或 contract",
+                field="area_source",
+                label="面积来源",
+                label_en="area source",
+                reason="须为 register、survey 或 contract",
                 reason_en="must be register, survey or contract",
             ) from None
 
         def change(r: Roll, at: datetime) -> None:
             r.unit(unit_id)
             r.record(
-                Roll.AreaCorrected, at, actor.person_id, doc, unit_id=unit_id, area=area,
-                area_source=source.value, document=doc,
+                Roll.AreaCorrected,
+                at,
+                actor.person_id,
+                doc,
+                unit_id=unit_id,
+                area=area,
+                area_source=source.value,
+                document=doc,
             )
 
         return self._roll_command(estate, change)
@@ -563,7 +702,10 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         actor.require(Role.RESIDENTS_COMMITTEE)
         if not household.household_id.strip() or not household.adults:
             raise ValidationError(
-                field="household", label="户", label_en="household", reason="须有户号和至少一名成年人",
+                field="household",
+                label="户",
+                label_en="household",
+                reason="须有户号和至少一名成年人",
                 reason_en="needs an id and at least one adult",
             )
         self._get(Jurisdiction, community, "社区", "community")
@@ -573,8 +715,16 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             if self._exists(rid):
                 reg = self._get(ResidentsRegister, rid, "居民名册", "residents' register")
             else:
-                reg = ResidentsRegister.start(rid, self.now(), actor.person_id, community_id=community)
-            reg.record(ResidentsRegister.HouseholdRecorded, self.now(), actor.person_id, "", household=household.to_dict())
+                reg = ResidentsRegister.start(
+                    rid, self.now(), actor.person_id, community_id=community
+                )
+            reg.record(
+                ResidentsRegister.HouseholdRecorded,
+                self.now(),
+                actor.person_id,
+                "",
+                household=household.to_dict(),
+            )
             return self._save(reg)
 
         return self._retrying(attempt)
@@ -583,38 +733,66 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         rid = register_id(community)
         last = self.recorder.select_events(rid, desc=True, limit=1)
         if not last:
-            raise NotFoundError(field="community", kind="居民名册", kind_en="residents' register", ident=str(community))
+            raise NotFoundError(
+                field="community",
+                kind="居民名册",
+                kind_en="residents' register",
+                ident=str(community),
+            )
         version = last[0].originator_version
 
         def make() -> Electorate:
-            reg = self._get(ResidentsRegister, rid, "居民名册", "residents' register", version=version)
+            reg = self._get(
+                ResidentsRegister, rid, "居民名册", "residents' register", version=version
+            )
             return electorates.from_register(
-                reg.adults, basis, {"kind": "register", "register_id": rid.hex, "version": version, "basis": basis}
+                reg.adults,
+                basis,
+                {"kind": "register", "register_id": rid.hex, "version": version, "basis": basis},
             )
 
         return self._electorates.get_or_make(("register", rid, version, basis), make)
 
     # --- topics and cases ---------------------------------------------------------------------
 
-    def submit_topic(self, estate: UUID, title: str, description: str, channel: str, actor: Actor) -> Done:
+    def submit_topic(
+        self, estate: UUID, title: str, description: str, channel: str, actor: Actor
+    ) -> Done:
         self.estate(estate)
         if channel not in CHANNELS or channel == "motion":
             raise ValidationError(
-                field="channel", label="渠道", label_en="channel", reason=f"须为 {', '.join(c for c in CHANNELS if c != 'motion')} 之一",
+                field="channel",
+                label="渠道",
+                label_en="channel",
+                reason=f"须为 {', '.join(c for c in CHANNELS if c != 'motion')} 之一",
                 reason_en=f"must be one of {', '.join(c for c in CHANNELS if c != 'motion')}",
             )
         case = self._new_case(estate, title, description, channel, actor, None)
         return Done(case.id, self._save(case))
 
     def _new_case(
-        self, estate: UUID, title: str, description: str, channel: str, actor: Actor, motion_id: UUID | None
+        self,
+        estate: UUID,
+        title: str,
+        description: str,
+        channel: str,
+        actor: Actor,
+        motion_id: UUID | None,
     ) -> Case:
         title = require_text(title, "title", "议题标题", "topic title", 200)
         description = require_text(description, "description", "议题内容", "topic description")
         cid = natural_id("case", motion_id) if motion_id else _new_id()
         return Case.start(
-            cid, self.now(), actor.person_id, "", estate_id=estate, title=title, description=description,
-            channel=channel, submitted_by=actor.person_id, motion_id=motion_id,
+            cid,
+            self.now(),
+            actor.person_id,
+            "",
+            estate_id=estate,
+            title=title,
+            description=description,
+            channel=channel,
+            submitted_by=actor.person_id,
+            motion_id=motion_id,
         )
 
     def _case_command(self, case_id: UUID, change: Callable[[Case, datetime], None]) -> Done:
@@ -634,11 +812,16 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         actor.require(Role.PARTY_ORGANISATION, Role.RESIDENTS_COMMITTEE)
         if route not in NOTICE_ROUTES:
             raise ValidationError(
-                field="route", label="议事途径", label_en="route", reason=f"须为 {', '.join(NOTICE_ROUTES)} 之一",
+                field="route",
+                label="议事途径",
+                label_en="route",
+                reason=f"须为 {', '.join(NOTICE_ROUTES)} 之一",
                 reason_en=f"must be one of {', '.join(NOTICE_ROUTES)}",
             )
         people = [p.strip() for p in participants if p.strip()]
-        return self._case_command(case_id, lambda c, at: c.confirm(route, people, at, actor.person_id, reason))
+        return self._case_command(
+            case_id, lambda c, at: c.confirm(route, people, at, actor.person_id, reason)
+        )
 
     def reject_topic(self, case_id: UUID, actor: Actor, reason: str) -> Done:
         actor.require(Role.PARTY_ORGANISATION, Role.RESIDENTS_COMMITTEE)
@@ -680,24 +863,37 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         ids = [i["item_id"] for i in items]
         if len(set(ids)) != len(ids):
             raise ValidationError(
-                field="agenda", label="议程", label_en="agenda", reason="议程编号重复", reason_en="agenda item ids repeat"
+                field="agenda",
+                label="议程",
+                label_en="agenda",
+                reason="议程编号重复",
+                reason_en="agenda item ids repeat",
             )
         days = estate.settings.notice_period(case.route)
         return self._case_command(
             case_id,
-            lambda c, at: c.publish_notice(content, place, form, meeting_at, items, days, at, actor.person_id),
+            lambda c, at: c.publish_notice(
+                content, place, form, meeting_at, items, days, at, actor.person_id
+            ),
         )
 
-    def _agenda_item(self, route: str, index: int, item: dict[str, Any], estate: Estate) -> dict[str, Any]:
+    def _agenda_item(
+        self, route: str, index: int, item: dict[str, Any], estate: Estate
+    ) -> dict[str, Any]:
         f = f"agenda[{index}]"
         item_id = str(item.get("item_id") or f"{index + 1}").strip()
-        title = require_text(str(item.get("title", "")), f"{f}.title", "议程标题", "agenda item title", 500)
+        title = require_text(
+            str(item.get("title", "")), f"{f}.title", "议程标题", "agenda item title", 500
+        )
         matter = item.get("matter")
         allowed = ROUTE_RULES[route]
         if route in ("owners-assembly", "owners-assembly-extraordinary"):
             if not isinstance(matter, int) or matter not in MATTERS:
                 raise ValidationError(
-                    field=f"{f}.matter", label="表决事项类别", label_en="matter", reason="须为《民法典》第278条第1至9项之一",
+                    field=f"{f}.matter",
+                    label="表决事项类别",
+                    label_en="matter",
+                    reason="须为《民法典》第278条第1至9项之一",
                     reason_en="must be one of Civil Code Art. 278 matters 1 to 9",
                 )
             rs = RuleSetId.CC278_SPECIAL if matter in SPECIAL_MATTERS else RuleSetId.CC278_ORDINARY
@@ -723,19 +919,28 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         basis = str(item.get("basis", "adults"))
         if basis not in ("adults", "households"):
             raise ValidationError(
-                field=f"{f}.basis", label="表决基数", label_en="basis", reason="须为 adults 或 households",
+                field=f"{f}.basis",
+                label="表决基数",
+                label_en="basis",
+                reason="须为 adults 或 households",
                 reason_en="must be adults or households",
             )
         members = [str(m).strip() for m in item.get("members", []) if str(m).strip()]
         if rs == RuleSetId.REPRESENTATIVES_MEETING and not members:
             raise ValidationError(
-                field=f"{f}.members", label="代表名单", label_en="representatives", reason="须列出全体代表",
+                field=f"{f}.members",
+                label="代表名单",
+                label_en="representatives",
+                reason="须列出全体代表",
                 reason_en="list every representative",
             )
         council = item.get("council_id")
         if rs == RuleSetId.COUNCIL_CONSENSUS and not council:
             raise ValidationError(
-                field=f"{f}.council_id", label="议事会", label_en="council", reason="协商表决须指定议事会",
+                field=f"{f}.council_id",
+                label="议事会",
+                label_en="council",
+                reason="协商表决须指定议事会",
                 reason_en="a consensus vote needs a council",
             )
         return {
@@ -767,20 +972,29 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         self.require_convener(case, actor)
         if kind not in SESSION_KINDS:
             raise ValidationError(
-                field="kind", label="会议形式", label_en="session kind", reason=f"须为 {', '.join(SESSION_KINDS)} 之一",
+                field="kind",
+                label="会议形式",
+                label_en="session kind",
+                reason=f"须为 {', '.join(SESSION_KINDS)} 之一",
                 reason_en=f"must be one of {', '.join(SESSION_KINDS)}",
             )
         for i, s in enumerate(statements):
             if not str(s.get("speaker", "")).strip() or not str(s.get("text", "")).strip():
                 raise ValidationError(
-                    field=f"statements[{i}]", label="发言", label_en="statement", reason="须有发言人和内容",
+                    field=f"statements[{i}]",
+                    label="发言",
+                    label_en="statement",
+                    reason="须有发言人和内容",
                     reason_en="needs a speaker and a text",
                 )
         for party, pos in positions.items():
             if pos.get("position") not in POSITIONS:
                 raise ValidationError(
-                    field=f"positions.{party}", label="立场", label_en="position",
-                    reason=f"须为 {', '.join(POSITIONS)} 之一", reason_en=f"must be one of {', '.join(POSITIONS)}",
+                    field=f"positions.{party}",
+                    label="立场",
+                    label_en="position",
+                    reason=f"须为 {', '.join(POSITIONS)} 之一",
+                    reason_en=f"must be one of {', '.join(POSITIONS)}",
                 )
         consensus: bool | None = None
         parties: list[str] = []
@@ -792,8 +1006,11 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             missing = [p for p in parties if p not in positions]
             if missing:
                 raise ValidationError(
-                    field="positions", label="各方立场", label_en="party positions",
-                    reason=f"须记录每一方的立场，缺少：{', '.join(missing)}", reason_en=f"record every party's position; missing: {', '.join(missing)}",
+                    field="positions",
+                    label="各方立场",
+                    label_en="party positions",
+                    reason=f"须记录每一方的立场，缺少：{', '.join(missing)}",
+                    reason_en=f"record every party's position; missing: {', '.join(missing)}",
                 )
             consensus = all(positions[p]["position"] in POSITIONS_AGREE for p in parties)
         session = {
@@ -802,13 +1019,25 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             "council_id": council.hex if council else None,
             "parties": parties,
             "attendees": [a.strip() for a in attendees if a.strip()],
-            "statements": [{"speaker": s["speaker"].strip(), "party": s.get("party", ""), "text": s["text"].strip()} for s in statements],
-            "positions": {p: {"position": v["position"], "text": v.get("text", "")} for p, v in positions.items()},
+            "statements": [
+                {
+                    "speaker": s["speaker"].strip(),
+                    "party": s.get("party", ""),
+                    "text": s["text"].strip(),
+                }
+                for s in statements
+            ],
+            "positions": {
+                p: {"position": v["position"], "text": v.get("text", "")}
+                for p, v in positions.items()
+            },
             "dissent": [d.strip() for d in dissent if d.strip()],
             "consensus": consensus,
             "summary": summary.strip(),
         }
-        return self._case_command(case_id, lambda c, at: c.record_session(session, at, actor.person_id))
+        return self._case_command(
+            case_id, lambda c, at: c.record_session(session, at, actor.person_id)
+        )
 
     def speak(self, case_id: UUID, text: str, actor: Actor) -> Done:
         return self._case_command(case_id, lambda c, at: c.speak(actor.person_id, text, at))
@@ -816,12 +1045,19 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
     def form_opinion(self, case_id: UUID, opinion: str, actor: Actor) -> Done:
         case = self.case(case_id)
         self.require_convener(case, actor)
-        return self._case_command(case_id, lambda c, at: c.form_opinion(opinion, at, actor.person_id))
+        return self._case_command(
+            case_id, lambda c, at: c.form_opinion(opinion, at, actor.person_id)
+        )
 
     # --- votes --------------------------------------------------------------------------------
 
     def open_vote(
-        self, case_id: UUID, item_id: str, closes_at: datetime, actor: Actor, tellers: Sequence[str] = ()
+        self,
+        case_id: UUID,
+        item_id: str,
+        closes_at: datetime,
+        actor: Actor,
+        tellers: Sequence[str] = (),
     ) -> Done:
         """Open the vote on one item of the published agenda, freezing its electorate."""
         case = self.case(case_id)
@@ -832,16 +1068,34 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         at = self.now()
         if closes_at <= at:
             raise ValidationError(
-                field="closes_at", label="截止时间", label_en="deadline", reason="须晚于当前时间", reason_en="must be later than now"
+                field="closes_at",
+                label="截止时间",
+                label_en="deadline",
+                reason="须晚于当前时间",
+                reason_en="must be later than now",
             )
         electorate = self._electorate_for_item(case, estate, item)
         vote_id = _new_id()
-        excluded = list(estate.property_staff) if estate.settings.property_staff_may_not_be_proxies else []
+        excluded = (
+            list(estate.property_staff) if estate.settings.property_staff_may_not_be_proxies else []
+        )
         vote = Vote.start(
-            vote_id, at, actor.person_id, "", case_id=case_id, estate_id=case.estate_id, item_id=item_id,
-            title=item["title"], rule_set_id=rs.id.value, rule_version=rs.version, options=item["options"],
-            electorate=electorate.ref, closes_at=closes_at, change_allowed=estate.settings.vote_change_allowed,
-            proxy_cap=estate.settings.proxy_cap, excluded_proxy_holders=excluded,
+            vote_id,
+            at,
+            actor.person_id,
+            "",
+            case_id=case_id,
+            estate_id=case.estate_id,
+            item_id=item_id,
+            title=item["title"],
+            rule_set_id=rs.id.value,
+            rule_version=rs.version,
+            options=item["options"],
+            electorate=electorate.ref,
+            closes_at=closes_at,
+            change_allowed=estate.settings.vote_change_allowed,
+            proxy_cap=estate.settings.proxy_cap,
+            excluded_proxy_holders=excluded,
             tellers=[t.strip() for t in tellers if t.strip()],
         )
 
@@ -861,10 +1115,18 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             return self.register_electorate(estate.community_id, basis)
         if rs == RuleSetId.OWNERS_COMMITTEE:
             if not estate.owners_committee:
-                raise SettingError(field="item_id", reason="本小区尚无业主委员会", reason_en="this estate has no owners' committee")
-            return electorates.from_members(estate.owners_committee, {"kind": "members", "members": estate.owners_committee})
+                raise SettingError(
+                    field="item_id",
+                    reason="本小区尚无业主委员会",
+                    reason_en="this estate has no owners' committee",
+                )
+            return electorates.from_members(
+                estate.owners_committee, {"kind": "members", "members": estate.owners_committee}
+            )
         if rs == RuleSetId.REPRESENTATIVES_MEETING:
-            return electorates.from_members(item["members"], {"kind": "members", "members": item["members"]})
+            return electorates.from_members(
+                item["members"], {"kind": "members", "members": item["members"]}
+            )
         council = self.council(UUID(item["council_id"]))
         return electorates.from_council(
             council.seats, {"kind": "council", "council_id": council.id.hex, "seats": council.seats}
@@ -880,7 +1142,9 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             version = int(ref["version"])
 
             def make() -> Electorate:
-                reg = self._get(ResidentsRegister, rid, "居民名册", "residents' register", version=version)
+                reg = self._get(
+                    ResidentsRegister, rid, "居民名册", "residents' register", version=version
+                )
                 return electorates.from_register(reg.adults, ref["basis"], ref)
 
             return self._electorates.get_or_make(("register", rid, version, ref["basis"]), make)
@@ -889,7 +1153,12 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         return electorates.from_council(ref["seats"], ref)
 
     def _resolve_elector(
-        self, vote: Vote, electorate: Electorate, actor: Actor, elector_id: str | None, via_code: bool
+        self,
+        vote: Vote,
+        electorate: Electorate,
+        actor: Actor,
+        elector_id: str | None,
+        via_code: bool,
     ) -> tuple[str, str]:
         """The elector this actor casts for, and the channel (online, voting code or proxy)."""
         version = str(electorate.ref.get("version", "-"))
@@ -903,9 +1172,14 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             candidates = list(own) + proxied
             if len(candidates) != 1:
                 if not candidates:
-                    raise NotOnRollError(field="elector_id", person=actor.person_id, version=version)
+                    raise NotOnRollError(
+                        field="elector_id", person=actor.person_id, version=version
+                    )
                 raise ValidationError(
-                    field="elector_id", label="投票对象", label_en="elector", reason="您可代表多户投票，请选择其中一户",
+                    field="elector_id",
+                    label="投票对象",
+                    label_en="elector",
+                    reason="您可代表多户投票，请选择其中一户",
                     reason_en="you may vote for several owners; choose one",
                 )
             elector_id = candidates[0]
@@ -931,10 +1205,13 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         ch = parse_choice(choice) if isinstance(choice, str) else choice
         if ch == Choice.INVALID:
             raise ValidationError(
-                field="choice", label="表决意见", label_en="choice", reason="网上投票只能选择同意、反对或弃权",
+                field="choice",
+                label="表决意见",
+                label_en="choice",
+                reason="网上投票只能选择同意、反对或弃权",
                 reason_en="an online ballot is yes, no or abstain",
             )
-        vote = self.vote(vote_id)
+        vote = self.vote(vote_id, read_only=True)
         at = self.now()
         vote.check_accepting_online(at)
         electorate = self.electorate(vote)
@@ -954,14 +1231,25 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             except NotFoundError:
                 receipt = receipt_code(bid, 1, choice.value, at)
                 new = Ballot.start(
-                    bid, at, voter, "", vote_id=vote.id, elector_id=elector, choice=choice.value,
-                    channel=channel, receipt=receipt,
+                    bid,
+                    at,
+                    voter,
+                    "",
+                    vote_id=vote.id,
+                    elector_id=elector,
+                    choice=choice.value,
+                    channel=channel,
+                    receipt=receipt,
                 )
                 position = self._save(new)
-                return BallotReceipt(bid, vote.id, elector, choice, channel, receipt, False, position)
+                return BallotReceipt(
+                    bid, vote.id, elector, choice, channel, receipt, False, position
+                )
             ballot.change(choice, channel, vote.change_allowed, voter, at)
             position = self._save(ballot)
-            return BallotReceipt(bid, vote.id, elector, choice, channel, ballot.receipt, True, position)
+            return BallotReceipt(
+                bid, vote.id, elector, choice, channel, ballot.receipt, True, position
+            )
 
         return self._retrying(attempt)
 
@@ -979,15 +1267,19 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             position = batch[-1].id + 1
 
     def _refuse_if_closed_before(self, vote_id: UUID, position: int) -> None:
-        vote = self.vote(vote_id)
+        vote = self.vote(vote_id, read_only=True)
         if vote.state == VoteState.CLOSED and self._close_position(vote_id, position) is None:
             raise VoteClosedBeforeBallotError(field="vote")
 
-    def register_proxy(self, vote_id: UUID, principal: str, holder: str, document: str, actor: Actor) -> int:
+    def register_proxy(
+        self, vote_id: UUID, principal: str, holder: str, document: str, actor: Actor
+    ) -> int:
         """Register a written proxy (委托书) for one elector, within the per-holder cap."""
         holder = holder.strip()
         if not holder:
-            raise ProxyError(field="holder", reason="须填写代理人", reason_en="the proxy holder is required")
+            raise ProxyError(
+                field="holder", reason="须填写代理人", reason_en="the proxy holder is required"
+            )
 
         def attempt() -> int:
             vote = self.vote(vote_id)
@@ -995,8 +1287,19 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             self.require_convener(case, actor)
             electorate = self.electorate(vote)
             if principal not in electorate.entitled:
-                raise NotOnRollError(field="principal", person=principal, version=str(electorate.ref.get("version", "-")))
-            vote.register_proxy(principal, holder, document, electorate.entitled[principal], self.now(), actor.person_id)
+                raise NotOnRollError(
+                    field="principal",
+                    person=principal,
+                    version=str(electorate.ref.get("version", "-")),
+                )
+            vote.register_proxy(
+                principal,
+                holder,
+                document,
+                electorate.entitled[principal],
+                self.now(),
+                actor.person_id,
+            )
             return self._save(vote)
 
         return self._retrying(attempt)
@@ -1013,7 +1316,11 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         self._check_teller(vote, actor)
         electorate = self.electorate(vote)
         if elector_id not in electorate.entitled:
-            raise NotOnRollError(field="elector_id", person=elector_id, version=str(electorate.ref.get("version", "-")))
+            raise NotOnRollError(
+                field="elector_id",
+                person=elector_id,
+                version=str(electorate.ref.get("version", "-")),
+            )
         pid = paper_entry_id(vote_id, elector_id)
         at = self.now()
 
@@ -1022,7 +1329,14 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
                 entry = self._get(PaperEntry, pid, "纸质选票", "paper ballot")
             except NotFoundError:
                 entry = PaperEntry.start(
-                    pid, at, actor.person_id, "", vote_id=vote_id, elector_id=elector_id, choice=ch.value, sheet_no=sheet
+                    pid,
+                    at,
+                    actor.person_id,
+                    "",
+                    vote_id=vote_id,
+                    elector_id=elector_id,
+                    choice=ch.value,
+                    sheet_no=sheet,
                 )
             else:
                 entry.reenter(ch, sheet, actor.person_id, at)
@@ -1031,12 +1345,20 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         return self._retrying(attempt)
 
     def _check_teller(self, vote: Vote, actor: Actor) -> None:
-        if vote.tellers and actor.person_id not in vote.tellers and Role.OPERATOR not in actor.roles:
+        if (
+            vote.tellers
+            and actor.person_id not in vote.tellers
+            and Role.OPERATOR not in actor.roles
+        ):
             raise PaperBallotError(
-                field="teller", reason="您不是本次表决指定的计票人", reason_en="you are not a teller appointed for this vote"
+                field="teller",
+                reason="您不是本次表决指定的计票人",
+                reason_en="you are not a teller appointed for this vote",
             )
 
-    def confirm_paper_ballot(self, vote_id: UUID, elector_id: str, choice: str, actor: Actor) -> BallotReceipt | None:
+    def confirm_paper_ballot(
+        self, vote_id: UUID, elector_id: str, choice: str, actor: Actor
+    ) -> BallotReceipt | None:
         """Second entry: equal -> the ballot is stored (once per elector); different -> disputed.
 
         Returns the ballot receipt, or None when the entries differed (re-enter from the sheet).
@@ -1054,21 +1376,41 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             entry = self._get(PaperEntry, pid, "纸质选票", "paper ballot")
             entry.check_confirmable(actor.person_id)
             if ch != entry.choice:
-                entry.record(PaperEntry.Disputed, at, actor.person_id, "两次录入不一致 / entries differ", second_choice=ch.value)
+                entry.record(
+                    PaperEntry.Disputed,
+                    at,
+                    actor.person_id,
+                    "两次录入不一致 / entries differ",
+                    second_choice=ch.value,
+                )
                 self._save(entry)
                 return None
             bid = ballot_id(vote_id, elector_id)
             if self._exists(bid):
-                entry.record(PaperEntry.MarkedDuplicate, at, actor.person_id, "该户已网上投票 / already voted online")
+                entry.record(
+                    PaperEntry.MarkedDuplicate,
+                    at,
+                    actor.person_id,
+                    "该户已网上投票 / already voted online",
+                )
                 self._save(entry)
                 raise AlreadyVotedError(
-                    field="elector_id", why="已有网上选票，纸质选票不重复计入。", why_en="an online ballot exists; the paper ballot is not counted again."
+                    field="elector_id",
+                    why="已有网上选票，纸质选票不重复计入。",
+                    why_en="an online ballot exists; the paper ballot is not counted again.",
                 )
             entry.record(PaperEntry.Confirmed, at, actor.person_id, "")
             receipt = receipt_code(bid, 1, ch.value, at)
             ballot = Ballot.start(
-                bid, at, actor.person_id, f"纸质选票 {entry.sheet_no} / paper sheet {entry.sheet_no}",
-                vote_id=vote_id, elector_id=elector_id, choice=ch.value, channel="paper", receipt=receipt,
+                bid,
+                at,
+                actor.person_id,
+                f"纸质选票 {entry.sheet_no} / paper sheet {entry.sheet_no}",
+                vote_id=vote_id,
+                elector_id=elector_id,
+                choice=ch.value,
+                channel="paper",
+                receipt=receipt,
             )
             position = self._save(entry, ballot)
             return BallotReceipt(bid, vote_id, elector_id, ch, "paper", receipt, False, position)
@@ -1082,13 +1424,15 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         """Every elector's counted choice, excluding what was stored after ``until`` (the close)."""
         electorate = self.electorate(vote)
         ids = {ballot_id(vote.id, e.elector_id): e.elector_id for e in electorate.electors}
-        late: set[tuple[UUID, int]] = set()
+        late: set[tuple[UUID | str, int]] = set()
         if until is not None:
             topics = [get_topic(Ballot.Created), get_topic(Ballot.Changed)]
             position = until + 1
             while True:
                 batch = self.recorder.select_notifications(position, 1000, topics=topics)
-                late.update((n.originator_id, n.originator_version) for n in batch if n.originator_id in ids)
+                late.update(
+                    (n.originator_id, n.originator_version) for n in batch if n.originator_id in ids
+                )
                 if len(batch) < 1000:
                     break
                 position = batch[-1].id + 1
@@ -1121,7 +1465,14 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             self.require_convener(case, actor)
             estate = self.estate(vote.estate_id)
             current = self._count(vote, None)
-            vote.extend(closes_at, estate.settings.max_extension_days, current.raw.quorum_met, self.now(), actor.person_id, why)
+            vote.extend(
+                closes_at,
+                estate.settings.max_extension_days,
+                current.raw.quorum_met,
+                self.now(),
+                actor.person_id,
+                why,
+            )
             return self._save(vote)
 
         return self._retrying(attempt)
@@ -1155,7 +1506,13 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
                 return 0
             c = self.case(v.case_id)
             at = self.now()
-            v.record(Vote.ResultRecorded, at, "system", "", result={**result.to_dict(), "close_position": until})
+            v.record(
+                Vote.ResultRecorded,
+                at,
+                "system",
+                "",
+                result={**result.to_dict(), "close_position": until},
+            )
             c.conclude_vote(vote_id, result.passed, RESULT_NOTICE_DAYS, at, "system")
             return self._save(v, c)
 
@@ -1170,25 +1527,42 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         outcome: dict[str, Any] = {"votes": {}, "opinion": case.opinion}
         for vid in case.votes:
             vote = self.vote(UUID(vid))
-            outcome["votes"][vid] = {"item_id": vote.item_id, "title": vote.title, "result": vote.result}
-        return self._case_command(case_id, lambda c, at: c.publish_result(summary, outcome, at, actor.person_id))
+            outcome["votes"][vid] = {
+                "item_id": vote.item_id,
+                "title": vote.title,
+                "result": vote.result,
+            }
+        return self._case_command(
+            case_id, lambda c, at: c.publish_result(summary, outcome, at, actor.person_id)
+        )
 
-    def assign_implementation(self, case_id: UUID, assignee: str, plan: str, due: datetime, actor: Actor) -> Done:
+    def assign_implementation(
+        self, case_id: UUID, assignee: str, plan: str, due: datetime, actor: Actor
+    ) -> Done:
         case = self.case(case_id)
         self.require_convener(case, actor)
-        return self._case_command(case_id, lambda c, at: c.assign(assignee, plan, due, at, actor.person_id))
+        return self._case_command(
+            case_id, lambda c, at: c.assign(assignee, plan, due, at, actor.person_id)
+        )
 
     def report_progress(self, case_id: UUID, percent: int, text: str, actor: Actor) -> Done:
         case = self.case(case_id)
         if not (case.implementation and case.implementation["assignee"] == actor.person_id):
             actor.require(Role.OWNERS_COMMITTEE, Role.RESIDENTS_COMMITTEE, Role.PROPERTY_COMPANY)
-        return self._case_command(case_id, lambda c, at: c.report_progress(percent, text, at, actor.person_id))
+        return self._case_command(
+            case_id, lambda c, at: c.report_progress(percent, text, at, actor.person_id)
+        )
 
-    def give_feedback(self, case_id: UUID, summary: str, explanations: Sequence[dict[str, str]], actor: Actor) -> Done:
+    def give_feedback(
+        self, case_id: UUID, summary: str, explanations: Sequence[dict[str, str]], actor: Actor
+    ) -> Done:
         case = self.case(case_id)
         self.require_convener(case, actor)
         return self._case_command(
-            case_id, lambda c, at: c.give_feedback(summary, [dict(e) for e in explanations], at, actor.person_id)
+            case_id,
+            lambda c, at: c.give_feedback(
+                summary, [dict(e) for e in explanations], at, actor.person_id
+            ),
         )
 
     def open_evaluation(self, case_id: UUID, closes_at: datetime, actor: Actor) -> Done:
@@ -1201,8 +1575,13 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             c = self.case(case_id)
             c.open_evaluation(closes_at, at, actor.person_id)
             ev = Evaluation.start(
-                evaluation_id(case_id, c.evaluation_rounds), at, actor.person_id, case_id=case_id,
-                round_no=c.evaluation_rounds, eligible=eligible, closes_at=closes_at,
+                evaluation_id(case_id, c.evaluation_rounds),
+                at,
+                actor.person_id,
+                case_id=case_id,
+                round_no=c.evaluation_rounds,
+                eligible=eligible,
+                closes_at=closes_at,
             )
             return Done(ev.id, self._save(c, ev))
 
@@ -1214,14 +1593,18 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         except NotFoundError:
             return 0
 
-    def rate(self, case_id: UUID, rating: str, aware: bool, participated: bool, actor: Actor) -> Done:
+    def rate(
+        self, case_id: UUID, rating: str, aware: bool, participated: bool, actor: Actor
+    ) -> Done:
         r = parse_rating(rating)
 
         def attempt() -> Done:
             case = self.case(case_id)
             if not case.evaluation_open:
                 raise stage_error(case.stage, "评价", "be rated")
-            ev = self._get(Evaluation, evaluation_id(case_id, case.evaluation_rounds), "评价", "evaluation")
+            ev = self._get(
+                Evaluation, evaluation_id(case_id, case.evaluation_rounds), "评价", "evaluation"
+            )
             ev.rate(actor.person_id, r, aware, participated, self.now())
             return Done(ev.id, self._save(ev))
 
@@ -1229,7 +1612,12 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
 
     def evaluation(self, case_id: UUID, round_no: int | None = None) -> Evaluation:
         case = self.case(case_id)
-        return self._get(Evaluation, evaluation_id(case_id, round_no or case.evaluation_rounds), "评价", "evaluation")
+        return self._get(
+            Evaluation,
+            evaluation_id(case_id, round_no or case.evaluation_rounds),
+            "评价",
+            "evaluation",
+        )
 
     def close_evaluation(self, case_id: UUID, actor: Actor) -> EvaluationOutcome:
         """Publish the rates; satisfaction below the estate's threshold reopens for rectification."""
@@ -1239,11 +1627,15 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
 
         def attempt() -> EvaluationOutcome:
             c = self.case(case_id)
-            ev = self._get(Evaluation, evaluation_id(case_id, c.evaluation_rounds), "评价", "evaluation")
+            ev = self._get(
+                Evaluation, evaluation_id(case_id, c.evaluation_rounds), "评价", "evaluation"
+            )
             rates = ev.rates()
             reopened = rates.satisfaction is not None and rates.satisfaction < threshold
             at = self.now()
-            c.close_evaluation({**rates.to_dict(), "threshold": str(threshold)}, reopened, at, actor.person_id)
+            c.close_evaluation(
+                {**rates.to_dict(), "threshold": str(threshold)}, reopened, at, actor.person_id
+            )
             ev.record(Evaluation.Closed, at, actor.person_id, "")
             return EvaluationOutcome(rates, str(threshold), reopened, self._save(c, ev))
 
@@ -1263,12 +1655,18 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
     def revoke(self, case_id: UUID, order_ref: str, actor: Actor, reason: str) -> Done:
         """The street orders a correction or revokes the decision (物业管理条例 Art. 19)."""
         actor.require(Role.STREET)
-        return self._case_command(case_id, lambda c, at: c.revoke(order_ref, at, actor.person_id, reason))
+        return self._case_command(
+            case_id, lambda c, at: c.revoke(order_ref, at, actor.person_id, reason)
+        )
 
-    def annul(self, case_id: UUID, court: str, judgment_ref: str, actor: Actor, reason: str) -> Done:
+    def annul(
+        self, case_id: UUID, court: str, judgment_ref: str, actor: Actor, reason: str
+    ) -> Done:
         """Record a court's annulment of a decision (民法典 Art. 280)."""
         actor.require(Role.STREET)
-        return self._case_command(case_id, lambda c, at: c.annul(court, judgment_ref, at, actor.person_id, reason))
+        return self._case_command(
+            case_id, lambda c, at: c.annul(court, judgment_ref, at, actor.person_id, reason)
+        )
 
     # --- threshold motions ------------------------------------------------------------------
 
@@ -1285,7 +1683,10 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         if rule is None:
             if preset not in THRESHOLD_PRESETS:
                 raise ValidationError(
-                    field="preset", label="动议规则", label_en="motion rule", reason=f"须为 {', '.join(THRESHOLD_PRESETS)} 之一",
+                    field="preset",
+                    label="动议规则",
+                    label_en="motion rule",
+                    reason=f"须为 {', '.join(THRESHOLD_PRESETS)} 之一",
                     reason_en=f"must be one of {', '.join(THRESHOLD_PRESETS)}",
                 )
             rule = THRESHOLD_PRESETS[preset]
@@ -1298,15 +1699,26 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
         at = self.now()
         case = self._new_case(estate, title, description, "motion", actor, motion_id)
         motion = Motion.start(
-            motion_id, at, actor.person_id, "", estate_id=estate, case_id=case.id, title=case.title,
-            rule=rule.to_dict(), roll_id=roll_id(estate), roll_version=version,
-            total_heads=electorate.total_heads, total_area=electorate.total_area,
+            motion_id,
+            at,
+            actor.person_id,
+            "",
+            estate_id=estate,
+            case_id=case.id,
+            title=case.title,
+            rule=rule.to_dict(),
+            roll_id=roll_id(estate),
+            roll_version=version,
+            total_heads=electorate.total_heads,
+            total_area=electorate.total_area,
             closes_at=at + timedelta(days=rule.window_days),
         )
         self._save(case, motion)
         return motion_id, case.id
 
-    def sign_motion(self, motion_id: UUID, actor: Actor, head_id: str | None = None) -> SignatureResult:
+    def sign_motion(
+        self, motion_id: UUID, actor: Actor, head_id: str | None = None
+    ) -> SignatureResult:
         """Co-sign for the actor's heads on the frozen roll (one head, or all not yet signed)."""
 
         def attempt() -> SignatureResult:
@@ -1326,26 +1738,41 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
             case = None
             if tabled:
                 case = self.case(motion.case_id)
-                case.table(motion.rule.answer_days, at, "system", f"联署达到{motion.rule.name_zh}门槛 / reached the {motion.rule.name_en} threshold")
+                case.table(
+                    motion.rule.answer_days,
+                    at,
+                    "system",
+                    f"联署达到{motion.rule.name_zh}门槛 / reached the {motion.rule.name_en} threshold",
+                )
             position = self._save(motion, case)
             return SignatureResult(motion_id, tuple(signed), motion.progress(), tabled, position)
 
         return self._retrying(attempt)
 
-    def withdraw_signature(self, motion_id: UUID, actor: Actor, head_id: str | None = None) -> SignatureResult:
+    def withdraw_signature(
+        self, motion_id: UUID, actor: Actor, head_id: str | None = None
+    ) -> SignatureResult:
         def attempt() -> SignatureResult:
             motion = self.motion(motion_id)
             electorate = self.owners_electorate(motion.estate_id, motion.roll_version)
-            heads = [h for h in self._heads_of(electorate, actor, head_id, str(motion.roll_version)) if h in motion.signed]
+            heads = [
+                h
+                for h in self._heads_of(electorate, actor, head_id, str(motion.roll_version))
+                if h in motion.signed
+            ]
             if not heads:
                 raise NotSignedError(field="head_id")
             for h in heads:
                 motion.withdraw_signature(h, actor.person_id, self.now())
-            return SignatureResult(motion_id, tuple(heads), motion.progress(), False, self._save(motion))
+            return SignatureResult(
+                motion_id, tuple(heads), motion.progress(), False, self._save(motion)
+            )
 
         return self._retrying(attempt)
 
-    def _heads_of(self, electorate: Electorate, actor: Actor, head_id: str | None, version: str) -> list[str]:
+    def _heads_of(
+        self, electorate: Electorate, actor: Actor, head_id: str | None, version: str
+    ) -> list[str]:
         own = list(electorate.electors_of(actor.person_id))
         if head_id is not None:
             if head_id not in own:
@@ -1371,7 +1798,12 @@ class ConsultationApp(Application):  # type: ignore[type-arg]
                     pass  # a concurrent signature or lapse won; the next run sees it
         for n in self._notifications([get_topic(Case.Tabled)]):
             case = self.case(n.originator_id)
-            if case.stage == Stage.COLLECTING and case.answer_due and now > case.answer_due and not case.escalated:
+            if (
+                case.stage == Stage.COLLECTING
+                and case.answer_due
+                and now > case.answer_due
+                and not case.escalated
+            ):
                 case.escalate(now)
                 try:
                     self._save(case)
@@ -1401,16 +1833,33 @@ def _code(code: str) -> str:
     code = (code or "").strip()
     if not code or len(code) > 64 or any(c.isspace() or c in "/\\" for c in code):
         raise ValidationError(
-            field="code", label="编号", label_en="code", reason="须为1至64个字符，不含空格和斜杠",
+            field="code",
+            label="编号",
+            label_en="code",
+            reason="须为1至64个字符，不含空格和斜杠",
             reason_en="must be 1 to 64 characters without spaces or slashes",
         )
     return code
 
 
-def _people(values: Sequence[str], field: str, label: str, label_en: str, allow_empty: bool = False) -> list[str]:
+def _people(
+    values: Sequence[str], field: str, label: str, label_en: str, allow_empty: bool = False
+) -> list[str]:
     people = [str(v).strip() for v in values if str(v).strip()]
     if not people and not allow_empty:
-        raise ValidationError(field=field, label=label, label_en=label_en, reason="不能为空", reason_en="must not be empty")
+        raise ValidationError(
+            field=field,
+            label=label,
+            label_en=label_en,
+            reason="不能为空",
+            reason_en="must not be empty",
+        )
     if len(set(people)) != len(people):
-        raise ValidationError(field=field, label=label, label_en=label_en, reason="有重复", reason_en="contains duplicates")
+        raise ValidationError(
+            field=field,
+            label=label,
+            label_en=label_en,
+            reason="有重复",
+            reason_en="contains duplicates",
+        )
     return people

@@ -60,7 +60,9 @@ class Estate(ConsultAggregate):
         self.street_id = street_id
         self.owners_committee: list[str] = []
         self.committee_term_ends: str | None = None
-        self.acting: dict[str, Any] | None = None  # residents' committee acting for the owners' committee
+        self.acting: dict[str, Any] | None = (
+            None  # residents' committee acting for the owners' committee
+        )
         self.property_company: str | None = None
         self.property_staff: list[str] = []
         self.covenants: list[dict[str, Any]] = []
@@ -106,7 +108,11 @@ class Estate(ConsultAggregate):
 
         def apply(self, estate: Estate) -> None:
             estate.covenants.append(
-                {"ref": self.ref, "title": self.title, "silent_majority_clause": self.silent_majority_clause}
+                {
+                    "ref": self.ref,
+                    "title": self.title,
+                    "silent_majority_clause": self.silent_majority_clause,
+                }
             )
 
     class SettingsChanged(ConsultAggregate.Event):

@@ -59,7 +59,9 @@ STAGE_NAMES: dict[Stage, tuple[str, str]] = {
     Stage.ANNULLED: ("法院撤销", "annulled by a court"),
 }
 
-TERMINAL = frozenset({Stage.ARCHIVED, Stage.WITHDRAWN, Stage.REJECTED, Stage.REFERRED, Stage.REVOKED, Stage.ANNULLED})
+TERMINAL = frozenset(
+    {Stage.ARCHIVED, Stage.WITHDRAWN, Stage.REJECTED, Stage.REFERRED, Stage.REVOKED, Stage.ANNULLED}
+)
 
 #: 民法典 Art. 278 matters; (6)(7)(8) are special matters (3/4 majorities).
 MATTERS: dict[int, tuple[str, str]] = {
@@ -70,7 +72,10 @@ MATTERS: dict[int, tuple[str, str]] = {
     5: ("使用建筑物及其附属设施的维修资金", "use the maintenance fund"),
     6: ("筹集建筑物及其附属设施的维修资金", "raise the maintenance fund"),
     7: ("改建、重建建筑物及其附属设施", "rebuild or reconstruct"),
-    8: ("改变共有部分的用途或者利用共有部分从事经营活动", "change the use of common parts or run a business on them"),
+    8: (
+        "改变共有部分的用途或者利用共有部分从事经营活动",
+        "change the use of common parts or run a business on them",
+    ),
     9: ("有关共有和共同管理权利的其他重大事项", "other major matters"),
 }
 SPECIAL_MATTERS = frozenset({6, 7, 8})
@@ -105,13 +110,21 @@ POSITIONS_AGREE = frozenset({"agree"})
 
 def stage_error(stage: Stage, action: str, action_en: str) -> IllegalTransitionError:
     zh, en = STAGE_NAMES[stage]
-    return IllegalTransitionError(field="stage", stage=zh, stage_en=en, action=action, action_en=action_en)
+    return IllegalTransitionError(
+        field="stage", stage=zh, stage_en=en, action=action, action_en=action_en
+    )
 
 
 def require_text(value: str, field: str, label: str, label_en: str, max_len: int = 20000) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationError(field=field, label=label, label_en=label_en, reason="不能为空", reason_en="must not be empty")
+        raise ValidationError(
+            field=field,
+            label=label,
+            label_en=label_en,
+            reason="不能为空",
+            reason_en="must not be empty",
+        )
     if len(text) > max_len:
         raise ValidationError(
             field=field,
@@ -133,7 +146,13 @@ class Case(ConsultAggregate):
         motion_id: UUID | None
 
     def __init__(
-        self, estate_id: UUID, title: str, description: str, channel: str, submitted_by: str, motion_id: UUID | None
+        self,
+        estate_id: UUID,
+        title: str,
+        description: str,
+        channel: str,
+        submitted_by: str,
+        motion_id: UUID | None,
     ) -> None:
         self.estate_id = estate_id
         self.title = title
@@ -246,7 +265,9 @@ class Case(ConsultAggregate):
         def apply(self, case: Case) -> None:
             if case.stage == Stage.NOTICE:
                 case.stage = Stage.DELIBERATION
-            case.statements.append({"speaker": self.speaker, "text": self.text, "at": self.timestamp.isoformat()})
+            case.statements.append(
+                {"speaker": self.speaker, "text": self.text, "at": self.timestamp.isoformat()}
+            )
 
     class OpinionFormed(ConsultAggregate.Event):
         opinion: str
@@ -260,7 +281,11 @@ class Case(ConsultAggregate):
 
         def apply(self, case: Case) -> None:
             case.stage = Stage.VOTING
-            case.votes[self.vote_id.hex] = {"item_id": self.item_id, "closed": False, "passed": None}
+            case.votes[self.vote_id.hex] = {
+                "item_id": self.item_id,
+                "closed": False,
+                "passed": None,
+            }
 
     class VoteConcluded(ConsultAggregate.Event):
         vote_id: UUID
@@ -277,7 +302,11 @@ class Case(ConsultAggregate):
 
         def apply(self, case: Case) -> None:
             case.stage = Stage.RESULT
-            case.result = {"summary": self.summary, "outcome": dict(self.outcome), "at": self.timestamp.isoformat()}
+            case.result = {
+                "summary": self.summary,
+                "outcome": dict(self.outcome),
+                "at": self.timestamp.isoformat(),
+            }
             case.result_due = None
 
     class ImplementationAssigned(ConsultAggregate.Event):
@@ -288,14 +317,20 @@ class Case(ConsultAggregate):
         def apply(self, case: Case) -> None:
             if case.stage == Stage.RESULT:
                 case.stage = Stage.IMPLEMENTATION
-            case.implementation = {"assignee": self.assignee, "plan": self.plan, "due": self.due.isoformat()}
+            case.implementation = {
+                "assignee": self.assignee,
+                "plan": self.plan,
+                "due": self.due.isoformat(),
+            }
 
     class ProgressReported(ConsultAggregate.Event):
         percent: int
         text: str
 
         def apply(self, case: Case) -> None:
-            case.progress.append({"percent": self.percent, "text": self.text, "at": self.timestamp.isoformat()})
+            case.progress.append(
+                {"percent": self.percent, "text": self.text, "at": self.timestamp.isoformat()}
+            )
 
     class FeedbackGiven(ConsultAggregate.Event):
         summary: str
@@ -303,7 +338,10 @@ class Case(ConsultAggregate):
 
         def apply(self, case: Case) -> None:
             case.stage = Stage.FEEDBACK
-            case.feedback = {"summary": self.summary, "explanations": [dict(e) for e in self.explanations]}
+            case.feedback = {
+                "summary": self.summary,
+                "explanations": [dict(e) for e in self.explanations],
+            }
 
     class EvaluationOpened(ConsultAggregate.Event):
         closes_at: datetime
@@ -357,7 +395,11 @@ class Case(ConsultAggregate):
         self._expect({Stage.COLLECTING}, "附议", "be supported")
         if person in self.supporters:
             raise ValidationError(
-                field="person", label="附议", label_en="support", reason="您已附议过", reason_en="you already support it"
+                field="person",
+                label="附议",
+                label_en="support",
+                reason="您已附议过",
+                reason_en="you already support it",
             )
         self.record(Case.Supported, at, person, person=person)
 
@@ -365,7 +407,9 @@ class Case(ConsultAggregate):
         self._expect({Stage.COLLECTING}, "列入议题", "be tabled")
         self.record(Case.Tabled, at, actor, reason, answer_due=at + timedelta(days=answer_days))
 
-    def confirm(self, route: str, participants: list[str], at: datetime, actor: str, reason: str) -> None:
+    def confirm(
+        self, route: str, participants: list[str], at: datetime, actor: str, reason: str
+    ) -> None:
         self._expect({Stage.COLLECTING}, "确定议题", "be confirmed")
         self.record(Case.Confirmed, at, actor, reason, route=route, participants=participants)
 
@@ -380,7 +424,10 @@ class Case(ConsultAggregate):
         self._expect({Stage.COLLECTING}, "转交", "be referred")
         if to not in ("street", "owners-assembly"):
             raise ValidationError(
-                field="to", label="转交对象", label_en="referral target", reason="只能转交街道或业主大会",
+                field="to",
+                label="转交对象",
+                label_en="referral target",
+                reason="只能转交街道或业主大会",
                 reason_en="only the street or the owners' assembly",
             )
         require_text(reason, "reason", "转交理由", "reason for the referral")
@@ -413,12 +460,17 @@ class Case(ConsultAggregate):
         require_text(form, "form", "形式", "form", 200)
         if not agenda:
             raise ValidationError(
-                field="agenda", label="议程", label_en="agenda", reason="至少需要一项议程",
+                field="agenda",
+                label="议程",
+                label_en="agenda",
+                reason="至少需要一项议程",
                 reason_en="at least one agenda item is needed",
             )
         earliest = at + timedelta(days=notice_days)
         if meeting_at < earliest:
-            raise NoticePeriodError(field="meeting_at", days=notice_days, earliest=earliest.isoformat())
+            raise NoticePeriodError(
+                field="meeting_at", days=notice_days, earliest=earliest.isoformat()
+            )
         self.record(
             Case.NoticePublished,
             at,
@@ -437,11 +489,15 @@ class Case(ConsultAggregate):
         assert self.earliest_start is not None and self.notice is not None
         if at < self.earliest_start:
             raise NoticePeriodError(
-                field="at", days=self.notice["notice_days"], earliest=self.earliest_start.isoformat()
+                field="at",
+                days=self.notice["notice_days"],
+                earliest=self.earliest_start.isoformat(),
             )
 
     def record_session(self, session: dict[str, Any], at: datetime, actor: str) -> None:
-        self._expect({Stage.NOTICE, Stage.DELIBERATION}, "记录协商会议", "record a deliberation session")
+        self._expect(
+            {Stage.NOTICE, Stage.DELIBERATION}, "记录协商会议", "record a deliberation session"
+        )
         self.check_notice_elapsed(at)
         self.record(Case.SessionRecorded, at, actor, "", session=session)
 
@@ -474,25 +530,44 @@ class Case(ConsultAggregate):
         item = self.agenda_item(item_id)
         if any(v["item_id"] == item_id for v in self.votes.values()):
             raise ValidationError(
-                field="item_id", label="表决事项", label_en="vote item", reason="该事项已经表决过",
+                field="item_id",
+                label="表决事项",
+                label_en="vote item",
+                reason="该事项已经表决过",
                 reason_en="this item has already been put to the vote",
             )
         self.record(Case.VoteOpened, at, actor, "", vote_id=vote_id, item_id=item_id)
         return item
 
-    def conclude_vote(self, vote_id: UUID, passed: bool, result_days: int, at: datetime, actor: str) -> None:
+    def conclude_vote(
+        self, vote_id: UUID, passed: bool, result_days: int, at: datetime, actor: str
+    ) -> None:
         if vote_id.hex not in self.votes or self.votes[vote_id.hex]["closed"]:
             return
         self.record(
-            Case.VoteConcluded, at, actor, "", vote_id=vote_id, passed=passed, result_due=at + timedelta(days=result_days)
+            Case.VoteConcluded,
+            at,
+            actor,
+            "",
+            vote_id=vote_id,
+            passed=passed,
+            result_due=at + timedelta(days=result_days),
         )
 
-    def publish_result(self, summary: str, outcome: dict[str, Any], at: datetime, actor: str) -> None:
+    def publish_result(
+        self, summary: str, outcome: dict[str, Any], at: datetime, actor: str
+    ) -> None:
         self._expect({Stage.VOTING, Stage.DELIBERATION}, "公示结果", "publish a result")
         if self.stage == Stage.VOTING and not all(v["closed"] for v in self.votes.values()):
-            raise stage_error(self.stage, "在表决结束前公示结果", "publish a result before every vote has closed")
+            raise stage_error(
+                self.stage, "在表决结束前公示结果", "publish a result before every vote has closed"
+            )
         if self.stage == Stage.DELIBERATION and not self.opinion:
-            raise stage_error(self.stage, "在形成协商意见前公示结果", "publish a result before an opinion is formed")
+            raise stage_error(
+                self.stage,
+                "在形成协商意见前公示结果",
+                "publish a result before an opinion is formed",
+            )
         body = require_text(summary, "summary", "结果说明", "result summary")
         self.record(Case.ResultPublished, at, actor, "", summary=body, outcome=outcome)
 
@@ -505,29 +580,43 @@ class Case(ConsultAggregate):
     def assign(self, assignee: str, plan: str, due: datetime, at: datetime, actor: str) -> None:
         self._expect({Stage.RESULT, Stage.RECTIFICATION}, "安排实施", "assign implementation")
         if self.passed is False:
-            raise stage_error(self.stage, "实施未通过的事项", "implement a matter that did not pass")
+            raise stage_error(
+                self.stage, "实施未通过的事项", "implement a matter that did not pass"
+            )
         require_text(assignee, "assignee", "承办人", "assignee", 200)
         body = require_text(plan, "plan", "实施方案", "plan")
         if due <= at:
             raise ValidationError(
-                field="due", label="完成期限", label_en="due date", reason="须晚于当前时间",
+                field="due",
+                label="完成期限",
+                label_en="due date",
+                reason="须晚于当前时间",
                 reason_en="must be later than now",
             )
-        self.record(Case.ImplementationAssigned, at, actor, "", assignee=assignee, plan=body, due=due)
+        self.record(
+            Case.ImplementationAssigned, at, actor, "", assignee=assignee, plan=body, due=due
+        )
 
     def report_progress(self, percent: int, text: str, at: datetime, actor: str) -> None:
         self._expect({Stage.IMPLEMENTATION, Stage.RECTIFICATION}, "报告进度", "report progress")
         if self.implementation is None:
-            raise stage_error(self.stage, "在安排实施前报告进度", "report progress before assignment")
+            raise stage_error(
+                self.stage, "在安排实施前报告进度", "report progress before assignment"
+            )
         if not 0 <= percent <= 100:
             raise ValidationError(
-                field="percent", label="进度", label_en="progress", reason="须在0到100之间",
+                field="percent",
+                label="进度",
+                label_en="progress",
+                reason="须在0到100之间",
                 reason_en="must be between 0 and 100",
             )
         body = require_text(text, "text", "进展说明", "progress note", 5000)
         self.record(Case.ProgressReported, at, actor, "", percent=percent, text=body)
 
-    def give_feedback(self, summary: str, explanations: list[dict[str, str]], at: datetime, actor: str) -> None:
+    def give_feedback(
+        self, summary: str, explanations: list[dict[str, str]], at: datetime, actor: str
+    ) -> None:
         self._expect({Stage.IMPLEMENTATION, Stage.RECTIFICATION}, "反馈", "give feedback")
         if self.implementation is None:
             raise stage_error(self.stage, "在安排实施前反馈", "give feedback before assignment")
@@ -535,8 +624,11 @@ class Case(ConsultAggregate):
         for i, e in enumerate(explanations):
             if not str(e.get("to", "")).strip() or not str(e.get("text", "")).strip():
                 raise ValidationError(
-                    field=f"explanations[{i}]", label="对异议者的解释", label_en="explanation to a dissenter",
-                    reason="须写明对象和内容", reason_en="needs both whom it is for and what it says",
+                    field=f"explanations[{i}]",
+                    label="对异议者的解释",
+                    label_en="explanation to a dissenter",
+                    reason="须写明对象和内容",
+                    reason_en="needs both whom it is for and what it says",
                 )
         self.record(Case.FeedbackGiven, at, actor, "", summary=body, explanations=explanations)
 
@@ -544,12 +636,17 @@ class Case(ConsultAggregate):
         self._expect({Stage.FEEDBACK}, "开始评价", "open the evaluation")
         if closes_at <= at:
             raise ValidationError(
-                field="closes_at", label="评价截止时间", label_en="evaluation deadline", reason="须晚于当前时间",
+                field="closes_at",
+                label="评价截止时间",
+                label_en="evaluation deadline",
+                reason="须晚于当前时间",
                 reason_en="must be later than now",
             )
         self.record(Case.EvaluationOpened, at, actor, "", closes_at=closes_at)
 
-    def close_evaluation(self, outcome: dict[str, Any], reopened: bool, at: datetime, actor: str) -> None:
+    def close_evaluation(
+        self, outcome: dict[str, Any], reopened: bool, at: datetime, actor: str
+    ) -> None:
         if self.stage != Stage.EVALUATION or not self.evaluation_open:
             raise stage_error(self.stage, "结束评价", "close the evaluation")
         self.record(Case.EvaluationClosed, at, actor, "", outcome=outcome, reopened=reopened)
@@ -557,13 +654,19 @@ class Case(ConsultAggregate):
     def archive(self, at: datetime, actor: str) -> None:
         finished_evaluation = self.stage == Stage.EVALUATION and not self.evaluation_open
         failed_vote = self.stage == Stage.RESULT and self.passed is False
-        consultation_only = self.stage == Stage.RESULT and self.passed is None and self.route == "consultation"
+        consultation_only = (
+            self.stage == Stage.RESULT and self.passed is None and self.route == "consultation"
+        )
         if not (finished_evaluation or failed_vote or consultation_only):
             raise stage_error(self.stage, "归档", "be archived")
         self.record(Case.Archived, at, actor, "")
 
     def withdraw(self, at: datetime, actor: str, reason: str) -> None:
-        self._expect({Stage.COLLECTING, Stage.CONFIRMED, Stage.NOTICE, Stage.DELIBERATION}, "撤回", "be withdrawn")
+        self._expect(
+            {Stage.COLLECTING, Stage.CONFIRMED, Stage.NOTICE, Stage.DELIBERATION},
+            "撤回",
+            "be withdrawn",
+        )
         if self.tabled_by_motion:
             raise MotionRejectionForbiddenError(field="case")
         require_text(reason, "reason", "撤回理由", "reason for withdrawal")
@@ -578,7 +681,9 @@ class Case(ConsultAggregate):
 
     def annul(self, court: str, judgment_ref: str, at: datetime, actor: str, reason: str) -> None:
         if self.result is None or self.stage in (Stage.REVOKED, Stage.ANNULLED):
-            raise stage_error(self.stage, "由法院撤销", "be annulled (only a published decision can be)")
+            raise stage_error(
+                self.stage, "由法院撤销", "be annulled (only a published decision can be)"
+            )
         require_text(court, "court", "法院", "court", 200)
         require_text(judgment_ref, "judgment_ref", "判决书编号", "judgment reference", 200)
         self.record(Case.Annulled, at, actor, reason, court=court, judgment_ref=judgment_ref)

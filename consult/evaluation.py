@@ -103,14 +103,30 @@ class Evaluation(ConsultAggregate):
         def apply(self, ev: Evaluation) -> None:
             ev.closed = True
 
-    def rate(self, person: str, rating: Rating, aware: bool, participated: bool, at: datetime) -> None:
+    def rate(
+        self, person: str, rating: Rating, aware: bool, participated: bool, at: datetime
+    ) -> None:
         if self.closed or at >= self.closes_at:
-            raise VoteNotOpenError(field="rating", state="评价已结束", state_en="the evaluation has ended")
+            raise VoteNotOpenError(
+                field="rating", state="评价已结束", state_en="the evaluation has ended"
+            )
         if person in self.responses:
             raise ValidationError(
-                field="rating", label="评价", label_en="rating", reason="您已评价过", reason_en="you have already rated"
+                field="rating",
+                label="评价",
+                label_en="rating",
+                reason="您已评价过",
+                reason_en="you have already rated",
             )
-        self.record(Evaluation.Rated, at, person, "", rating=rating.value, aware=aware, participated=participated)
+        self.record(
+            Evaluation.Rated,
+            at,
+            person,
+            "",
+            rating=rating.value,
+            aware=aware,
+            participated=participated,
+        )
 
     def rates(self) -> Rates:
         n = len(self.responses)

@@ -98,7 +98,9 @@ class Motion(ConsultAggregate):
             motion.state = MotionState.LAPSED
 
     def progress(self) -> MotionProgress:
-        return self.rule.progress(len(self.signed), self.signed_area, self.total_heads, self.total_area)
+        return self.rule.progress(
+            len(self.signed), self.signed_area, self.total_heads, self.total_area
+        )
 
     def _expect_open(self, at: datetime) -> None:
         if self.state == MotionState.OPEN and at >= self.closes_at:
@@ -116,7 +118,12 @@ class Motion(ConsultAggregate):
             raise AlreadySignedError(field="head_id")
         self.record(Motion.Signed, at, person, "", head_id=head_id, area=area)
         if self.progress().reached:
-            self.record(Motion.Tabled, at, "system", "联署达到门槛，自动列入议题 / threshold reached; tabled automatically")
+            self.record(
+                Motion.Tabled,
+                at,
+                "system",
+                "联署达到门槛，自动列入议题 / threshold reached; tabled automatically",
+            )
             return True
         return False
 
@@ -130,6 +137,11 @@ class Motion(ConsultAggregate):
 
     def lapse_if_due(self, at: datetime) -> bool:
         if self.state == MotionState.OPEN and at >= self.closes_at:
-            self.record(Motion.Lapsed, at, "system", "联署期届满未达门槛 / the window closed below the threshold")
+            self.record(
+                Motion.Lapsed,
+                at,
+                "system",
+                "联署期届满未达门槛 / the window closed below the threshold",
+            )
             return True
         return False

@@ -13,7 +13,26 @@ from uuid import UUID
 
 from consult.aggregate import ConsultAggregate, natural_id
 from consult.errors import NotFoundError, ValidationError
-from consult.roll import AreaSource, HeadRules, OwnerKind, Unit
+from consult.roll import AreaSource, HeadRules, OwnerKind, Unit, UnitKind
+
+_KINDS = {k.value: k for k in UnitKind}
+_SOURCES = {s.value: s for s in AreaSource}
+_OWNER_KINDS = {k.value: k for k in OwnerKind}
+
+
+def stored_unit(d: dict[str, Any]) -> Unit:
+    """A unit from a stored event: validated when it was imported, so rebuilt without re-checking."""
+    return Unit(
+        unit_id=d["unit_id"],
+        building=d["building"],
+        entrance=d["entrance"],
+        room=d["room"],
+        kind=_KINDS[d["kind"]],
+        area=Decimal(d["area"]),
+        area_source=_SOURCES[d["area_source"]],
+        owners=tuple(d["owners"]),
+        owner_kind=_OWNER_KINDS[d["owner_kind"]],
+    )
 
 
 def roll_id(estate_id: UUID) -> UUID:
@@ -34,13 +53,14 @@ class Roll(ConsultAggregate):
         source_name: str
 
     def __init__(
-        self, estate_id: UUID, units: list[dict[str, Any]], head_rules: dict[str, Any], source_name: str
+        self,
+        estate_id: UUID,
+        units: list[dict[str, Any]],
+        head_rules: dict[str, Any],
+        source_name: str,
     ) -> None:
         self.estate_id = estate_id
-        self.units: dict[str, Unit] = {}
-        for d in units:
-            unit = Unit.from_dict(d)
-            self.units[unit.unit_id] = unit
+        self.units: dict[str, Unit] = {d["unit_id"]: stored_unit(d) for d in units}
         self.head_rules = HeadRules.from_dict(head_rules)
         self.source_name = source_name
 
@@ -49,17 +69,14 @@ class Roll(ConsultAggregate):
         source_name: str
 
         def apply(self, roll: Roll) -> None:
-            roll.units = {}
-            for d in self.units:
-                unit = Unit.from_dict(d)
-                roll.units[unit.unit_id] = unit
+            roll.units = {d["unit_id"]: stored_unit(d) for d in self.units}
             roll.source_name = self.source_name
 
     class UnitAdded(ConsultAggregate.Event):
         unit: dict[str, Any]
 
         def apply(self, roll: Roll) -> None:
-            unit = Unit.from_dict(self.unit)
+            unit = stored_unit(self.unit)
             roll.units[unit.unit_id] = unit
 
     class OwnerChanged(ConsultAggregate.Event):
@@ -134,7 +151,11 @@ class Household:
     adults: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"household_id": self.household_id, "address": self.address, "adults": list(self.adults)}
+        return {
+            "household_id": self.household_id,
+            "address": self.address,
+            "adults": list(self.adults),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Household:

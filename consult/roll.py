@@ -221,7 +221,7 @@ class Unit:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Unit:
-        """Inverse of `to_dict`; refuses anything `parse_roll` would refuse."""
+        """Inverse of `to_dict`; refuses a malformed value (a float area, an unknown kind, ...)."""
         texts: dict[str, str] = {}
         for name in ("unit_id", "building", "entrance", "room"):
             value = d.get(name)
@@ -735,6 +735,10 @@ def compute_heads(units: Sequence[Unit], rules: HeadRules) -> list[Head]:
     parking_votes = rules.parking_votes
     for unit in units:
         if parking_votes or unit.kind != UnitKind.PARKING:
+            if not unit.owners:
+                raise _invalid(
+                    "units", f"{unit.unit_id}没有业主", f"unit {unit.unit_id} has no owner"
+                )
             (developer if unit.owner_kind == OwnerKind.DEVELOPER else others).append(unit)
 
     if rules.merge == HeadMergePolicy.IDENTICAL:

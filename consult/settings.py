@@ -13,13 +13,33 @@ from consult.errors import SettingError
 
 #: Minimum notice period (days) and its source for each route a case can take to a decision.
 NOTICE_ROUTES: dict[str, tuple[int, str, str]] = {
-    "owners-assembly": (15, "《物业管理条例》第14条：会议召开15日以前通知", "Property Management Regulations Art. 14: 15 days"),
-    "owners-assembly-extraordinary": (7, "杭州：临时业主大会提前7日公告（地方）", "Hangzhou: 7 days for an extraordinary meeting (local)"),
+    "owners-assembly": (
+        15,
+        "《物业管理条例》第14条：会议召开15日以前通知",
+        "Property Management Regulations Art. 14: 15 days",
+    ),
+    "owners-assembly-extraordinary": (
+        7,
+        "杭州：临时业主大会提前7日公告（地方）",
+        "Hangzhou: 7 days for an extraordinary meeting (local)",
+    ),
     "residents-meeting": (7, "常见做法：提前7日公告（实践）", "common practice: 7 days (practice)"),
-    "villagers-meeting": (10, "《村民委员会组织法》第21条：提前10日公布", "Villagers' Committees Law Art. 21: 10 days"),
-    "representatives-meeting": (7, "常见做法：提前7日公告（实践）", "common practice: 7 days (practice)"),
+    "villagers-meeting": (
+        10,
+        "《村民委员会组织法》第21条：提前10日公布",
+        "Villagers' Committees Law Art. 21: 10 days",
+    ),
+    "representatives-meeting": (
+        7,
+        "常见做法：提前7日公告（实践）",
+        "common practice: 7 days (practice)",
+    ),
     "owners-committee": (3, "常见做法：提前3日通知（实践）", "common practice: 3 days (practice)"),
-    "consultation": (5, "常见做法：协商事项提前5日公示（实践）", "common practice: 5 days (practice)"),
+    "consultation": (
+        5,
+        "常见做法：协商事项提前5日公示（实践）",
+        "common practice: 5 days (practice)",
+    ),
 }
 
 ROUTE_NAMES: dict[str, tuple[str, str]] = {
@@ -48,7 +68,11 @@ class EstateSettings:
 
     def __post_init__(self) -> None:
         if self.proxy_cap < 0:
-            raise SettingError(field="proxy_cap", reason="委托上限不能为负数", reason_en="the proxy cap cannot be negative")
+            raise SettingError(
+                field="proxy_cap",
+                reason="委托上限不能为负数",
+                reason_en="the proxy cap cannot be negative",
+            )
         if not 0 < self.max_extension_days <= 366:
             raise SettingError(
                 field="max_extension_days",
@@ -63,11 +87,17 @@ class EstateSettings:
             )
         if self.acting_mode not in ("may", "shall"):
             raise SettingError(
-                field="acting_mode", reason="只能是 may 或 shall", reason_en="must be 'may' or 'shall'"
+                field="acting_mode",
+                reason="只能是 may 或 shall",
+                reason_en="must be 'may' or 'shall'",
             )
         for route, days in self.notice_days.items():
             if route not in NOTICE_ROUTES:
-                raise SettingError(field="notice_days", reason=f"未知途径 {route}", reason_en=f"unknown route {route}")
+                raise SettingError(
+                    field="notice_days",
+                    reason=f"未知途径 {route}",
+                    reason_en=f"unknown route {route}",
+                )
             if days < NOTICE_ROUTES[route][0] and route == "owners-assembly":
                 raise SettingError(
                     field="notice_days",
@@ -75,11 +105,17 @@ class EstateSettings:
                     reason_en="the owners' assembly notice cannot be shorter than the statutory 15 days",
                 )
             if days < 0:
-                raise SettingError(field="notice_days", reason="天数不能为负数", reason_en="days cannot be negative")
+                raise SettingError(
+                    field="notice_days",
+                    reason="天数不能为负数",
+                    reason_en="days cannot be negative",
+                )
 
     def notice_period(self, route: str) -> int:
         if route not in NOTICE_ROUTES:
-            raise SettingError(field="route", reason=f"未知途径 {route}", reason_en=f"unknown route {route}")
+            raise SettingError(
+                field="route", reason=f"未知途径 {route}", reason_en=f"unknown route {route}"
+            )
         return self.notice_days.get(route, NOTICE_ROUTES[route][0])
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +145,9 @@ class EstateSettings:
                 ) from None
         for name in ("proxy_cap", "max_extension_days"):
             if name in values and not isinstance(values[name], int):
-                raise SettingError(field=name, reason="须为整数", reason_en="must be a whole number")
+                raise SettingError(
+                    field=name, reason="须为整数", reason_en="must be a whole number"
+                )
         for name in (
             "abstain_participates",
             "invalid_participates",
@@ -118,7 +156,9 @@ class EstateSettings:
             "zhejiang_floor",
         ):
             if name in values and not isinstance(values[name], bool):
-                raise SettingError(field=name, reason="须为是或否", reason_en="must be true or false")
+                raise SettingError(
+                    field=name, reason="须为是或否", reason_en="must be true or false"
+                )
         return cls(**values)
 
     def merged(self, changes: dict[str, Any]) -> EstateSettings:

@@ -19,8 +19,8 @@ from consult.errors import (
     AlreadyVotedError,
     ExtensionError,
     PaperBallotError,
-    ValidationError,
     ProxyError,
+    ValidationError,
     VoteNotOpenError,
 )
 from consult.rules import Choice, CountingOptions, RuleSet, rule_set
@@ -156,7 +156,11 @@ class Vote(ConsultAggregate):
         return rule_set(self.rule_set_id)
 
     def state_error(self) -> VoteNotOpenError:
-        zh, en = ("已结束", "closed") if self.state == VoteState.CLOSED else ("投票截止时间已过", "past its deadline")
+        zh, en = (
+            ("已结束", "closed")
+            if self.state == VoteState.CLOSED
+            else ("投票截止时间已过", "past its deadline")
+        )
         return VoteNotOpenError(field="vote", state=zh, state_en=en)
 
     def check_accepting_online(self, at: datetime) -> None:
@@ -171,17 +175,33 @@ class Vote(ConsultAggregate):
         return sum(1 for p in self.proxies.values() if p["holder"] == holder)
 
     def register_proxy(
-        self, principal: str, holder: str, document: str, principal_owners: tuple[str, ...], at: datetime, actor: str
+        self,
+        principal: str,
+        holder: str,
+        document: str,
+        principal_owners: tuple[str, ...],
+        at: datetime,
+        actor: str,
     ) -> None:
         self.check_open()
         if not self.rules.proxies_allowed:
-            raise ProxyError(field="holder", reason="该类表决不允许委托", reason_en="this kind of vote allows no proxies")
+            raise ProxyError(
+                field="holder",
+                reason="该类表决不允许委托",
+                reason_en="this kind of vote allows no proxies",
+            )
         if not document.strip():
             raise ProxyError(
-                field="document", reason="须有书面委托书编号", reason_en="a written proxy document reference is required"
+                field="document",
+                reason="须有书面委托书编号",
+                reason_en="a written proxy document reference is required",
             )
         if holder in principal_owners:
-            raise ProxyError(field="holder", reason="业主本人无需委托", reason_en="an owner needs no proxy for their own vote")
+            raise ProxyError(
+                field="holder",
+                reason="业主本人无需委托",
+                reason_en="an owner needs no proxy for their own vote",
+            )
         if holder in self.excluded_proxy_holders:
             raise ProxyError(
                 field="holder",
@@ -189,19 +209,41 @@ class Vote(ConsultAggregate):
                 reason_en="property-company staff may not act as proxies",
             )
         if principal in self.proxies:
-            raise ProxyError(field="principal", reason="该户已有委托", reason_en="this owner already has a proxy")
+            raise ProxyError(
+                field="principal", reason="该户已有委托", reason_en="this owner already has a proxy"
+            )
         if self.proxy_cap and self.holder_load(holder) >= self.proxy_cap:
             raise ProxyError(
                 field="holder",
                 reason=f"每位代理人最多受托{self.proxy_cap}户",
                 reason_en=f"a proxy holder may represent at most {self.proxy_cap} owners",
             )
-        self.record(Vote.ProxyRegistered, at, actor, "", principal=principal, holder=holder, document=document.strip())
+        self.record(
+            Vote.ProxyRegistered,
+            at,
+            actor,
+            "",
+            principal=principal,
+            holder=holder,
+            document=document.strip(),
+        )
 
-    def extend(self, closes_at: datetime, max_days: int, quorum_met: bool, at: datetime, actor: str, reason: str) -> None:
+    def extend(
+        self,
+        closes_at: datetime,
+        max_days: int,
+        quorum_met: bool,
+        at: datetime,
+        actor: str,
+        reason: str,
+    ) -> None:
         self.check_open()
         if self.extended:
-            raise ExtensionError(field="closes_at", reason="只能延期一次", reason_en="a vote can be extended only once")
+            raise ExtensionError(
+                field="closes_at",
+                reason="只能延期一次",
+                reason_en="a vote can be extended only once",
+            )
         if quorum_met:
             raise ExtensionError(
                 field="closes_at",
@@ -210,7 +252,9 @@ class Vote(ConsultAggregate):
             )
         if closes_at <= self.closes_at:
             raise ExtensionError(
-                field="closes_at", reason="新的截止时间须晚于原截止时间", reason_en="the new deadline must be later"
+                field="closes_at",
+                reason="新的截止时间须晚于原截止时间",
+                reason_en="the new deadline must be later",
             )
         limit = self.original_closes_at + timedelta(days=max_days)
         if closes_at > limit:
@@ -239,7 +283,9 @@ class Ballot(ConsultAggregate):
         channel: str
         receipt: str
 
-    def __init__(self, vote_id: UUID, elector_id: str, choice: str, channel: str, receipt: str) -> None:
+    def __init__(
+        self, vote_id: UUID, elector_id: str, choice: str, channel: str, receipt: str
+    ) -> None:
         self.vote_id = vote_id
         self.elector_id = elector_id
         self.choice = Choice(choice)
@@ -258,17 +304,29 @@ class Ballot(ConsultAggregate):
             ballot.receipt = self.receipt
             ballot.changes += 1
 
-    def change(self, choice: Choice, channel: str, change_allowed: bool, voter: str, at: datetime) -> None:
+    def change(
+        self, choice: Choice, channel: str, change_allowed: bool, voter: str, at: datetime
+    ) -> None:
         if self.channel == "paper":
             raise AlreadyVotedError(
-                field="choice", why="纸质选票已录入，不能在网上更改。", why_en="a paper ballot was entered; it cannot be changed online."
+                field="choice",
+                why="纸质选票已录入，不能在网上更改。",
+                why_en="a paper ballot was entered; it cannot be changed online.",
             )
         if not change_allowed:
-            raise AlreadyVotedError(field="choice", why="本次表决不允许改票。", why_en="this vote does not allow changes.")
+            raise AlreadyVotedError(
+                field="choice",
+                why="本次表决不允许改票。",
+                why_en="this vote does not allow changes.",
+            )
         if self.changes >= 1:
-            raise AlreadyVotedError(field="choice", why="已改过一次票。", why_en="the ballot was already changed once.")
+            raise AlreadyVotedError(
+                field="choice", why="已改过一次票。", why_en="the ballot was already changed once."
+            )
         receipt = receipt_code(self.id, self.version + 1, choice.value, at)
-        self.record(Ballot.Changed, at, voter, "", choice=choice.value, channel=channel, receipt=receipt)
+        self.record(
+            Ballot.Changed, at, voter, "", choice=choice.value, channel=channel, receipt=receipt
+        )
 
 
 class PaperState(StrEnum):
@@ -287,7 +345,9 @@ class PaperEntry(ConsultAggregate):
         choice: str
         sheet_no: str
 
-    def __init__(self, vote_id: UUID, elector_id: str, choice: str, sheet_no: str, actor: str) -> None:
+    def __init__(
+        self, vote_id: UUID, elector_id: str, choice: str, sheet_no: str, actor: str
+    ) -> None:
         self.vote_id = vote_id
         self.elector_id = elector_id
         self.choice = Choice(choice)

@@ -57,7 +57,9 @@ def sqlite_app(sqlite_url: str, clock: FixedClock) -> ConsultationApp:
     return build_app(sqlite_url, clock=clock)
 
 
-POSTGRES_ADMIN_URL = os.environ.get("CONSULT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CONSULT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture
@@ -81,7 +83,9 @@ def postgres_url() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def setup_estate(app: ConsultationApp, roll: str = "roll-demo.csv", code: str = "DEMO") -> uuid.UUID:
+def setup_estate(
+    app: ConsultationApp, roll: str = "roll-demo.csv", code: str = "DEMO"
+) -> uuid.UUID:
     app.create_street("S01", "示范街道", OPERATOR)
     app.create_community("C01", "示范社区", "S01", OPERATOR)
     estate = app.create_estate(code, "示范小区", "C01", OPERATOR)

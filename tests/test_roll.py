@@ -153,13 +153,14 @@ def test_demo_roll_with_voting_parking_matches_an_independent_count() -> None:
 
 
 def test_parse_and_heads_of_the_largest_roll_take_well_under_a_second() -> None:
+    # CPU time of this process, so that other processes sharing the machine do not count.
     path = SHARED_ROLLS / "roll-20000.csv"
     best = float("inf")
     for _ in range(3):
-        started = time.perf_counter()
+        started = time.process_time()
         compute_heads(read_roll_file(path), IDENTICAL)
-        best = min(best, time.perf_counter() - started)
-    assert best < 1.0, f"{best:.3f} s"
+        best = min(best, time.process_time() - started)
+    assert best < 1.0, f"{best:.3f} s of CPU"
 
 
 # --- reading files ------------------------------------------------------------------------------
@@ -574,6 +575,12 @@ def test_duplicate_unit_ids_are_refused() -> None:
     assert caught.value.field == "units" and "U1" in caught.value.message("en")
 
 
+def test_a_voting_unit_without_owners_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        compute_heads([unit("U1", ("A",)), unit("U9", ())], OVERLAPPING)
+    assert caught.value.field == "units" and "U9" in caught.value.message("en")
+
+
 def test_an_owner_called_developer_cannot_pose_as_the_developer_head() -> None:
     with pytest.raises(ValidationError) as caught:
         compute_heads([unit("U1", ("developer",))], IDENTICAL)
@@ -633,11 +640,12 @@ def test_head_rules_round_trip_and_refuse_bad_values() -> None:
     assert data == {"merge": "overlapping", "parking_votes": True}
     assert HeadRules.from_dict(data) == rules
     assert HeadRules.from_dict({}) == HeadRules()
-    for bad, field in [
+    bad_values: list[tuple[dict[str, object], str]] = [
         ({"merge": "some"}, "merge"),
         ({"parking_votes": "yes"}, "parking_votes"),
         ({"parking": True}, "merge"),
-    ]:
+    ]
+    for bad, field in bad_values:
         with pytest.raises(ValidationError) as caught:
             HeadRules.from_dict(bad)
         assert caught.value.field == field

@@ -43,7 +43,9 @@ def test_five_percent_motion_to_evaluated_decision(app: ConsultationApp, clock: 
 
     # An owner opens a 5% motion to turn a lawn into parking (a change of use of common parts).
     proposer = owner(heads[0].owners[0])
-    motion_id, case_id = app.open_motion(estate, "草坪改停车位", "将3号楼北侧草坪改建为停车位。", proposer)
+    motion_id, case_id = app.open_motion(
+        estate, "草坪改停车位", "将3号楼北侧草坪改建为停车位。", proposer
+    )
 
     # Owners co-sign one by one until 5% of heads (11 of 212) is reached; it tables itself.
     results = [app.sign_motion(motion_id, owner(h.owners[0])) for h in heads[:11]]
@@ -62,29 +64,50 @@ def test_five_percent_motion_to_evaluated_decision(app: ConsultationApp, clock: 
     # The owners' committee publishes the notice: 15 days before the meeting.
     meeting = clock.now() + timedelta(days=15)
     app.publish_notice(
-        case_id, "拟将草坪改建为停车位，请业主参与表决。", "小区会所", "现场及网上", meeting,
-        [{"item_id": "1", "title": "草坪改建停车位", "matter": 8}], OC,
+        case_id,
+        "拟将草坪改建为停车位，请业主参与表决。",
+        "小区会所",
+        "现场及网上",
+        meeting,
+        [{"item_id": "1", "title": "草坪改建停车位", "matter": 8}],
+        OC,
     )
     with pytest.raises(NoticePeriodError):
         app.open_vote(case_id, "1", clock.now() + timedelta(days=20), OC)
 
     # Fifteen days later the six-party council deliberates and agrees.
     clock.advance(days=15)
-    positions = {p: {"position": "agree", "text": ""} for p in [
-        "party-organisation", "residents-committee", "owners-committee", "property-company",
-        "supervisory-committee", "residents-representatives"]}
+    positions = {
+        p: {"position": "agree", "text": ""}
+        for p in [
+            "party-organisation",
+            "residents-committee",
+            "owners-committee",
+            "property-company",
+            "supervisory-committee",
+            "residents-representatives",
+        ]
+    }
     positions["property-company"] = {"position": "agree", "text": "同意，需要施工配合"}
     app.record_session(
-        case_id, "council", clock.now(), ["party-1", "rc-1", "oc-1", "pm-1", "sup-1", "rep-1"],
+        case_id,
+        "council",
+        clock.now(),
+        ["party-1", "rc-1", "oc-1", "pm-1", "sup-1", "rep-1"],
         [{"speaker": "oc-1", "party": "owners-committee", "text": "停车难是业主最关心的问题。"}],
-        positions, ["一位业主担心绿化减少"], OC, council=council,
+        positions,
+        ["一位业主担心绿化减少"],
+        OC,
+        council=council,
     )
     case = app.case(case_id)
     assert case.stage == Stage.DELIBERATION and case.sessions[0]["consensus"] is True
     app.form_opinion(case_id, "六方一致同意提交业主大会表决。", OC)
 
     # The vote under Civil Code Art. 278 (special matter: 3/4) opens for two weeks.
-    vote_id = app.open_vote(case_id, "1", clock.now() + timedelta(days=14), OC, tellers=["teller-a", "teller-b"]).id
+    vote_id = app.open_vote(
+        case_id, "1", clock.now() + timedelta(days=14), OC, tellers=["teller-a", "teller-b"]
+    ).id
     voters = heads[:170]
     for h in voters[:150]:
         app.cast_ballot(vote_id, "yes", owner(h.owners[0]))
@@ -111,10 +134,14 @@ def test_five_percent_motion_to_evaluated_decision(app: ConsultationApp, clock: 
 
     # Result notice, implementation, feedback to dissenters.
     app.publish_result(case_id, "表决通过：同意改建。", OC)
-    app.assign_implementation(case_id, "pm-1", "三个月内完成施工。", clock.now() + timedelta(days=90), OC)
+    app.assign_implementation(
+        case_id, "pm-1", "三个月内完成施工。", clock.now() + timedelta(days=90), OC
+    )
     app.report_progress(case_id, 50, "已完成一半。", owner("pm-1"))
     app.report_progress(case_id, 100, "施工完成。", owner("pm-1"))
-    app.give_feedback(case_id, "已完工。", [{"to": "反对的业主", "text": "补种绿化200平方米。"}], OC)
+    app.give_feedback(
+        case_id, "已完工。", [{"to": "反对的业主", "text": "补种绿化200平方米。"}], OC
+    )
 
     # Residents rate it; 3 of 4 satisfied is at least 2/3, so the case can be archived.
     app.open_evaluation(case_id, clock.now() + timedelta(days=10), OC)

@@ -1,0 +1,289 @@
+"""The ``consult`` command for operators.
+
+Every error is a clear message (Chinese first, or English with ``--lang en`` / ``CONSULT_LANG=en``)
+and a non-zero exit, never a traceback (set ``CONSULT_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from consult.actors import Actor, Role
+from consult.bodies import estate_id
+from consult.config import Config, build_app
+from consult.errors import ConsultError, RollValidationError, ValidationError
+from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INVALID = 2
+EXIT_INTERNAL = 1
+
+
+def lang() -> str:
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.find_root().params.get("lang") if ctx else None
+    return str(chosen or os.environ.get("CONSULT_LANG", "zh"))
+
+
+def say(zh: str, en: str) -> str:
+    return zh if lang().startswith("zh") else en
+
+
+def report_errors(func: F) -> F:
+    """Turn domain errors into messages and exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RollValidationError as e:
+            click.echo(e.message(lang()), err=True)
+            for problem in e.problems:
+                click.echo("  " + problem.message(lang()), err=True)
+            sys.exit(EXIT_INVALID)
+        except ConsultError as e:
+            click.echo(say("错误：", "Error: ") + e.message(lang()), err=True)
+            sys.exit(EXIT_INVALID)
+        except (
+            click.ClickException,
+            click.exceptions.Exit,
+            click.exceptions.Abort,
+            SystemExit,
+            KeyboardInterrupt,
+        ):
+            raise
+        except Exception as e:  # last resort: a message, not a traceback
+            if os.environ.get("CONSULT_DEBUG"):
+                raise
+            click.echo(
+                say(
+                    f"内部错误（{type(e).__name__}）：{e}。设置 CONSULT_DEBUG=1 可查看详细信息。",
+                    f"Internal error ({type(e).__name__}): {e}. Set CONSULT_DEBUG=1 for details.",
+                ),
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return cast(F, wrapper)
+
+
+OPERATOR = Actor.of("operator", Role.OPERATOR, name="平台管理员 operator")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language of messages (default: CONSULT_LANG or zh).",
+)
+@click.version_option(package_name="consult")
+def main(lang: str | None) -> None:
+    """城乡社区协商平台 · Community consultation platform."""
+
+
+@main.group()
+def roll() -> None:
+    """业主名册 · Owners' rolls."""
+
+
+@roll.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--estate", "estate_code", required=True, help="Estate code (小区编号).")
+@click.option(
+    "--merge",
+    type=click.Choice([p.value for p in HeadMergePolicy]),
+    default=None,
+    help="Head merge policy (default: identical owner sets merge).",
+)
+@click.option(
+    "--parking-votes/--no-parking-votes",
+    default=None,
+    help="Whether parking spaces vote (default: no).",
+)
+@report_errors
+def roll_import(
+    file: Path, estate_code: str, merge: str | None, parking_votes: bool | None
+) -> None:
+    """Import FILE as the roll of an estate; nothing is stored if any row is bad."""
+    units = read_roll_file(file)  # validates before touching the store
+    app = build_app()
+    eid = estate_id(estate_code.strip())
+    if not app._exists(eid):
+        raise ValidationError(
+            field="estate",
+            label="小区",
+            label_en="estate",
+            reason=f"小区 {estate_code} 不存在，请先运行 consult estate create",
+            reason_en=f"estate {estate_code} does not exist; create it with 'consult estate create'",
+        )
+    rules = None
+    if merge is not None or parking_votes is not None:
+        rules = HeadRules(
+            merge=HeadMergePolicy(merge or HeadMergePolicy.IDENTICAL.value),
+            parking_votes=bool(parking_votes),
+        )
+    text = file.read_text(encoding="utf-8-sig")
+    summary, position = app.import_roll(
+        eid, text, OPERATOR, source_name=file.name, head_rules=rules
+    )
+    assert summary.units == len(units)
+    version = app.roll_version(eid)
+    rules_now = app.roll(eid, version).head_rules
+    click.echo(
+        say(
+            f"已导入名册（第{version}版）：{file.name}",
+            f"Roll imported (version {version}): {file.name}",
+        )
+    )
+    click.echo(say(f"  专有部分：{summary.units}", f"  units:        {summary.units}"))
+    click.echo(
+        say(
+            f"  参与表决的专有部分：{summary.voting_units}",
+            f"  voting units: {summary.voting_units}",
+        )
+    )
+    click.echo(say(f"  业主人数：{summary.heads}", f"  heads:        {summary.heads}"))
+    click.echo(
+        say(
+            f"  专有部分总面积：{summary.total_area} m²", f"  total area:   {summary.total_area} m²"
+        )
+    )
+    click.echo(
+        say(
+            f"  计数规则：{'所有人完全相同者合并为一人' if rules_now.merge == HeadMergePolicy.IDENTICAL else '所有人有重叠者合并为一人'}；"
+            f"车位{'参与' if rules_now.parking_votes else '不参与'}表决",
+            f"  counting: {'identical owner sets merge' if rules_now.merge == HeadMergePolicy.IDENTICAL else 'overlapping owner sets merge'}; "
+            f"parking {'votes' if rules_now.parking_votes else 'does not vote'}",
+        )
+    )
+
+
+@roll.command("show")
+@click.option("--estate", "estate_code", required=True)
+@click.option("--version", type=int, default=None)
+@report_errors
+def roll_show(estate_code: str, version: int | None) -> None:
+    """Print the roll's summary at a version (default: the latest)."""
+    app = build_app()
+    summary = app.roll_summary(estate_id(estate_code.strip()), version)
+    for key, value in summary.to_dict().items():
+        click.echo(f"{key}: {value}")
+
+
+@main.group()
+def estate() -> None:
+    """街道、社区与小区 · Streets, communities and estates."""
+
+
+@estate.command("create")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--community", "community_code", required=True)
+@click.option("--community-name", default=None, help="Create the community too, with this name.")
+@click.option(
+    "--street", "street_code", default=None, help="Street code (needed to create the community)."
+)
+@click.option("--street-name", default=None, help="Create the street too, with this name.")
+@report_errors
+def estate_create(
+    code: str,
+    name: str,
+    community_code: str,
+    community_name: str | None,
+    street_code: str | None,
+    street_name: str | None,
+) -> None:
+    """Create an estate (and its street and community when names are given)."""
+    app = build_app()
+    if street_name:
+        if not street_code:
+            raise ValidationError(
+                field="street",
+                label="街道编号",
+                label_en="street code",
+                reason="须同时给出 --street",
+                reason_en="give --street too",
+            )
+        app.create_street(street_code, street_name, OPERATOR)
+    if community_name:
+        if not street_code:
+            raise ValidationError(
+                field="street",
+                label="街道编号",
+                label_en="street code",
+                reason="创建社区须给出 --street",
+                reason_en="creating a community needs --street",
+            )
+        app.create_community(community_code, community_name, street_code, OPERATOR)
+    eid = app.create_estate(code, name, community_code, OPERATOR)
+    click.echo(say(f"已创建小区 {code}（{eid}）", f"Estate {code} created ({eid})"))
+
+
+@main.command()
+@report_errors
+def deadlines() -> None:
+    """Lapse expired motions and escalate unanswered tabled topics to the street."""
+    app = build_app()
+    done = app.process_deadlines()
+    click.echo(
+        say(
+            f"失效动议：{len(done['lapsed'])}；报街道：{len(done['escalated'])}",
+            f"lapsed motions: {len(done['lapsed'])}; escalated to the street: {len(done['escalated'])}",
+        )
+    )
+
+
+@main.command()
+@click.option("--fresh", is_flag=True, help="Delete the existing embedded database first.")
+@report_errors
+def demo(fresh: bool) -> None:
+    """Create a demo street, community and estate (from the packaged demo roll) with cases in every stage."""
+    from consult.demo import build_demo
+
+    config = Config.from_env()
+    if fresh and config.backend == "sqlite":
+        from consult.config import sqlite_path
+
+        for suffix in ("", "-wal", "-shm"):
+            Path(sqlite_path(config.database_url) + suffix).unlink(missing_ok=True)
+    summary = build_demo(config)
+    for line in summary.lines(lang()):
+        click.echo(line)
+
+
+def _register_optional_commands() -> None:
+    """Commands from the other packages (projections, audit, web), where installed."""
+    try:
+        from projections.cli import projections as projections_group
+    except ImportError:
+        pass
+    else:
+        main.add_command(projections_group)
+    try:
+        from consult.audit.cli import audit as audit_group
+    except ImportError:
+        pass
+    else:
+        main.add_command(audit_group)
+    try:
+        from webapp.cli import serve
+    except ImportError:
+        pass
+    else:
+        main.add_command(serve)
+
+
+_register_optional_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
