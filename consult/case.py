@@ -562,6 +562,12 @@ class Case(ConsultAggregate):
             raise stage_error(
                 self.stage, "在表决结束前公示结果", "publish a result before every vote has closed"
             )
+        if self.stage == Stage.DELIBERATION and self.route != "consultation":
+            raise stage_error(
+                self.stage,
+                "在未表决的情况下公示须经表决事项的结果",
+                "publish a result without the vote its route requires",
+            )
         if self.stage == Stage.DELIBERATION and not self.opinion:
             raise stage_error(
                 self.stage,
@@ -686,4 +692,5 @@ class Case(ConsultAggregate):
             )
         require_text(court, "court", "法院", "court", 200)
         require_text(judgment_ref, "judgment_ref", "判决书编号", "judgment reference", 200)
+        require_text(reason, "reason", "撤销理由", "reason for the annulment")
         self.record(Case.Annulled, at, actor, reason, court=court, judgment_ref=judgment_ref)

@@ -7,6 +7,7 @@ and a non-zero exit, never a traceback (set ``CONSULT_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -132,9 +133,7 @@ def roll_import(
             parking_votes=bool(parking_votes),
         )
     text = file.read_text(encoding="utf-8-sig")
-    summary, position = app.import_roll(
-        eid, text, OPERATOR, source_name=file.name, head_rules=rules
-    )
+    summary, _ = app.import_roll(eid, text, OPERATOR, source_name=file.name, head_rules=rules)
     assert summary.units == len(units)
     version = app.roll_version(eid)
     rules_now = app.roll(eid, version).head_rules
@@ -260,26 +259,29 @@ def demo(fresh: bool) -> None:
         click.echo(line)
 
 
+OPTIONAL_COMMANDS = (
+    ("projections.cli", "projections"),
+    ("consult.audit.cli", "audit"),
+    ("webapp.cli", "serve"),
+)
+
+
+def optional_module(name: str) -> Any | None:
+    """Import a module of another package; None only when that module itself is absent."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and (name == e.name or name.startswith(e.name + ".")):
+            return None
+        raise
+
+
 def _register_optional_commands() -> None:
-    """Commands from the other packages (projections, audit, web), where installed."""
-    try:
-        from projections.cli import projections as projections_group
-    except ImportError:
-        pass
-    else:
-        main.add_command(projections_group)
-    try:
-        from consult.audit.cli import audit as audit_group
-    except ImportError:
-        pass
-    else:
-        main.add_command(audit_group)
-    try:
-        from webapp.cli import serve
-    except ImportError:
-        pass
-    else:
-        main.add_command(serve)
+    """Commands from the other packages (projections, audit, web)."""
+    for module_name, attr in OPTIONAL_COMMANDS:
+        module = optional_module(module_name)
+        if module is not None:
+            main.add_command(getattr(module, attr))
 
 
 _register_optional_commands()

@@ -92,12 +92,11 @@ def build_demo(config: Config | None = None, app: ConsultationApp | None = None)
     builder = _Builder(app, clock)
     summary = builder.build()
     app.clock = _real_clock()
-    try:  # accounts for the web app, where it is installed
-        from webapp.accounts import ensure_demo_accounts
-    except ImportError:
-        pass
-    else:
-        summary.credentials = ensure_demo_accounts(config or Config.from_env(), summary)
+    from consult.cli import optional_module
+
+    accounts = optional_module("webapp.accounts")  # sign-in accounts for the web app
+    if accounts is not None:
+        summary.credentials = accounts.ensure_demo_accounts(config or Config.from_env(), summary)
     return summary
 
 

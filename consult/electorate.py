@@ -74,7 +74,7 @@ def from_register(adults: Sequence[tuple[str, str]], basis: str, ref: dict[str, 
         entitled = {h: tuple(sorted(m)) for h, m in members.items()}
     else:
         electors = tuple(Elector(a, household=h) for a, h in sorted(adults))
-        entitled = {a: (a,) for a, _ in adults}  # noqa: C416
+        entitled = {a: (a,) for a, _ in adults}
     return Electorate(
         kind=basis, ref=ref, electors=electors, entitled=entitled, by_person=_index(entitled)
     )

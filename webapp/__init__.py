@@ -1,0 +1,114 @@
+"""The web application: residents, committees and street auditors, and the JSON API.
+
+``create_app()`` builds it from the environment (``CONSULT_DATABASE_URL``, ``CONSULT_INSTANCE_PATH``,
+``CONSULT_SECRET_KEY`` ...); tests pass their own application service and settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, g, redirect, request
+
+from consult.application import ConsultationApp
+from consult.config import Config, build_app
+
+PREF_COOKIE_AGE = 365 * 24 * 3600
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    config: Config | None = None,
+    consult: ConsultationApp | None = None,
+    reads: Any = None,
+    environ: Mapping[str, str] | None = None,
+) -> Flask:
+    from webapp import errors, filters, i18n, security
+    from webapp.accounts import AccountStore, VotingCodes
+    from webapp.common import catch_up
+    from webapp.db import create_tables, engine_for
+    from webapp.reads import make_reads
+    from webapp.settings import WebSettings
+    from webapp.state import EXTENSION, Services
+
+    config = config or Config.from_env(dict(environ) if environ is not None else None)
+    settings = WebSettings.from_env(config, environ)
+    app = Flask(__name__, instance_path=str(config.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="consult_session",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        PREFERRED_URL_SCHEME="https" if settings.cookie_secure else "http",
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trust_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    consult = consult or build_app(config.database_url)
+    engine = engine_for(config.database_url)
+    create_tables(engine)
+    app.extensions[EXTENSION] = Services(
+        consult=consult,
+        reads=reads or make_reads(consult),
+        accounts=AccountStore(engine, settings.password_method),
+        codes=VotingCodes(engine),
+        limiter=security.RateLimiter(),
+        settings=settings,
+        engine=engine,
+    )
+
+    i18n.init_app(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+
+    from webapp.api import bp as api_bp
+    from webapp.audit import bp as audit_bp
+    from webapp.auth import bp as auth_bp
+    from webapp.committee import bp as committee_bp
+    from webapp.resident import bp as resident_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(resident_bp)
+    app.register_blueprint(committee_bp, url_prefix="/committee")
+    app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+    @app.before_request
+    def _read_your_writes() -> None:
+        if request.method == "GET":
+            catch_up()
+
+    @app.context_processor
+    def _page_context() -> dict[str, Any]:
+        from webapp.i18n import html_lang
+        from webapp.security import AUDITORS, STAFF
+
+        user = g.get("user")
+        return {
+            "user": user,
+            "grant": g.get("grant"),
+            "large_type": request.cookies.get("display") == "large",
+            "html_lang": html_lang(),
+            "is_staff": user is not None and user.has(STAFF),
+            "is_auditor": user is not None and user.has(AUDITORS),
+        }
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return redirect("/static/favicon.svg", code=301)  # type: ignore[return-value]
+
+    favicon.access_rule = security.Rule("public")  # type: ignore[attr-defined]
+    return app

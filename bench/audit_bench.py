@@ -1,0 +1,229 @@
+"""Benchmark of the audit chain: verify rate over a large store, and the chain's cost on ballots.
+
+    PYTHONPATH=. python bench/audit_bench.py [--events 1000000] [--backends sqlite,postgres]
+        [--ballots 600] [--runs 5]
+
+Prints one JSON object per line: the machine, then each measurement. The events are realistic
+stored events (states copied from a story through the API, each under a fresh aggregate id),
+inserted through the application's recorder in large transactions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from consult.application import ConsultationApp
+from consult.audit import attach, open_store, verify_store
+from consult.audit.chain import ChainFollower
+from consult.clock import FixedClock
+from consult.config import build_app
+from tests.conftest import OC, PARTY, RC, owner, setup_estate
+
+POSTGRES_ADMIN_URL = os.environ.get("CONSULT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields, ensure_ascii=False), flush=True)
+
+
+def machine() -> dict[str, Any]:
+    def run(*cmd: str) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    return {
+        "nproc": run("nproc"),
+        "lscpu": run("lscpu").splitlines()[:20],
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "memory": run("sh", "-c", "grep MemTotal /proc/meminfo"),
+    }
+
+
+# --- a vote to cast ballots in --------------------------------------------------------------------
+
+
+def open_vote(app: ConsultationApp, clock: FixedClock, roll: str) -> tuple[uuid.UUID, list[Any]]:
+    estate = setup_estate(app, roll)
+    app.elect_owners_committee(estate, ["oc-1", "oc-2", "oc-3"], "2029-01-01", RC)
+    heads = [h for h in app.owners_electorate(estate).heads.values() if not h.is_developer]
+    case_id = app.submit_topic(estate, "加装电梯", "为3号楼加装电梯。", "meeting", owner(heads[0].owners[0])).id
+    app.confirm_topic(case_id, "owners-assembly", ["业主"], PARTY)
+    app.publish_notice(
+        case_id, "请业主表决。", "会所", "网上", clock.now() + timedelta(days=15),
+        [{"item_id": "1", "title": "加装电梯", "matter": 9}], OC,
+    )
+    clock.advance(days=15)
+    return app.open_vote(case_id, "1", clock.now() + timedelta(days=14), OC).id, heads
+
+
+def templates() -> list[tuple[str, int, bytes]]:
+    """(topic, version, state) of the events of a real story, rolls left out (one per estate)."""
+    clock = FixedClock()
+    app = build_app("memory://", clock)
+    vote_id, heads = open_vote(app, clock, "roll-demo.csv")
+    for i, h in enumerate(heads[:60]):
+        app.cast_ballot(vote_id, ("yes", "no", "abstain")[i % 3], owner(h.owners[0]))
+    return [
+        (n.topic, n.originator_version, n.state)
+        for n in app.recorder.select_notifications(1, 10_000)
+        if "Roll" not in n.topic
+    ]
+
+
+def fill(app: ConsultationApp, count: int, chunk: int = 5_000) -> float:
+    """Insert ``count`` realistic stored events through the recorder; returns events/s."""
+    sample = templates()
+    started = time.perf_counter()
+    done = 0
+    while done < count:
+        n = min(chunk, count - done)
+        events = [
+            StoredEvent(uuid.uuid4(), version, topic, state)
+            for topic, version, state in (sample[(done + i) % len(sample)] for i in range(n))
+        ]
+        app.recorder.insert_events(events)
+        done += n
+    return count / (time.perf_counter() - started)
+
+
+# --- measurements -----------------------------------------------------------------------------------
+
+
+def chain_and_verify(backend: str, url: str, events: int, runs: int) -> None:
+    app = build_app(url, FixedClock())
+    try:
+        emit(measure="fill", backend=backend, events=events, events_per_s=round(fill(app, events)))
+        store = open_store(url, app)
+        started = time.perf_counter()
+        chained = ChainFollower(store, batch=20_000).catch_up()
+        seconds = time.perf_counter() - started
+        emit(measure="chain catch-up", backend=backend, events=chained, seconds=round(seconds, 2),
+             events_per_s=round(chained / seconds))
+        rates = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            report = verify_store(store)
+            seconds = time.perf_counter() - started
+            assert report.ok and report.events == events, report.summary("en")
+            rates.append(report.events / seconds)
+        emit(measure="verify", backend=backend, events=events, runs=[round(r) for r in rates],
+             events_per_s_median=round(statistics.median(rates)))
+        store.close()
+    finally:
+        app.close()
+
+
+class TimedListener:
+    """Wraps the chain listener to add up the time the ballot path spends in it."""
+
+    def __init__(self, inner: Callable[[int], None]) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+        self.calls = 0
+
+    def __call__(self, position: int) -> None:
+        started = time.perf_counter()
+        self.inner(position)
+        self.seconds += time.perf_counter() - started
+        self.calls += 1
+
+
+def ballot_run(directory: Path, chain: bool, ballots: int) -> tuple[float, float]:
+    """Ballots/s on a fresh SQLite file, and the share of the time spent in the chain listener."""
+    clock = FixedClock()
+    url = f"sqlite:///{directory / f'ballots-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    app = build_app(url, clock)
+    timed = None
+    if chain:
+        follower = attach(app, url, directory / "signing-key.pem")  # default: checkpoint every 1000
+        app.listeners.remove(follower)
+        timed = TimedListener(follower)
+        app.listeners.append(timed)
+    vote_id, heads = open_vote(app, clock, "roll-1200.csv")
+    if timed is not None:
+        timed.seconds = 0.0
+    started = time.perf_counter()
+    for i, h in enumerate(heads[:ballots]):
+        app.cast_ballot(vote_id, ("yes", "no", "abstain")[i % 3], owner(h.owners[0]))
+    seconds = time.perf_counter() - started
+    app.close()
+    share = timed.seconds / (seconds - timed.seconds) if timed else 0.0
+    return ballots / seconds, share
+
+
+def ballot_cost(ballots: int, runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        ballot_run(directory, True, 50)  # warm-up: imports, caches, the key file
+        plain: list[float] = []
+        chained: list[float] = []
+        shares: list[float] = []
+        for _ in range(runs):  # interleaved, so that load on the machine hits both alike
+            plain.append(ballot_run(directory, False, ballots)[0])
+            rate, share = ballot_run(directory, True, ballots)
+            chained.append(rate)
+            shares.append(share)
+    p, c = statistics.median(plain), statistics.median(chained)
+    emit(measure="ballots with and without the chain listener", backend="sqlite", ballots=ballots,
+         without_per_s=[round(r) for r in plain], with_per_s=[round(r) for r in chained],
+         without_median=round(p), with_median=round(c), cost_ab=round(1 - c / p, 3),
+         listener_share_runs=[round(s, 3) for s in shares], listener_share_median=round(statistics.median(shares), 3))
+
+
+def postgres_url() -> Iterator[str]:
+    import psycopg
+
+    name = f"consult_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+        version = admin.execute("SHOW server_version").fetchone()
+    emit(measure="postgres", server_version=version[0] if version else "?")
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--ballots", type=int, default=600)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-ballots", action="store_true")
+    args = parser.parse_args()
+    emit(measure="machine", **machine())
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                chain_and_verify("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.events, args.runs)
+        elif backend == "postgres":
+            for url in postgres_url():
+                chain_and_verify("postgresql", url, args.events, args.runs)
+    if not args.skip_ballots:
+        ballot_cost(args.ballots, max(args.runs, 3))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The chain follower: keeps the hash chain up with the event store and signs checkpoints.
+
+Call it with a log position (it is one of ``app.listeners``) or use :meth:`ChainFollower.catch_up`.
+Each step chains the events after the last chained position and stores their links in one
+transaction, so a crash or a second follower never chains an event twice or skips one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from consult.audit.checkpoints import make_checkpoint
+from consult.audit.core import Checkpoint
+from consult.audit.errors import AuditError
+from consult.audit.keys import Signer, key_path, load_signer
+from consult.audit.store import AuditStore, open_store
+from consult.clock import Clock, SystemClock
+from consult.config import Config
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 1000
+CHECKPOINT_INTERVAL = timedelta(hours=24)
+
+
+class ChainFollower:
+    """Chains new events and signs a checkpoint every ``checkpoint_every`` positions, or when
+    ``checkpoint_interval`` has passed since the last one and there is something new."""
+
+    def __init__(
+        self,
+        store: AuditStore,
+        signer: Callable[[], Signer] | None = None,
+        clock: Clock | None = None,
+        checkpoint_every: int | None = CHECKPOINT_EVERY,
+        checkpoint_interval: timedelta | None = CHECKPOINT_INTERVAL,
+        batch: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval = checkpoint_interval
+        self.batch = batch
+        self._make_signer = signer
+        self._signer: Signer | None = None
+        self._lock = threading.RLock()
+        self._head = store.head().position
+        latest = store.latest_checkpoint()
+        self._checkpointed = latest.position if latest else 0
+        self._checkpointed_at = _parse_time(latest.time) if latest else self.clock.now()
+        self._retry_from = 0
+
+    @property
+    def chained_to(self) -> int:
+        return self._head
+
+    def __call__(self, position: int) -> None:
+        if position > self._head:
+            self.catch_up()
+
+    def catch_up(self) -> int:
+        """Chain every event not chained yet; returns how many were chained."""
+        with self._lock:
+            total = 0
+            while True:
+                count, head = self.store.extend_chain(self.batch)
+                total += count
+                self._head = head.position
+                if count < self.batch:
+                    break
+            if self._checkpoint_due():
+                self._checkpoint_quietly()
+            return total
+
+    def signer(self) -> Signer:
+        if self._make_signer is None:
+            raise AuditError(reason="未配置签名密钥", reason_en="no signing key is configured")
+        if self._signer is None:
+            self._signer = self._make_signer()
+        return self._signer
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign a checkpoint at the chain's head now (on demand)."""
+        with self._lock:
+            checkpoint = make_checkpoint(self.store, self.signer(), self.clock.now())
+            self._checkpointed = checkpoint.position
+            self._checkpointed_at = _parse_time(checkpoint.time)
+            return checkpoint
+
+    def _checkpoint_due(self) -> bool:
+        if (
+            self._make_signer is None
+            or self._head <= self._checkpointed
+            or self._head < self._retry_from
+        ):
+            return False
+        if self.checkpoint_every and self._head - self._checkpointed >= self.checkpoint_every:
+            return True
+        interval = self.checkpoint_interval
+        return interval is not None and self.clock.now() - self._checkpointed_at >= interval
+
+    def _checkpoint_quietly(self) -> None:
+        try:
+            self.checkpoint()
+        except AuditError as e:
+            self._retry_from = self._head + (self.checkpoint_every or 1)
+            logger.error(
+                "audit checkpoint not signed / 未签发审计检查点: %s | %s",
+                e.message("zh"),
+                e.message("en"),
+            )
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def attach(
+    app: Any,
+    url: str,
+    key_file: Path | None = None,
+    *,
+    catch_up: bool = True,
+    checkpoint_every: int | None = CHECKPOINT_EVERY,
+    checkpoint_interval: timedelta | None = CHECKPOINT_INTERVAL,
+) -> ChainFollower:
+    """Keep the chain of ``app`` (on the store at ``url``) after every save; sign checkpoints with
+    the key in ``key_file`` (none: chain only)."""
+    store = open_store(url, app)
+    signer = (lambda: load_signer(key_file)) if key_file is not None else None
+    follower = ChainFollower(store, signer, app.clock, checkpoint_every, checkpoint_interval)
+    if catch_up:
+        follower.catch_up()
+    app.listeners.append(follower)
+    return follower
+
+
+def attach_configured(app: Any, config: Config) -> ChainFollower:
+    """:func:`attach` as the composition root does it: the configured store and key file."""
+    return attach(app, config.database_url, key_path(config.instance_path))

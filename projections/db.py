@@ -1,0 +1,298 @@
+"""Where the read models live: SQL tables beside the event store, one store class per backend.
+
+Views are SQLAlchemy Core tables named ``view_*`` in the same database as the events (a separate
+in-memory SQLite database for ``memory://``). ``view_tracking`` holds, for each view, the last
+notification id it has applied; a view's rows and its position commit in one transaction, so an
+update is applied exactly once however the process dies.
+
+Stored values are exact and the same on every backend: ids are 32-character hex strings, moments
+are integer microseconds since the Unix epoch (UTC), areas are integer hundredths of m².
+
+What differs per backend is behind :class:`ViewStore`:
+
+- how a section of updates gets the one updater lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL a
+  transaction-scoped advisory lock), and how a reader gets a consistent snapshot;
+- upserts (``INSERT .. ON CONFLICT`` through each dialect's own construct);
+- the parameter style of bulk inserts sent straight to the driver (the rebuild's hot path).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from consult.config import backend_of, sqlite_path
+
+metadata = sa.MetaData()
+
+#: One row per view: the last notification id applied, and the view's schema version.
+tracking = sa.Table(
+    "view_tracking",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """A timezone-aware moment as integer microseconds since the epoch (exact, sortable)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"a moment must be timezone-aware: {moment!r}")
+    return (moment - EPOCH) // _MICRO
+
+
+def moment(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def maybe_moment(value: int | None) -> datetime | None:
+    return None if value is None else moment(value)
+
+
+def hundredths(area: Decimal) -> int:
+    """An area in m² as integer hundredths; areas on the roll have at most two decimals."""
+    scaled = area.scaleb(2)
+    whole = int(scaled)
+    if scaled != whole:
+        raise ValueError(f"an area has at most two decimals: {area}")
+    return whole
+
+
+def area(value: int) -> Decimal:
+    """Integer hundredths of m² back to an exact Decimal with two decimals."""
+    return Decimal(value).scaleb(-2)
+
+
+class ViewStore(ABC):
+    """The database that holds the views; one subclass per backend."""
+
+    backend: str
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction holding the updater lock: only one section is applied at a time,
+        across threads and processes; rows and tracking positions commit together."""
+        with self.engine.connect() as conn:
+            self._prepare_write(conn)
+            with conn.begin():
+                self._lock(conn)
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction seeing one consistent snapshot of every view."""
+        with self.engine.connect() as conn:
+            self._snapshot(conn)
+            with conn.begin():
+                yield conn
+
+    def _prepare_write(self, conn: Connection) -> None:
+        return None
+
+    @abstractmethod
+    def _lock(self, conn: Connection) -> None: ...
+
+    def _snapshot(self, conn: Connection) -> None:
+        return None
+
+    # --- statements that differ by dialect -------------------------------------------------
+
+    @abstractmethod
+    def _insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT construct (it has ``on_conflict_do_update``)."""
+
+    def upsert(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        rows: Sequence[Mapping[str, Any]],
+        keys: Sequence[str],
+    ) -> None:
+        """Insert rows, replacing the non-key columns of rows whose keys exist."""
+        if not rows:
+            return
+        stmt = self._insert(table)
+        columns = [c for c in rows[0] if c not in keys]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
+        )
+        conn.execute(stmt, list(rows))
+
+    def add(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        rows: Sequence[Mapping[str, Any]],
+        keys: Sequence[str],
+    ) -> None:
+        """Insert rows, or add their non-key columns to those of existing rows (counters)."""
+        if not rows:
+            return
+        stmt = self._insert(table)
+        columns = [c for c in rows[0] if c not in keys]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in columns}
+        )
+        conn.execute(stmt, list(rows))
+
+    placeholder = "?"
+
+    def insert_many(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Bulk insert of plain tuples straight through the driver (no per-row processing):
+        the values must already be driver values (str, int, bool, None)."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        marks = ", ".join([self.placeholder] * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
+
+    # --- schema -----------------------------------------------------------------------------
+
+    def create(self, conn: Connection, tables: Sequence[sa.Table]) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    def drop(self, conn: Connection, tables: Sequence[sa.Table]) -> None:
+        for table in reversed(tables):
+            table.drop(conn, checkfirst=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class SQLiteStore(ViewStore):
+    """Views in the event store's SQLite file (WAL). Writers take the file's write lock with
+    ``BEGIN IMMEDIATE``; readers see a snapshot. View commits use ``synchronous=NORMAL``: a commit
+    lost to a power cut loses rows and position together, and is simply applied again."""
+
+    backend = "sqlite"
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+
+    @classmethod
+    def for_file(cls, path: str) -> SQLiteStore:
+        engine = sa.create_engine(
+            f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False}
+        )
+        return cls(engine)
+
+    def _prepare_write(self, conn: Connection) -> None:
+        conn.execution_options(consult_write=True)  # the "begin" listener says BEGIN IMMEDIATE
+
+    def _lock(self, conn: Connection) -> None:  # BEGIN IMMEDIATE took it
+        return None
+
+    def _insert(self, table: sa.Table) -> Any:
+        return sqlite.insert(table)
+
+
+class MemoryStore(SQLiteStore):
+    """Views for ``memory://``: one in-memory SQLite connection shared by every thread, so every
+    use of it is serialised by a lock (for tests and throw-away demos)."""
+
+    def __init__(self) -> None:
+        engine = sa.create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+        super().__init__(engine)
+        self._guard = threading.RLock()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._guard, super().write() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._guard, super().read() as conn:
+            yield conn
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("consult_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: The key of the transaction-scoped advisory lock that serialises updaters on PostgreSQL.
+ADVISORY_LOCK_KEY = 0x636F6E73756C74  # "consult"
+
+
+class PostgresStore(ViewStore):
+    """Views in the event store's PostgreSQL database. Updaters serialise on an advisory lock
+    taken inside their transaction (READ COMMITTED, so they see what the last one committed);
+    readers use REPEATABLE READ for one snapshot across their statements."""
+
+    backend = "postgresql"
+    placeholder = "%s"
+
+    @classmethod
+    def for_url(cls, url: str) -> PostgresStore:
+        parts = urlsplit(url)
+        sa_url = sa.engine.URL.create(
+            "postgresql+psycopg",
+            username=parts.username or "postgres",
+            password=parts.password or None,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            database=parts.path.lstrip("/"),
+        )
+        return cls(sa.create_engine(sa_url, pool_pre_ping=True, pool_size=5, max_overflow=10))
+
+    def _lock(self, conn: Connection) -> None:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+    def _snapshot(self, conn: Connection) -> None:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+
+    def _insert(self, table: sa.Table) -> Any:
+        return postgresql.insert(table)
+
+
+def open_store(url: str) -> ViewStore:
+    """The view store for a ``CONSULT_DATABASE_URL``: the same database as the event store."""
+    backend = backend_of(url)
+    if backend == "memory":
+        return MemoryStore()
+    if backend == "sqlite":
+        path = sqlite_path(url)
+        if path == ":memory:":
+            return MemoryStore()
+        return SQLiteStore.for_file(path)
+    return PostgresStore.for_url(url)

@@ -1,0 +1,256 @@
+"""The projector: reads the notification log in sections and applies each to the views.
+
+One section is one transaction: the views' rows and their tracking positions commit together, so
+whatever kills the process, each event is applied exactly once. The same code serves an
+incremental update (a few new events after a command) and a rebuild from zero.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from projections.db import ViewStore, tracking
+from projections.decoding import EventDecoder
+from projections.errors import ProjectionTimeoutError
+from projections.views import default_views
+from projections.views.base import Projected, View
+
+if TYPE_CHECKING:
+    from consult.application import ConsultationApp
+
+#: Called after each committed section with (position reached, last position in the log).
+Progress = Callable[[int, int], None]
+
+DEFAULT_SECTION_SIZE = 1000
+
+
+class Projector:
+    """Keeps the views up to date with the application's event log.
+
+    Thread-safe: at most one catch-up runs at a time in a process (a caller finding one running
+    leaves the work to it and returns at once), and at most one section is applied at a time
+    across processes (the store's updater lock).
+    """
+
+    def __init__(
+        self,
+        app: ConsultationApp,
+        store: ViewStore,
+        views: Sequence[View] | None = None,
+        section_size: int = DEFAULT_SECTION_SIZE,
+    ) -> None:
+        if section_size < 1:
+            raise ValueError("section_size must be at least 1")
+        self.app = app
+        self.store = store
+        self.section_size = section_size
+        chosen = list(views) if views is not None else default_views(app, store)
+        self.views: dict[str, View] = {v.name: v for v in chosen}
+        self.decoder = EventDecoder(app.mapper)
+        self._lock = threading.Lock()
+        self._wanted = False
+        self.setup()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.views)
+
+    # --- schema ---------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create missing tables; a view whose stored schema version differs starts from zero."""
+        with self.store.write() as conn:
+            self.store.create(conn, [tracking])
+            stored = {
+                name: version
+                for name, version in conn.execute(sa.select(tracking.c.name, tracking.c.version))
+            }
+            for view in self.views.values():
+                if view.name in stored and stored[view.name] != view.version:
+                    self._reset(conn, [view])
+                else:
+                    self.store.create(conn, list(view.tables))
+                    if view.name not in stored:
+                        conn.execute(
+                            tracking.insert().values(
+                                name=view.name, position=0, version=view.version
+                            )
+                        )
+
+    def _reset(self, conn: Connection, views: Iterable[View]) -> None:
+        for view in views:
+            self.store.drop(conn, list(view.tables))
+            self.store.create(conn, list(view.tables))
+            self.store.upsert(
+                conn,
+                tracking,
+                [{"name": view.name, "position": 0, "version": view.version}],
+                ("name",),
+            )
+            view.reset()
+
+    # --- positions ------------------------------------------------------------------------------
+
+    def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        """The last log position each view has applied."""
+        with self.store.read() as conn:
+            return self._positions(conn, self._check(names))
+
+    def position(self, names: Sequence[str] | None = None) -> int:
+        """The log position every one of the views has reached."""
+        return min(self.positions(names).values())
+
+    def _positions(self, conn: Connection, names: Sequence[str]) -> dict[str, int]:
+        rows = conn.execute(
+            sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(names))
+        )
+        return {name: position for name, position in rows}
+
+    def _check(self, names: Sequence[str] | None) -> tuple[str, ...]:
+        if names is None:
+            return self.names
+        unknown = [n for n in names if n not in self.views]
+        if unknown:
+            raise KeyError(
+                f"unknown projection(s): {', '.join(unknown)} (known: {', '.join(self.views)})"
+            )
+        return tuple(names)
+
+    # --- updating -------------------------------------------------------------------------------
+
+    def catch_up(
+        self, progress: Progress | None = None, stop: threading.Event | None = None
+    ) -> int | None:
+        """Apply every event not yet applied; returns the position reached, or None when another
+        thread of this process is already catching up (it will apply what is new). With ``stop``,
+        it returns after the section during which ``stop`` was set."""
+        self._wanted = True
+        reached: int | None = None
+        while self._wanted:
+            if not self._lock.acquire(blocking=False):
+                return reached
+            try:
+                self._wanted = False
+                reached = self._drain(self.names, progress, stop)
+            finally:
+                self._lock.release()
+        return reached
+
+    def _drain(
+        self, names: Sequence[str], progress: Progress | None, stop: threading.Event | None = None
+    ) -> int:
+        target = (self.app.recorder.max_notification_id() or 0) if progress else 0
+        while True:
+            count, reached = self._section(names)
+            if count < 0:
+                continue  # another process applied that section: read on from where it is
+            if progress is not None:
+                progress(reached, max(target, reached))
+            if count < self.section_size or (stop is not None and stop.is_set()):
+                return reached
+
+    def _section(self, names: Sequence[str]) -> tuple[int, int]:
+        """Apply the next section of the log to the named views in one transaction.
+
+        Returns (events read, position reached); (-1, position) when another updater applied
+        the section meanwhile. The log and the event store are read before the updater lock is
+        taken (see ``View.prepare``); the lock then checks that nobody moved the positions.
+        """
+        views = [self.views[n] for n in names]
+        positions = self.positions(names)
+        start = min(positions.values())
+        notifications = self.app.recorder.select_notifications(start + 1, self.section_size)
+        if not notifications:
+            return 0, start
+        wanted = frozenset().union(*(v.topics for v in views))
+        decode = self.decoder.decode
+        projected = [
+            Projected(n.id, n.topic, decode(n)) for n in notifications if n.topic in wanted
+        ]
+        work = []
+        for view in views:
+            after, topics = positions[view.name], view.topics
+            work.append((view, [p for p in projected if p.position > after and p.topic in topics]))
+        last = notifications[-1].id
+        try:
+            for view, events in work:
+                if events:
+                    view.prepare(events)
+            with self.store.write() as conn:
+                if self._positions(conn, names) != positions:
+                    return -1, start
+                for view, events in work:
+                    if events:
+                        view.project(conn, events)
+                conn.execute(
+                    sa.update(tracking)
+                    .where(tracking.c.name.in_(names), tracking.c.position < last)
+                    .values(position=last)
+                )
+        except BaseException:
+            for view in views:
+                view.reset()  # caches may hold what the rolled-back transaction did
+            raise
+        return len(notifications), last
+
+    def wait(self, position: int, timeout: float = 5.0, names: Sequence[str] | None = None) -> int:
+        """Block until the views have applied the log up to ``position`` (read-your-writes).
+
+        Returns the position reached; raises :class:`ProjectionTimeoutError` after ``timeout``
+        seconds. It does not apply anything itself: the embedded listener or ``consult
+        projections run`` does.
+        """
+        chosen = self._check(names)
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            reached = min(self.positions(chosen).values())
+            if reached >= position:
+                return reached
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProjectionTimeoutError(position, reached, timeout, chosen)
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.05)
+
+    def rebuild(self, names: Sequence[str] | None = None, progress: Progress | None = None) -> int:
+        """Drop the named views (all by default) and apply the whole log again from zero."""
+        chosen = self._check(names)
+        with self._lock:
+            with self.store.write() as conn:
+                self._reset(conn, [self.views[n] for n in chosen])
+            reached = self._drain(chosen, progress)
+        if self._wanted:  # commands arrived meanwhile: bring every view up to date
+            self.catch_up()
+        return reached
+
+    def run_forever(
+        self,
+        poll_interval: float = 0.5,
+        stop: threading.Event | None = None,
+        on_section: Progress | None = None,
+    ) -> None:
+        """Follow the log until ``stop`` is set: catch up, then poll every ``poll_interval`` s."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            self.catch_up(on_section, stop)
+            stop.wait(poll_interval)
+
+    def dispose(self) -> None:
+        self.store.dispose()
+
+
+def attach(app: ConsultationApp, projector: Projector) -> Projector:
+    """The embedded default: bring the views up to date after every command's save."""
+
+    def listener(_position: int) -> None:
+        projector.catch_up()
+
+    app.listeners.append(listener)
+    return projector

@@ -1,0 +1,497 @@
+"""Live tallies: counters per vote and per building, and every ballot event.
+
+A ballot counts when it is recorded in the log before its vote's ``Vote.Closed`` event; ballot
+events after it are kept (``counted`` false) but change no counter. Electors, their buildings and
+areas come from the electorate frozen when the vote opened (the roll at a fixed version, so a
+rebuild computes exactly what the incremental update did).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from consult.rules import Choice
+from consult.vote import Ballot, Vote
+from projections.db import hundredths, metadata, micros
+from projections.errors import ProjectionError
+from projections.views.base import Projected, View, topic
+
+CHOICES = tuple(Choice)
+COUNTERS = tuple(f"{c.value}_{k}" for c in CHOICES for k in ("heads", "area"))
+
+
+def _counter_columns() -> list[sa.Column[Any]]:
+    return [sa.Column(name, sa.BigInteger, nullable=False, default=0) for name in COUNTERS]
+
+
+view_vote = sa.Table(
+    "view_vote",
+    metadata,
+    sa.Column("vote_id", sa.String(32), primary_key=True),
+    sa.Column("case_id", sa.String(32), nullable=False, index=True),
+    sa.Column("estate_id", sa.String(32), nullable=False, index=True),
+    sa.Column("item_id", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("rule_set_id", sa.String(64), nullable=False),
+    sa.Column("rule_version", sa.String(64), nullable=False),
+    sa.Column("options", sa.Text, nullable=False),  # CountingOptions.to_dict() as JSON
+    sa.Column("electorate", sa.Text, nullable=False),  # the frozen electorate's reference, JSON
+    sa.Column("opened_at", sa.BigInteger, nullable=False),
+    sa.Column("opened_by", sa.Text, nullable=False),
+    sa.Column("closes_at", sa.BigInteger, nullable=False),
+    sa.Column("extended", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("closed_at", sa.BigInteger),
+    sa.Column("close_position", sa.BigInteger),
+    sa.Column("result_passed", sa.Boolean),  # as recorded on the vote (Vote.ResultRecorded)
+    sa.Column("total_heads", sa.BigInteger, nullable=False),
+    sa.Column("total_area", sa.BigInteger, nullable=False),
+    sa.Column("total_households", sa.BigInteger, nullable=False),
+    sa.Column("households_participating", sa.BigInteger, nullable=False, default=0),
+    sa.Column("proxies", sa.BigInteger, nullable=False, default=0),
+    sa.Column("late_ballots", sa.BigInteger, nullable=False, default=0),
+    *_counter_columns(),
+)
+
+view_vote_building = sa.Table(
+    "view_vote_building",
+    metadata,
+    sa.Column("vote_id", sa.String(32), primary_key=True),
+    sa.Column("building", sa.Text, primary_key=True),
+    sa.Column("total_heads", sa.BigInteger, nullable=False),
+    sa.Column("total_area", sa.BigInteger, nullable=False),
+    *_counter_columns(),
+)
+
+#: Every ballot event (a ballot is created, and may be changed once); the counted choice of a
+#: ballot is that of its latest counted event.
+view_ballot_event = sa.Table(
+    "view_ballot_event",
+    metadata,
+    sa.Column("ballot_id", sa.String(32), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("vote_id", sa.String(32), nullable=False, index=True),
+    sa.Column("elector_id", sa.Text, nullable=False),
+    sa.Column("choice", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("counted", sa.Boolean, nullable=False),
+)
+BALLOT_COLUMNS = (
+    "ballot_id",
+    "version",
+    "vote_id",
+    "elector_id",
+    "choice",
+    "channel",
+    "at",
+    "position",
+    "counted",
+)
+
+#: Villagers' meetings: participating members per household (quorum on households).
+view_vote_household = sa.Table(
+    "view_vote_household",
+    metadata,
+    sa.Column("vote_id", sa.String(32), primary_key=True),
+    sa.Column("household", sa.Text, primary_key=True),
+    sa.Column("participating", sa.BigInteger, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class VoteRules:
+    """What never changes about a vote once opened: who may vote, where, with how much area."""
+
+    electors: dict[str, tuple[str, int, str | None]]  # elector -> (building, area, household)
+    participating: frozenset[str]  # choices that count as participating
+    households: bool  # the rule set has a household quorum
+
+
+@dataclass
+class _Ballot:
+    vote_id: str
+    elector_id: str
+    counted: str | None  # the choice currently counted, if any
+
+
+class _Deltas:
+    """Counter changes of one section, keyed by vote and by (vote, building)."""
+
+    def __init__(self) -> None:
+        self.votes: dict[str, dict[str, int]] = {}
+        self.buildings: dict[tuple[str, str], dict[str, int]] = {}
+        self.households: dict[tuple[str, str], int] = {}
+
+    def vote(self, vote_id: str) -> dict[str, int]:
+        row = self.votes.get(vote_id)
+        if row is None:
+            row = self.votes[vote_id] = dict.fromkeys(
+                (*COUNTERS, "late_ballots", "proxies", "households_participating"), 0
+            )
+        return row
+
+    def count(
+        self, vote_id: str, rules: VoteRules, elector_id: str, choice: str, sign: int
+    ) -> None:
+        building, area, household = rules.electors[elector_id]
+        row = self.vote(vote_id)
+        row[f"{choice}_heads"] += sign
+        row[f"{choice}_area"] += sign * area
+        key = (vote_id, building)
+        brow = self.buildings.get(key)
+        if brow is None:
+            brow = self.buildings[key] = dict.fromkeys(COUNTERS, 0)
+        brow[f"{choice}_heads"] += sign
+        brow[f"{choice}_area"] += sign * area
+        if rules.households and household is not None and choice in rules.participating:
+            hkey = (vote_id, household)
+            self.households[hkey] = self.households.get(hkey, 0) + sign
+
+
+class TalliesView(View):
+    name = "tallies"
+    tables = (view_vote, view_vote_building, view_ballot_event, view_vote_household)
+    cache_size = 16
+
+    VOTE_CREATED = topic(Vote.Created)
+    VOTE_CLOSED = topic(Vote.Closed)
+    VOTE_EXTENDED = topic(Vote.Extended)
+    VOTE_RESULT = topic(Vote.ResultRecorded)
+    PROXY_REGISTERED = topic(Vote.ProxyRegistered)
+    PROXY_REVOKED = topic(Vote.ProxyRevoked)
+    BALLOT_CREATED = topic(Ballot.Created)
+    BALLOT_CHANGED = topic(Ballot.Changed)
+
+    def __init__(self, app: Any, store: Any) -> None:
+        super().__init__(app, store)
+        self._rules: OrderedDict[str, VoteRules] = OrderedDict()  # a few recent votes
+        self._pinned: dict[str, VoteRules] = {}  # every vote of the section being applied
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset(
+            {
+                self.VOTE_CREATED,
+                self.VOTE_CLOSED,
+                self.VOTE_EXTENDED,
+                self.VOTE_RESULT,
+                self.PROXY_REGISTERED,
+                self.PROXY_REVOKED,
+                self.BALLOT_CREATED,
+                self.BALLOT_CHANGED,
+            }
+        )
+
+    def reset(self) -> None:
+        self._rules.clear()
+        self._pinned = {}
+
+    # --- the frozen electorate of each vote ----------------------------------------------------
+
+    def _vote_rules(self, vote: Vote) -> VoteRules:
+        key = vote.id.hex
+        rules = self._rules.get(key)
+        if rules is not None:
+            self._rules.move_to_end(key)
+            return rules
+        electorate = self.app.electorate(vote)
+        rs = vote.rules
+        participating = {Choice.YES.value, Choice.NO.value}
+        if vote.options.abstain_participates:
+            participating.add(Choice.ABSTAIN.value)
+        if vote.options.invalid_participates:
+            participating.add(Choice.INVALID.value)
+        rules = VoteRules(
+            electors={
+                e.elector_id: (
+                    e.building,
+                    hundredths(e.area) if e.area is not None else 0,
+                    e.household,
+                )
+                for e in electorate.electors
+            },
+            participating=frozenset(participating),
+            households=rs.household_quorum_threshold is not None,
+        )
+        self._rules[key] = rules
+        while len(self._rules) > self.cache_size:
+            self._rules.popitem(last=False)
+        return rules
+
+    def prepare(self, events: Sequence[Projected]) -> None:
+        """Pin the electorate of every vote the section's events concern."""
+        pinned: dict[str, VoteRules] = {}
+        wanted: set[str] = set()
+        for item in events:
+            if item.topic == self.VOTE_CREATED:
+                vote = cast(Vote, item.event.mutate(None))
+                pinned[vote.id.hex] = self._vote_rules(vote)
+            elif item.topic == self.BALLOT_CREATED:
+                wanted.add(item.event.vote_id.hex)
+        if any(item.topic == self.BALLOT_CHANGED for item in events):
+            with self.store.read() as conn:
+                wanted.update(b.vote_id for b in self._known_ballots(conn, events).values())
+        for vote_id in wanted - set(pinned):
+            rules = self._rules.get(vote_id)
+            pinned[vote_id] = (
+                rules if rules is not None else self._vote_rules(self.app.vote(UUID(vote_id)))
+            )
+        self._pinned = pinned
+
+    # --- a section -------------------------------------------------------------------------------
+
+    def project(self, conn: Connection, events: Sequence[Projected]) -> None:
+        try:
+            self._project(conn, events)
+        finally:
+            self._pinned = {}
+
+    def _rules_of(self, vote_id: str) -> VoteRules:
+        rules = self._pinned.get(vote_id)
+        if rules is None:
+            raise ProjectionError(f"vote {vote_id} was not prepared for this section")
+        return rules
+
+    def _project(self, conn: Connection, events: Sequence[Projected]) -> None:
+        ballots = self._known_ballots(conn, events)
+        closed = self._closed_votes(conn, events, ballots)
+        deltas = _Deltas()
+        new_votes: list[dict[str, Any]] = []
+        new_buildings: list[dict[str, Any]] = []
+        updates: dict[str, dict[str, Any]] = {}
+        rows: list[tuple[Any, ...]] = []
+        for item in events:
+            t, e = item.topic, item.event
+            if t == self.BALLOT_CREATED or t == self.BALLOT_CHANGED:
+                bid = e.originator_id.hex
+                if t == self.BALLOT_CREATED:
+                    ballot = ballots[bid] = _Ballot(e.vote_id.hex, e.elector_id, None)
+                elif bid in ballots:
+                    ballot = ballots[bid]
+                else:
+                    raise ProjectionError(
+                        f"ballot {bid} changed at {item.position} but never created"
+                    )
+                vote_id = ballot.vote_id
+                rules = self._rules_of(vote_id)
+                counted = not closed.get(vote_id, False) and ballot.elector_id in rules.electors
+                if counted:
+                    if ballot.counted is not None:
+                        deltas.count(vote_id, rules, ballot.elector_id, ballot.counted, -1)
+                    deltas.count(vote_id, rules, ballot.elector_id, e.choice, +1)
+                    ballot.counted = e.choice
+                elif closed.get(vote_id, False):
+                    deltas.vote(vote_id)["late_ballots"] += 1
+                rows.append(
+                    (
+                        bid,
+                        e.originator_version,
+                        vote_id,
+                        ballot.elector_id,
+                        e.choice,
+                        e.channel,
+                        micros(e.timestamp),
+                        item.position,
+                        counted,
+                    )
+                )
+            elif t == self.VOTE_CREATED:
+                vote = cast(Vote, e.mutate(None))
+                self._vote_created(vote, self._rules_of(vote.id.hex), e, new_votes, new_buildings)
+                closed[vote.id.hex] = False
+            elif t == self.VOTE_CLOSED:
+                vote_id = e.originator_id.hex
+                closed[vote_id] = True
+                updates.setdefault(vote_id, {}).update(
+                    state="closed", closed_at=micros(e.timestamp), close_position=item.position
+                )
+            elif t == self.VOTE_EXTENDED:
+                updates.setdefault(e.originator_id.hex, {}).update(
+                    closes_at=micros(e.closes_at), extended=True
+                )
+            elif t == self.VOTE_RESULT:
+                updates.setdefault(e.originator_id.hex, {}).update(
+                    result_passed=bool(e.result["passed"])
+                )
+            elif t == self.PROXY_REGISTERED:
+                deltas.vote(e.originator_id.hex)["proxies"] += 1
+            elif t == self.PROXY_REVOKED:
+                deltas.vote(e.originator_id.hex)["proxies"] -= 1
+        self._flush(conn, new_votes, new_buildings, updates, rows, deltas)
+
+    def _vote_created(
+        self,
+        vote: Vote,
+        rules: VoteRules,
+        e: Any,
+        new_votes: list[dict[str, Any]],
+        new_buildings: list[dict[str, Any]],
+    ) -> None:
+        buildings: dict[str, list[int]] = {}
+        total_area = 0
+        for building, area, _ in rules.electors.values():
+            b = buildings.setdefault(building, [0, 0])
+            b[0] += 1
+            b[1] += area
+            total_area += area
+        households = {h for _, _, h in rules.electors.values() if h is not None}
+        zero = dict.fromkeys(COUNTERS, 0)
+        new_votes.append(
+            {
+                "vote_id": vote.id.hex,
+                "case_id": vote.case_id.hex,
+                "estate_id": vote.estate_id.hex,
+                "item_id": vote.item_id,
+                "title": vote.title,
+                "rule_set_id": vote.rule_set_id,
+                "rule_version": vote.rule_version,
+                "options": json.dumps(vote.options.to_dict(), sort_keys=True),
+                "electorate": json.dumps(vote.electorate, sort_keys=True, default=str),
+                "opened_at": micros(e.timestamp),
+                "opened_by": e.actor,
+                "closes_at": micros(vote.closes_at),
+                "extended": False,
+                "state": "open",
+                "closed_at": None,
+                "close_position": None,
+                "result_passed": None,
+                "total_heads": len(rules.electors),
+                "total_area": total_area,
+                "total_households": len(households),
+                "households_participating": 0,
+                "proxies": 0,
+                "late_ballots": 0,
+                **zero,
+            }
+        )
+        for building, (heads, area) in sorted(buildings.items()):
+            new_buildings.append(
+                {
+                    "vote_id": vote.id.hex,
+                    "building": building,
+                    "total_heads": heads,
+                    "total_area": area,
+                    **zero,
+                }
+            )
+
+    def _closed_votes(
+        self, conn: Connection, events: Sequence[Projected], ballots: dict[str, _Ballot]
+    ) -> dict[str, bool]:
+        """Whether each vote this section's ballots belong to was closed before the section."""
+        ids = {e.event.vote_id.hex for e in events if e.topic == self.BALLOT_CREATED}
+        ids.update(b.vote_id for b in ballots.values())
+        ids.update(e.event.originator_id.hex for e in events if e.topic == self.VOTE_CLOSED)
+        if not ids:
+            return {}
+        result = conn.execute(
+            sa.select(view_vote.c.vote_id, view_vote.c.state).where(view_vote.c.vote_id.in_(ids))
+        )
+        return {vote_id: state == "closed" for vote_id, state in result}
+
+    def _known_ballots(self, conn: Connection, events: Sequence[Projected]) -> dict[str, _Ballot]:
+        """The ballots changed in this section that were created before it, as they stand."""
+        created = {e.event.originator_id.hex for e in events if e.topic == self.BALLOT_CREATED}
+        changed = {
+            e.event.originator_id.hex for e in events if e.topic == self.BALLOT_CHANGED
+        } - created
+        ballots: dict[str, _Ballot] = {}
+        if not changed:
+            return ballots
+        t = view_ballot_event.c
+        query = (
+            sa.select(t.ballot_id, t.vote_id, t.elector_id, t.choice, t.counted)
+            .where(t.ballot_id.in_(changed))
+            .order_by(t.ballot_id, t.version)
+        )
+        for ballot_id, vote_id, elector_id, choice, counted in conn.execute(query):
+            ballot = ballots.setdefault(ballot_id, _Ballot(vote_id, elector_id, None))
+            if counted:
+                ballot.counted = choice
+        return ballots
+
+    def _flush(
+        self,
+        conn: Connection,
+        new_votes: list[dict[str, Any]],
+        new_buildings: list[dict[str, Any]],
+        updates: dict[str, dict[str, Any]],
+        rows: list[tuple[Any, ...]],
+        deltas: _Deltas,
+    ) -> None:
+        if new_votes:
+            conn.execute(view_vote.insert(), new_votes)
+        if new_buildings:
+            conn.execute(view_vote_building.insert(), new_buildings)
+        self.store.insert_many(conn, view_ballot_event, BALLOT_COLUMNS, rows)
+        for vote_id, values in updates.items():
+            conn.execute(
+                sa.update(view_vote).where(view_vote.c.vote_id == vote_id).values(**values)
+            )
+        self._flush_households(conn, deltas)
+        if deltas.votes:
+            names = (*COUNTERS, "late_ballots", "proxies", "households_participating")
+            stmt = (
+                sa.update(view_vote)
+                .where(view_vote.c.vote_id == sa.bindparam("b_vote_id"))
+                .values({n: view_vote.c[n] + sa.bindparam(f"d_{n}") for n in names})
+            )
+            conn.execute(
+                stmt,
+                [
+                    {"b_vote_id": v, **{f"d_{n}": d[n] for n in names}}
+                    for v, d in deltas.votes.items()
+                ],
+            )
+        if deltas.buildings:
+            b = view_vote_building.c
+            stmt = (
+                sa.update(view_vote_building)
+                .where(
+                    b.vote_id == sa.bindparam("b_vote_id"), b.building == sa.bindparam("b_building")
+                )
+                .values({n: b[n] + sa.bindparam(f"d_{n}") for n in COUNTERS})
+            )
+            conn.execute(
+                stmt,
+                [
+                    {"b_vote_id": v, "b_building": bld, **{f"d_{n}": d[n] for n in COUNTERS}}
+                    for (v, bld), d in deltas.buildings.items()
+                ],
+            )
+
+    def _flush_households(self, conn: Connection, deltas: _Deltas) -> None:
+        """A household participates while at least one of its members does."""
+        changes = {k: d for k, d in deltas.households.items() if d}
+        if not changes:
+            return
+        h = view_vote_household.c
+        before: dict[tuple[str, str], int] = {}
+        for vote_id in {v for v, _ in changes}:
+            households = [hh for v, hh in changes if v == vote_id]
+            for household, n in conn.execute(
+                sa.select(h.household, h.participating).where(
+                    h.vote_id == vote_id, h.household.in_(households)
+                )
+            ):
+                before[(vote_id, household)] = n
+        rows = []
+        for (vote_id, household), d in changes.items():
+            old = before.get((vote_id, household), 0)
+            new = old + d
+            rows.append({"vote_id": vote_id, "household": household, "participating": new})
+            if old == 0 < new:
+                deltas.vote(vote_id)["households_participating"] += 1
+            elif new == 0 < old:
+                deltas.vote(vote_id)["households_participating"] -= 1
+        self.store.upsert(conn, view_vote_household, rows, ("vote_id", "household"))

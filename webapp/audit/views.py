@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import render_template, request
+from flask.typing import ResponseReturnValue
+
+from consult.case import STAGE_NAMES, Stage
+from webapp.audit import bp
+from webapp.audit.exports import (
+    EVENT_COLUMNS,
+    RESULT_COLUMNS,
+    csv_response,
+    event_rows,
+    json_response,
+    result_rows,
+)
+from webapp.audit.schemas import CaseFilter, CompareQuery, ExportQuery
+from webapp.common import scoped_case
+from webapp.errors import Problem
+from webapp.forms import load
+from webapp.security import AUDITORS, require_user, roles
+from webapp.state import services
+
+TIMELINE_PAGE = 200
+
+
+def _scope(estate: UUID | None) -> UUID | None:
+    user = require_user()
+    return user.estate_id or estate
+
+
+@bp.get("/")
+@roles(*AUDITORS, audited=True)
+def home() -> ResponseReturnValue:
+    q = load(CaseFilter(), request.args.to_dict())
+    reads = services().reads
+    stage = Stage(q["stage"]) if q.get("stage") else None
+    page = reads.cases(_scope(q.get("estate")), stage, q["page"], 20)
+    return render_template(
+        "audit/home.html", page=page, stages=STAGE_NAMES, stage=stage, estates=reads.estates(),
+        estate=q.get("estate"), chain=reads.chain_status(),
+    )
+
+
+@bp.get("/cases/<uuid:case_id>")
+@roles(*AUDITORS, audited=True)
+def timeline(case_id: UUID) -> ResponseReturnValue:
+    case = scoped_case(case_id)
+    entries = services().reads.timeline(case_id)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-len(entries) // TIMELINE_PAGE))
+    shown = entries[(page - 1) * TIMELINE_PAGE : page * TIMELINE_PAGE]
+    return render_template(
+        "audit/timeline.html", case=case, entries=shown, total=len(entries), page=page, pages=pages,
+        streams=sorted({e.stream for e in entries}),
+    )
+
+
+@bp.get("/cases/<uuid:case_id>/compare")
+@roles(*AUDITORS, audited=True)
+def compare(case_id: UUID) -> ResponseReturnValue:
+    case = scoped_case(case_id)
+    reads = services().reads
+    problem: Problem | None = None
+    sides = None
+    if "a" in request.args or "b" in request.args:
+        try:
+            q = load(CompareQuery(), request.args.to_dict())
+        except Problem as p:
+            problem = p
+        else:
+            sides = []
+            for moment in (q["a"], q["b"]):
+                state = reads.case_as_of(case_id, moment)
+                tallies = []
+                if state is not None:
+                    for v in state.votes:
+                        tallies.append((reads.vote(v.vote_id), reads.tally_as_of(v.vote_id, moment)))
+                sides.append((moment, state, tallies))
+    return (
+        render_template(
+            "audit/compare.html", case=case, sides=sides, problem=problem,
+            values=request.args, now=services().consult.now(),
+        ),
+        problem.status if problem else 200,
+    )
+
+
+@bp.get("/cases/<uuid:case_id>/events.<any(csv, json):fmt>")
+@roles(*AUDITORS, audited=True)
+def case_events(case_id: UUID, fmt: str) -> ResponseReturnValue:
+    scoped_case(case_id)
+    rows = list(event_rows([case_id]))
+    name = f"case-{case_id}-events.{fmt}"
+    if fmt == "csv":
+        return csv_response(rows, EVENT_COLUMNS, name)
+    return json_response("events", rows, name, require_user().person_id, case_id=case_id)
+
+
+@bp.get("/cases/<uuid:case_id>/results.<any(csv, json):fmt>")
+@roles(*AUDITORS, audited=True)
+def case_results(case_id: UUID, fmt: str) -> ResponseReturnValue:
+    scoped_case(case_id)
+    rows = result_rows(services().reads.results(case_id=case_id))
+    name = f"case-{case_id}-results.{fmt}"
+    if fmt == "csv":
+        return csv_response(rows, RESULT_COLUMNS, name)
+    return json_response("results", rows, name, require_user().person_id, case_id=case_id)
+
+
+@bp.get("/events.<any(csv, json):fmt>")
+@roles(*AUDITORS, audited=True)
+def all_events(fmt: str) -> ResponseReturnValue:
+    q = load(ExportQuery(), request.args.to_dict())
+    estate = _scope(q.get("estate"))
+    case_ids = [c.id for c in services().reads.cases(estate, None, 1, 1_000_000).items]
+    rows = list(event_rows(case_ids))
+    name = f"events.{fmt}"
+    if fmt == "csv":
+        return csv_response(rows, EVENT_COLUMNS, name)
+    return json_response("events", rows, name, require_user().person_id, estate_id=estate)
+
+
+@bp.get("/results.<any(csv, json):fmt>")
+@roles(*AUDITORS, audited=True)
+def all_results(fmt: str) -> ResponseReturnValue:
+    q = load(ExportQuery(), request.args.to_dict())
+    estate = _scope(q.get("estate"))
+    rows = result_rows(services().reads.results(estate_id=estate))
+    name = f"results.{fmt}"
+    if fmt == "csv":
+        return csv_response(rows, RESULT_COLUMNS, name)
+    return json_response("results", rows, name, require_user().person_id, estate_id=estate)
+
+
+@bp.get("/access")
+@roles(*AUDITORS, audited=True)
+def access() -> ResponseReturnValue:
+    return render_template("audit/access.html", entries=services().reads.access_log(300))

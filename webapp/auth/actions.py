@@ -1,0 +1,74 @@
+"""Signing in and voting with a code, shared by the pages and the API (rate limits included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, session
+
+from consult.actors import Actor, Role
+from consult.application import BallotReceipt
+from consult.errors import ConsultError
+from webapp.accounts import Account, CodeGrant, normalise_username
+from webapp.common import remember
+from webapp.errors import Problem, from_domain
+from webapp.i18n import _
+from webapp.security import enforce_limits, sign_in, sign_in_with_code
+from webapp.state import services
+
+
+def signin(data: dict[str, Any], raw_username: str) -> Account:
+    """Check the limits, then the credentials; the same answer whether or not the name exists."""
+    s = services()
+    ip = request.remote_addr or "-"
+    name = normalise_username(raw_username)[:64]
+    by_ip = (f"signin:ip:{ip}", s.settings.signin_ip)
+    by_user = (f"signin:user:{name}", s.settings.signin_user)
+    enforce_limits(s.limiter, [by_ip, by_user])
+    s.limiter.hit(*by_ip)
+    account = s.accounts.authenticate(data["username"], data["password"])
+    if account is None:
+        s.limiter.hit(*by_user)
+        raise Problem(401, "bad_credentials", _("用户名或密码不正确。"))
+    s.limiter.reset(by_user[0])
+    sign_in(account)
+    return account
+
+
+def redeem(data: dict[str, Any]) -> CodeGrant:
+    s = services()
+    key = f"code:ip:{request.remote_addr or '-'}"
+    enforce_limits(s.limiter, [(key, s.settings.code_ip)])
+    s.limiter.hit(key, s.settings.code_ip)
+    grant = s.codes.find(data["code"])
+    if grant is None:
+        raise Problem(
+            401, "bad_code", _("表决码无效、已经使用或已被更换。请核对通知书上的表决码。"),
+            fields={"code": [_("表决码：无效、已经使用或已被更换")]},
+        )
+    sign_in_with_code(grant)
+    return grant
+
+
+def cast_with_code(grant: CodeGrant, data: dict[str, Any]) -> BallotReceipt:
+    """One ballot for the code's head; the code is spent only if the ballot is stored."""
+    s = services()
+    if not s.codes.claim(grant.id):
+        raise Problem(409, "code_used", _("此表决码刚刚已被使用。"))
+    try:
+        actor = Actor.of(f"code:{grant.selector}", Role.RESIDENT, name="表决码投票 voting code")
+        receipt = s.consult.cast_ballot(grant.vote_id, data["choice"], actor, elector_id=grant.head_id, via_code=True)
+    except ConsultError as e:
+        s.codes.release(grant.id)
+        raise from_domain(e) from None
+    remember(receipt.position)
+    session.pop("code", None)
+    session["receipt"] = {
+        "vote": str(receipt.vote_id),
+        "case": str(grant.case_id),
+        "elector": receipt.elector_id,
+        "choice": receipt.choice.value,
+        "receipt": receipt.receipt,
+        "changed": receipt.changed,
+    }
+    return receipt

@@ -1,0 +1,45 @@
+"""The web layer's own tables (prefix ``web_``), in the same database as the event store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import StaticPool
+
+from consult.config import backend_of, sqlite_path
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def engine_for(url: str) -> Engine:
+    """An engine on the event store's database (``memory://`` gets a private in-memory SQLite)."""
+    backend = backend_of(url)
+    if backend == "postgresql":
+        scheme, _, rest = url.partition("://")
+        return create_engine(f"postgresql+psycopg://{rest}", pool_pre_ping=True)
+    if backend == "memory" or sqlite_path(url) == ":memory:":
+        engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(
+            f"sqlite:///{sqlite_path(url)}", connect_args={"timeout": 30, "check_same_thread": False}
+        )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return engine
+
+
+def create_tables(engine: Engine) -> None:
+    # Import the models so that they are registered on the metadata.
+    from webapp import accounts  # noqa: F401
+
+    Base.metadata.create_all(engine)

@@ -1,0 +1,324 @@
+"""Marshmallow fields and helpers shared by every form and API body.
+
+Every field carries a label; every error message is in the request's language and, once flattened
+by :func:`webapp.errors.from_schema`, names the field and says why. Empty strings count as missing
+(a blank required box is "required", not "invalid").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, missing
+from marshmallow import ValidationError as SchemaError
+from werkzeug.datastructures import MultiDict
+
+from webapp.errors import from_schema
+from webapp.i18n import gettext, lang, lazy_gettext, pick
+
+Pair = tuple[str, str]
+
+
+class Form(Schema):
+    """The base of every input schema."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    error_messages = {  # noqa: RUF012
+        "unknown": lazy_gettext("不是可接受的字段"),
+        "type": lazy_gettext("须为 JSON 对象"),
+    }
+
+
+class _Labelled:
+    label: Any
+
+    def _blank(self, value: Any) -> bool:
+        return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Text(fields.String, _Labelled):
+    default_error_messages = {  # noqa: RUF012
+        "required": lazy_gettext("必填，不能为空"),
+        "null": lazy_gettext("必填，不能为空"),
+        "invalid": lazy_gettext("须为文字"),
+        "invalid_utf8": lazy_gettext("须为文字"),
+    }
+
+    def __init__(self, label: Any, *, max_length: int = 200, required: bool = True, **kwargs: Any) -> None:
+        self.label = label
+        self.max_length = max_length
+        if not required:
+            kwargs.setdefault("load_default", "")
+        super().__init__(required=required, metadata={"label": label, "maxLength": max_length}, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
+        if len(text) > self.max_length:
+            raise SchemaError(gettext("不能超过%(max)s个字", max=self.max_length))
+        return text
+
+
+class Number(fields.Integer, _Labelled):
+    default_error_messages = {  # noqa: RUF012
+        "required": lazy_gettext("必填，不能为空"),
+        "null": lazy_gettext("必填，不能为空"),
+        "invalid": lazy_gettext("须为整数"),
+        "too_large": lazy_gettext("数值过大"),
+    }
+
+    def __init__(self, label: Any, *, minimum: int, maximum: int, required: bool = True, **kwargs: Any) -> None:
+        self.label = label
+        self.minimum = minimum
+        self.maximum = maximum
+        super().__init__(
+            required=required, strict=False, metadata={"label": label, "minimum": minimum, "maximum": maximum}, **kwargs
+        )
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            value = missing
+        if isinstance(value, bool):
+            raise SchemaError(gettext("须为整数"))
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if isinstance(value, float) and not value.is_integer():
+            raise SchemaError(gettext("须为整数"))
+        number = int(super()._deserialize(value, attr, data, **kwargs))
+        if not self.minimum <= number <= self.maximum:
+            raise SchemaError(gettext("须在%(min)s到%(max)s之间", min=self.minimum, max=self.maximum))
+        return number
+
+
+class Choice(fields.String, _Labelled):
+    """One of a fixed set of values, each with a (Chinese, English) name."""
+
+    default_error_messages = Text.default_error_messages
+
+    def __init__(self, label: Any, choices: Mapping[str, Pair] | Sequence[str], *, required: bool = True, **kwargs: Any) -> None:
+        self.label = label
+        self.choices: dict[str, Pair] = (
+            dict(choices) if isinstance(choices, Mapping) else {c: (c, c) for c in choices}
+        )
+        super().__init__(required=required, metadata={"label": label, "enum": list(self.choices)}, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
+        if text not in self.choices:
+            names = "、".join(pick(n) for n in self.choices.values()) if lang() == "zh" else ", ".join(
+                pick(n) for n in self.choices.values()
+            )
+            raise SchemaError(gettext("须为以下之一：%(choices)s", choices=names))
+        return text
+
+
+class Flag(fields.Boolean, _Labelled):
+    """A checkbox: absent is false."""
+
+    default_error_messages = {"invalid": lazy_gettext("须为是或否")}  # noqa: RUF012
+
+    def __init__(self, label: Any, **kwargs: Any) -> None:
+        self.label = label
+        super().__init__(
+            load_default=False, truthy={"on", "y", "yes", "1", "true", "True", True, 1}, metadata={"label": label}, **kwargs
+        )
+
+
+class When(fields.Field, _Labelled):  # type: ignore[type-arg]
+    """A moment: ISO 8601 with an offset, or a local date and time read in the platform's zone."""
+
+    default_error_messages = {  # noqa: RUF012
+        "required": lazy_gettext("必填，不能为空"),
+        "null": lazy_gettext("必填，不能为空"),
+    }
+
+    def __init__(self, label: Any, *, required: bool = True, **kwargs: Any) -> None:
+        self.label = label
+        super().__init__(required=required, metadata={"label": label, "format": "date-time"}, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise SchemaError(gettext("须为日期时间，如 2026-01-20 09:00"))
+        try:
+            moment = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+        except ValueError:
+            raise SchemaError(gettext("须为日期时间，如 2026-01-20 09:00")) from None
+        if moment.year < 2000 or moment.year > 2200:
+            raise SchemaError(gettext("年份须在2000至2200之间"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=local_zone())
+        return moment
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+class People(fields.Field, _Labelled):  # type: ignore[type-arg]
+    """Person ids: a list, or text separated by commas, spaces or new lines."""
+
+    default_error_messages = Text.default_error_messages
+
+    def __init__(self, label: Any, *, required: bool = True, max_items: int = 500, **kwargs: Any) -> None:
+        self.label = label
+        self.max_items = max_items
+        if not required:
+            kwargs.setdefault("load_default", list)
+        super().__init__(required=required, metadata={"label": label, "type": "array"}, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        if (isinstance(value, str) and not value.strip()) or value == []:
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[str]:
+        if isinstance(value, str):
+            items = value.replace("，", ",").replace("、", ",").replace("\n", ",").replace(" ", ",").split(",")
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = value
+        else:
+            raise SchemaError(gettext("须为人员编号列表"))
+        people = [i.strip() for i in items if i.strip()]
+        if len(people) > self.max_items:
+            raise SchemaError(gettext("最多%(max)s人", max=self.max_items))
+        if any(len(p) > 64 for p in people):
+            raise SchemaError(gettext("人员编号不能超过64个字"))
+        if len(set(people)) != len(people):
+            raise SchemaError(gettext("有重复的人员编号"))
+        return people
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[str]:
+        return list(value or [])
+
+
+class Ident(fields.UUID, _Labelled):
+    default_error_messages = {  # noqa: RUF012
+        "required": lazy_gettext("必填，不能为空"),
+        "null": lazy_gettext("必填，不能为空"),
+        "invalid_uuid": lazy_gettext("须为有效的编号（UUID）"),
+    }
+
+    def __init__(self, label: Any, *, required: bool = True, **kwargs: Any) -> None:
+        self.label = label
+        super().__init__(required=required, metadata={"label": label}, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+class Rows(fields.List, _Labelled):  # type: ignore[type-arg]
+    """Repeated rows of a form (``name-0-field``) or a JSON array of objects."""
+
+    default_error_messages = {  # noqa: RUF012
+        "required": lazy_gettext("至少需要一项"),
+        "null": lazy_gettext("至少需要一项"),
+        "invalid": lazy_gettext("须为列表"),
+    }
+
+    def __init__(self, label: Any, row: type[Schema], *, required: bool = True, max_rows: int = 50, **kwargs: Any) -> None:
+        self.label = label
+        self.row = row
+        self.max_rows = max_rows
+        if not required:
+            kwargs.setdefault("load_default", list)
+        super().__init__(fields.Nested(row), required=required, metadata={"label": label}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Any]:
+        if isinstance(value, list) and len(value) > self.max_rows:
+            raise SchemaError(gettext("最多%(max)s项", max=self.max_rows))
+        rows = super()._deserialize(value, attr, data, **kwargs)
+        if self.required and not rows:
+            raise SchemaError(gettext("至少需要一项"))
+        return list(rows)
+
+
+def local_zone() -> ZoneInfo:
+    from webapp.state import services
+
+    return ZoneInfo(services().settings.timezone)
+
+
+# --- reading forms and bodies -------------------------------------------------------------------
+
+
+def form_data(schema: Schema, form: MultiDict[str, str]) -> dict[str, Any]:
+    """A form's fields as the schema expects them: rows from ``name-<i>-<field>``, lists from repeats."""
+    data: dict[str, Any] = {}
+    for name, f in schema.fields.items():
+        key = f.data_key or name
+        if isinstance(f, Rows):
+            data[key] = _rows(key, form)
+        elif isinstance(f, People):
+            values = form.getlist(key)
+            if len(values) > 1:
+                data[key] = values
+            elif values:
+                data[key] = values[0]
+        elif key in form:
+            data[key] = form.get(key)
+    return data
+
+
+def _rows(prefix: str, form: MultiDict[str, str]) -> list[dict[str, str]]:
+    rows: dict[int, dict[str, str]] = {}
+    for key in form:
+        parts = key.split("-", 2)
+        if len(parts) == 3 and parts[0] == prefix and parts[1].isdigit() and int(parts[1]) < 1000:
+            rows.setdefault(int(parts[1]), {})[parts[2]] = form.get(key, "")
+    return [row for _, row in sorted(rows.items()) if any(str(v).strip() for v in row.values())]
+
+
+def labels(schema: Schema, prefix: str = "") -> dict[str, str]:
+    """Field name (as the form names it) → label in the request's language."""
+    out: dict[str, str] = {}
+    for name, f in schema.fields.items():
+        key = f"{prefix}{f.data_key or name}"
+        label = f.metadata.get("label")
+        if label is not None:
+            out[key] = str(label)
+        if isinstance(f, Rows):
+            for sub, text in labels(f.row(), "").items():
+                out[f"{key}-*-{sub}"] = f"{label} · {text}" if label is not None else text
+    return out
+
+
+def load(schema: Schema, data: Mapping[str, Any], strict: bool = False) -> dict[str, Any]:
+    """Validate ``data``; raises a :class:`~webapp.errors.Problem` naming each bad field."""
+    try:
+        result = schema.load(data, unknown=RAISE if strict else EXCLUDE)
+    except SchemaError as e:
+        raise from_schema(e, labels(schema)) from None
+    return dict(result)
+
+
+def load_form(schema: Schema, form: MultiDict[str, str]) -> dict[str, Any]:
+    return load(schema, form_data(schema, form))
+
+
+def uuid_or_none(text: str | None) -> UUID | None:
+    try:
+        return UUID(str(text))
+    except ValueError:
+        return None

@@ -1,0 +1,79 @@
+"""What residents do, shared by the pages and the API: scope checks, then one command each."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from consult.application import BallotReceipt, Done, SignatureResult
+from consult.errors import ValidationError
+from webapp.accounts import Account
+from webapp.common import remember, scoped_case, scoped_motion, scoped_vote
+from webapp.state import services
+
+
+def estate_for(user: Account, data: dict[str, Any]) -> UUID:
+    """The user's own estate, or (street and operator accounts) the one they chose."""
+    if user.estate_id is not None:
+        return user.estate_id
+    chosen = data.get("estate")
+    if not isinstance(chosen, UUID):
+        raise ValidationError(field="estate", label="小区", label_en="estate", reason="请选择小区", reason_en="choose an estate")
+    services().reads.estate(chosen)
+    return chosen
+
+
+def submit_topic(user: Account, data: dict[str, Any], channel: str = "online") -> Done:
+    done = services().consult.submit_topic(estate_for(user, data), data["title"], data["description"], channel, user.actor)
+    remember(done.position)
+    return done
+
+
+def open_motion(user: Account, data: dict[str, Any]) -> tuple[UUID, UUID]:
+    s = services()
+    estate = estate_for(user, data)
+    motion_id, case_id = s.consult.open_motion(estate, data["title"], data["description"], user.actor, data["preset"])
+    remember(s.consult.recorder.max_notification_id() or 0)
+    return motion_id, case_id
+
+
+def support(user: Account, case_id: UUID) -> Done:
+    scoped_case(case_id)
+    done = services().consult.support_topic(case_id, user.actor)
+    remember(done.position)
+    return done
+
+
+def speak(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
+    scoped_case(case_id)
+    done = services().consult.speak(case_id, data["text"], user.actor)
+    remember(done.position)
+    return done
+
+
+def rate(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
+    scoped_case(case_id)
+    done = services().consult.rate(case_id, data["rating"], data["aware"], data["participated"], user.actor)
+    remember(done.position)
+    return done
+
+
+def sign(user: Account, motion_id: UUID, data: dict[str, Any]) -> SignatureResult:
+    scoped_motion(motion_id)
+    result = services().consult.sign_motion(motion_id, user.actor, data.get("head_id") or None)
+    remember(result.position)
+    return result
+
+
+def withdraw_signature(user: Account, motion_id: UUID, data: dict[str, Any]) -> SignatureResult:
+    scoped_motion(motion_id)
+    result = services().consult.withdraw_signature(motion_id, user.actor, data.get("head_id") or None)
+    remember(result.position)
+    return result
+
+
+def cast(user: Account, vote_id: UUID, data: dict[str, Any]) -> BallotReceipt:
+    scoped_vote(vote_id)
+    receipt = services().consult.cast_ballot(vote_id, data["choice"], user.actor, elector_id=data.get("elector_id") or None)
+    remember(receipt.position)
+    return receipt

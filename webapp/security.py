@@ -1,0 +1,287 @@
+"""Who may see what: access rules on every view, CSRF on every form, rate limits, headers.
+
+Every view declares its rule (:func:`public`, :func:`signed_in`, :func:`roles`, :func:`code_holder`);
+a view without one is refused (fail closed), and a test checks that every route declares one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+
+from consult.actors import Role
+from webapp.accounts import Account, CodeGrant
+from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthenticated, wants_json
+from webapp.i18n import _
+from webapp.settings import Limit
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+COMMITTEE = frozenset({Role.OWNERS_COMMITTEE, Role.RESIDENTS_COMMITTEE, Role.PARTY_ORGANISATION})
+TELLERS = frozenset({Role.TELLER})
+IMPLEMENTERS = frozenset({Role.PROPERTY_COMPANY})
+STAFF = COMMITTEE | TELLERS | IMPLEMENTERS
+AUDITORS = frozenset({Role.STREET})
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "public", "signed_in", "roles", "code"
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    audited: bool = False  # the read is recorded in the auditor's access log
+
+    def allows(self, user: Account | None, grant: CodeGrant | None) -> bool:
+        if self.kind == "public":
+            return True
+        if self.kind == "code":
+            return grant is not None
+        if user is None:
+            return False
+        return self.kind == "signed_in" or user.has(self.roles)
+
+
+def _declare(rule: Rule) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        view.access_rule = rule  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def public(view: F) -> F:
+    return _declare(Rule("public"))(view)
+
+
+def signed_in(view: F) -> F:
+    return _declare(Rule("signed_in"))(view)
+
+
+def code_holder(view: F) -> F:
+    return _declare(Rule("code"))(view)
+
+
+def roles(*allowed: Role, audited: bool = False) -> Callable[[F], F]:
+    return _declare(Rule("roles", frozenset(allowed), audited))
+
+
+def rule_of(endpoint: str) -> Rule | None:
+    if endpoint == "static":
+        return Rule("public")
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_rule", None)
+
+
+# --- the current user ---------------------------------------------------------------------------
+
+
+def current_user() -> Account | None:
+    return g.get("user")
+
+
+def current_grant() -> CodeGrant | None:
+    return g.get("grant")
+
+
+def require_user() -> Account:
+    user = current_user()
+    if user is None:
+        raise unauthenticated()
+    return user
+
+
+def require_grant() -> CodeGrant:
+    grant = current_grant()
+    if grant is None:
+        raise unauthenticated()
+    return grant
+
+
+def sign_in(account: Account) -> None:
+    """Start a new session for the account (a fresh session id and CSRF token: no fixation)."""
+    prefs = {k: session[k] for k in ("large",) if k in session}
+    session.clear()
+    session.update(prefs)
+    session["uid"] = account.id
+    session["epoch"] = account.epoch
+    session["csrf"] = secrets.token_urlsafe(32)
+    session.permanent = True
+
+
+def sign_in_with_code(grant: CodeGrant) -> None:
+    session.clear()
+    session["code"] = grant.id
+    session["csrf"] = secrets.token_urlsafe(32)
+    session.permanent = False
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def load_user() -> None:
+    from webapp.state import services
+
+    g.user = None
+    g.grant = None
+    uid = session.get("uid")
+    if isinstance(uid, int):
+        account = services().accounts.get(uid)
+        if account is not None and session.get("epoch") == account.epoch:
+            g.user = account
+        else:
+            session.clear()
+    code_id = session.get("code")
+    if isinstance(code_id, int):
+        g.grant = services().codes.grant(code_id)
+
+
+# --- CSRF ---------------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    expected = session.get("csrf")
+    given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+        raise csrf_failed()
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """Sliding-window counters in memory (one process; a restart forgets them)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def retry_after(self, key: str, limit: Limit) -> int | None:
+        """Seconds to wait if ``key`` is at its limit, else None."""
+        now = self._clock()
+        with self._lock:
+            hits = self._prune(key, limit, now)
+            if len(hits) < limit.count:
+                return None
+            return max(1, int(hits[0] + limit.seconds - now) + 1)
+
+    def hit(self, key: str, limit: Limit) -> None:
+        now = self._clock()
+        with self._lock:
+            self._prune(key, limit, now).append(now)
+            if len(self._hits) > 50_000:
+                self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)
+
+    def _prune(self, key: str, limit: Limit, now: float) -> deque[float]:
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - limit.seconds:
+            hits.popleft()
+        return hits
+
+
+def enforce_limits(limiter: RateLimiter, checks: Iterable[tuple[str, Limit]]) -> None:
+    waits = [w for key, limit in checks if (w := limiter.retry_after(key, limit)) is not None]
+    if waits:
+        raise rate_limited(max(waits))
+
+
+def record_audited_read() -> None:
+    """Put an auditor's read into the tamper-evident log before serving it; refuse if that fails."""
+    from consult.access import record_read
+    from webapp.state import services
+
+    user = current_user()
+    assert user is not None
+    try:
+        record_read(services().consult, user.actor, request.path, request.args.to_dict())
+    except Exception as error:
+        logger.exception("could not record an auditor's read of %s", request.path)
+        raise Problem(503, "audit_log_unavailable", _("无法记录本次审计访问，为保证可追溯，已拒绝读取。请稍后再试。")) from error
+
+
+# --- the request hooks --------------------------------------------------------------------------
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local path to go back to after a form, never another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _authorise() -> Response | None:
+        load_user()
+        endpoint = request.endpoint
+        if endpoint is None:
+            return None  # 404 / 405 follow
+        check_csrf()
+        rule = rule_of(endpoint)
+        if rule is None:
+            raise forbidden()
+        if rule.allows(current_user(), current_grant()):
+            if rule.audited:
+                record_audited_read()
+            return None
+        if current_user() is None and rule.kind != "code":
+            if wants_json():
+                raise unauthenticated()
+            return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+        if rule.kind == "code":
+            if wants_json():
+                raise unauthenticated()
+            return redirect(url_for("auth.code"))
+        raise forbidden()
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.jinja_env.globals["csrf_token"] = csrf_token

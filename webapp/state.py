@@ -1,0 +1,34 @@
+"""What the views use, built once by the factory: the application service, reads, accounts, codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from flask import current_app
+from sqlalchemy import Engine
+
+from consult.application import ConsultationApp
+from webapp.accounts import AccountStore, VotingCodes
+from webapp.security import RateLimiter
+from webapp.settings import WebSettings
+
+if TYPE_CHECKING:
+    from webapp.reads import Reads
+
+EXTENSION = "consult_web"
+
+
+@dataclass
+class Services:
+    consult: ConsultationApp
+    reads: Reads
+    accounts: AccountStore
+    codes: VotingCodes
+    limiter: RateLimiter
+    settings: WebSettings
+    engine: Engine
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions[EXTENSION])
