@@ -1,7 +1,7 @@
 """Benchmark of the audit chain: verify rate over a large store, and the chain's cost on ballots.
 
     PYTHONPATH=. python bench/audit_bench.py [--events 1000000] [--backends sqlite,postgres]
-        [--ballots 600] [--runs 5]
+        [--ballot-backends sqlite,postgres] [--ballots 600] [--runs 3]
 
 Prints one JSON object per line: the machine, then each measurement. The events are realistic
 stored events (states copied from a story through the API, each under a fresh aggregate id),
@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ from consult.clock import FixedClock
 from consult.config import build_app
 from tests.conftest import OC, PARTY, RC, owner, setup_estate
 
-POSTGRES_ADMIN_URL = os.environ.get("CONSULT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CONSULT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def emit(**fields: Any) -> None:
@@ -65,11 +68,18 @@ def open_vote(app: ConsultationApp, clock: FixedClock, roll: str) -> tuple[uuid.
     estate = setup_estate(app, roll)
     app.elect_owners_committee(estate, ["oc-1", "oc-2", "oc-3"], "2029-01-01", RC)
     heads = [h for h in app.owners_electorate(estate).heads.values() if not h.is_developer]
-    case_id = app.submit_topic(estate, "加装电梯", "为3号楼加装电梯。", "meeting", owner(heads[0].owners[0])).id
+    case_id = app.submit_topic(
+        estate, "加装电梯", "为3号楼加装电梯。", "meeting", owner(heads[0].owners[0])
+    ).id
     app.confirm_topic(case_id, "owners-assembly", ["业主"], PARTY)
     app.publish_notice(
-        case_id, "请业主表决。", "会所", "网上", clock.now() + timedelta(days=15),
-        [{"item_id": "1", "title": "加装电梯", "matter": 9}], OC,
+        case_id,
+        "请业主表决。",
+        "会所",
+        "网上",
+        clock.now() + timedelta(days=15),
+        [{"item_id": "1", "title": "加装电梯", "matter": 9}],
+        OC,
     )
     clock.advance(days=15)
     return app.open_vote(case_id, "1", clock.now() + timedelta(days=14), OC).id, heads
@@ -116,8 +126,13 @@ def chain_and_verify(backend: str, url: str, events: int, runs: int) -> None:
         started = time.perf_counter()
         chained = ChainFollower(store, batch=20_000).catch_up()
         seconds = time.perf_counter() - started
-        emit(measure="chain catch-up", backend=backend, events=chained, seconds=round(seconds, 2),
-             events_per_s=round(chained / seconds))
+        emit(
+            measure="chain catch-up",
+            backend=backend,
+            events=chained,
+            seconds=round(seconds, 2),
+            events_per_s=round(chained / seconds),
+        )
         rates = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -125,8 +140,14 @@ def chain_and_verify(backend: str, url: str, events: int, runs: int) -> None:
             seconds = time.perf_counter() - started
             assert report.ok and report.events == events, report.summary("en")
             rates.append(report.events / seconds)
-        emit(measure="verify", backend=backend, events=events, runs=[round(r) for r in rates],
-             events_per_s_median=round(statistics.median(rates)))
+        emit(
+            measure="verify",
+            backend=backend,
+            events=events,
+            runs=[round(r) for r in rates],
+            events_per_s_median=round(statistics.median(rates)),
+            load_average=os.getloadavg(),
+        )
         store.close()
     finally:
         app.close()
@@ -147,56 +168,101 @@ class TimedListener:
         self.calls += 1
 
 
-def ballot_run(directory: Path, chain: bool, ballots: int) -> tuple[float, float]:
-    """Ballots/s on a fresh SQLite file, and the share of the time spent in the chain listener."""
+def ballot_run(
+    url: str, key: Path, chain: bool, ballots: int, background: bool | None = None
+) -> dict[str, float]:
+    """One run on a fresh store: ballots/s (wall clock), this process's CPU time per ballot (all
+    threads: the background chain worker included; other processes' load left out), and the time
+    the saving thread spent in the chain listener."""
     clock = FixedClock()
-    url = f"sqlite:///{directory / f'ballots-{uuid.uuid4().hex[:8]}.sqlite3'}"
     app = build_app(url, clock)
     timed = None
+    follower = None
     if chain:
-        follower = attach(app, url, directory / "signing-key.pem")  # default: checkpoint every 1000
+        follower = attach(app, url, key, background=background)  # a checkpoint every 1000
         app.listeners.remove(follower)
         timed = TimedListener(follower)
         app.listeners.append(timed)
     vote_id, heads = open_vote(app, clock, "roll-1200.csv")
+    if follower is not None:
+        follower.catch_up()  # and the first checkpoint, before the clock starts
     if timed is not None:
-        timed.seconds = 0.0
+        timed.seconds, timed.calls = 0.0, 0
+    cpu = time.process_time()
     started = time.perf_counter()
     for i, h in enumerate(heads[:ballots]):
         app.cast_ballot(vote_id, ("yes", "no", "abstain")[i % 3], owner(h.owners[0]))
+    if follower is not None:  # the background worker's work counts too
+        follower.wait(app.recorder.max_notification_id())
+        follower.stop()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     app.close()
-    share = timed.seconds / (seconds - timed.seconds) if timed else 0.0
-    return ballots / seconds, share
+    return {
+        "rate": ballots / seconds,
+        "cpu_us": cpu / ballots * 1e6,
+        "share": timed.seconds / (seconds - timed.seconds) if timed else 0.0,
+        "listener_us": timed.seconds / timed.calls * 1e6 if timed and timed.calls else 0.0,
+    }
 
 
-def ballot_cost(ballots: int, runs: int) -> None:
+@contextmanager
+def fresh_store(backend: str, directory: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / f'ballots-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    else:
+        yield from postgres_url(quiet=True)
+
+
+def ballot_cost(backend: str, ballots: int, runs: int, background: bool | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        ballot_run(directory, True, 50)  # warm-up: imports, caches, the key file
-        plain: list[float] = []
-        chained: list[float] = []
-        shares: list[float] = []
+        key = directory / "signing-key.pem"
+        with fresh_store(backend, directory) as url:
+            ballot_run(url, key, True, 50)  # warm-up: imports, caches, the key file
+        plain: list[dict[str, float]] = []
+        chained: list[dict[str, float]] = []
         for _ in range(runs):  # interleaved, so that load on the machine hits both alike
-            plain.append(ballot_run(directory, False, ballots)[0])
-            rate, share = ballot_run(directory, True, ballots)
-            chained.append(rate)
-            shares.append(share)
-    p, c = statistics.median(plain), statistics.median(chained)
-    emit(measure="ballots with and without the chain listener", backend="sqlite", ballots=ballots,
-         without_per_s=[round(r) for r in plain], with_per_s=[round(r) for r in chained],
-         without_median=round(p), with_median=round(c), cost_ab=round(1 - c / p, 3),
-         listener_share_runs=[round(s, 3) for s in shares], listener_share_median=round(statistics.median(shares), 3))
+            with fresh_store(backend, directory) as url:
+                plain.append(ballot_run(url, key, False, ballots))
+            with fresh_store(backend, directory) as url:
+                chained.append(ballot_run(url, key, True, ballots, background))
+
+    def median(runs: list[dict[str, float]], name: str) -> float:
+        return statistics.median(r[name] for r in runs)
+
+    p, c = median(plain, "rate"), median(chained, "rate")
+    paired = [1 - w["rate"] / wo["rate"] for w, wo in zip(chained, plain, strict=True)]
+    cpu_p, cpu_c = median(plain, "cpu_us"), median(chained, "cpu_us")
+    emit(
+        measure="ballots with and without the chain listener",
+        backend=backend,
+        chain_mode={None: "default", True: "background", False: "in the saving thread"}[background],
+        ballots=ballots,
+        without_per_s=[round(r["rate"]) for r in plain],
+        with_per_s=[round(r["rate"]) for r in chained],
+        without_median=round(p),
+        with_median=round(c),
+        cost_wall_medians=round(1 - c / p, 3),
+        cost_wall_paired_median=round(statistics.median(paired), 3),
+        cpu_us_per_ballot_without=round(cpu_p),
+        cpu_us_per_ballot_with=round(cpu_c),
+        cost_cpu=round(cpu_c / cpu_p - 1, 3),
+        listener_share_median=round(median(chained, "share"), 3),
+        listener_us_per_save_median=round(median(chained, "listener_us")),
+        load_average=[round(x, 2) for x in os.getloadavg()],
+    )
 
 
-def postgres_url() -> Iterator[str]:
+def postgres_url(quiet: bool = False) -> Iterator[str]:
     import psycopg
 
     name = f"consult_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"'.encode())
         version = admin.execute("SHOW server_version").fetchone()
-    emit(measure="postgres", server_version=version[0] if version else "?")
+    if not quiet:
+        emit(measure="postgres", server_version=version[0] if version else "?")
     try:
         yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
@@ -207,21 +273,34 @@ def postgres_url() -> Iterator[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="sqlite")
-    parser.add_argument("--ballots", type=int, default=600)
+    parser.add_argument(
+        "--backends", default="sqlite", help="comma-separated: sqlite, postgres (empty: none)"
+    )
+    parser.add_argument("--ballots", type=int, default=1000)
+    parser.add_argument(
+        "--chain-mode",
+        choices=["default", "sync", "background"],
+        default="default",
+        help="default: in the saving thread on SQLite, in the background on PostgreSQL",
+    )
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--skip-ballots", action="store_true")
+    parser.add_argument(
+        "--ballot-backends", default="sqlite", help="where to measure the chain's cost on ballots"
+    )
     args = parser.parse_args()
     emit(measure="machine", **machine())
-    for backend in args.backends.split(","):
+    for backend in filter(None, args.backends.split(",")):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
-                chain_and_verify("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.events, args.runs)
+                chain_and_verify(
+                    "sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.events, args.runs
+                )
         elif backend == "postgres":
             for url in postgres_url():
                 chain_and_verify("postgresql", url, args.events, args.runs)
-    if not args.skip_ballots:
-        ballot_cost(args.ballots, max(args.runs, 3))
+    for backend in filter(None, args.ballot_backends.split(",")):
+        mode = {"default": None, "sync": False, "background": True}[args.chain_mode]
+        ballot_cost(backend, args.ballots, max(args.runs, 3), mode)
     return 0
 
 

@@ -46,14 +46,23 @@ class AccessLog(ConsultAggregate):
         def apply(self, log: AccessLog) -> None:
             log.reads += 1
 
-    def read(self, resource: str, params: Mapping[str, str], roles: list[str], at: datetime, actor: str) -> None:
+    def read(
+        self, resource: str, params: Mapping[str, str], roles: list[str], at: datetime, actor: str
+    ) -> None:
         self.record(
-            AccessLog.Read, at, actor, "", resource=resource[:500],
-            params={str(k)[:100]: str(v)[:500] for k, v in params.items()}, roles=roles,
+            AccessLog.Read,
+            at,
+            actor,
+            "",
+            resource=resource[:500],
+            params={str(k)[:100]: str(v)[:500] for k, v in params.items()},
+            roles=roles,
         )
 
 
-def record_read(app: ConsultationApp, actor: Actor, resource: str, params: Mapping[str, str]) -> int:
+def record_read(
+    app: ConsultationApp, actor: Actor, resource: str, params: Mapping[str, str]
+) -> int:
     """Record one read by ``actor``; returns the log position. Raises if it cannot be stored."""
     roles = sorted(r.value for r in actor.roles)
     for _ in range(RETRIES + 1):
@@ -62,7 +71,9 @@ def record_read(app: ConsultationApp, actor: Actor, resource: str, params: Mappi
         try:
             log: Any = app.repository.get(lid)
         except AggregateNotFoundError:
-            log = AccessLog.start(lid, at, actor.person_id, person_id=actor.person_id, day=at.date().isoformat())
+            log = AccessLog.start(
+                lid, at, actor.person_id, person_id=actor.person_id, day=at.date().isoformat()
+            )
         log.read(resource, params, roles, at, actor.person_id)
         try:
             recordings = app.save(log)

@@ -8,7 +8,9 @@ into domain errors; concurrent writers to one aggregate are retried.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -176,7 +178,7 @@ class ConsultationApp(Application[UUID]):
         "AGGREGATE_CACHE_FASTFORWARD": "y",
     }
     log_section_size = 1000
-    retries = 12
+    retry_seconds = 15.0
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env=env)
@@ -233,13 +235,21 @@ class ConsultationApp(Application[UUID]):
             raise ConcurrencyError() from None
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Run get-modify-save again when another writer got there first."""
-        for _ in range(self.retries):
+        """Run get-modify-save again when another writer got there first.
+
+        Retries with jittered exponential backoff for up to ``retry_seconds``; only a writer that
+        keeps losing for that long gets a :class:`ConcurrencyError` (nothing of it was stored).
+        """
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.001
+        while True:
             try:
                 return attempt()
             except ConcurrencyError:
-                continue
-        return attempt()
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, 0.1)
 
     def case(self, case_id: UUID, version: int | None = None) -> Case:
         return self._get(Case, case_id, "协商事项", "case", version)
@@ -1421,9 +1431,14 @@ class ConsultationApp(Application[UUID]):
         return result
 
     def ballots(self, vote: Vote, until: int | None = None) -> dict[str, Choice]:
-        """Every elector's counted choice, excluding what was stored after ``until`` (the close)."""
+        """Every elector's counted choice, excluding what was stored after ``until`` (the close).
+
+        The ballot events are read first and the late ones looked up afterwards: a ballot committed
+        while this runs is either not read at all, or read and then found among the late ones.
+        """
         electorate = self.electorate(vote)
         ids = {ballot_id(vote.id, e.elector_id): e.elector_id for e in electorate.electors}
+        stored_by_ballot = {bid: self.recorder.select_events(bid) for bid in ids}
         late: set[tuple[UUID | str, int]] = set()
         if until is not None:
             topics = [get_topic(Ballot.Created), get_topic(Ballot.Changed)]
@@ -1438,11 +1453,11 @@ class ConsultationApp(Application[UUID]):
                 position = batch[-1].id + 1
         result: dict[str, Choice] = {}
         for bid, elector in ids.items():
-            for stored in self.recorder.select_events(bid):
+            for stored in stored_by_ballot[bid]:
                 if (bid, stored.originator_version) in late:
                     break
-                event = self.mapper.to_domain_event(stored)
-                result[elector] = Choice(event.choice)  # type: ignore[attr-defined]
+                event: Any = self.mapper.to_domain_event(stored)
+                result[elector] = Choice(event.choice)
         return result
 
     def tally(self, vote_id: UUID) -> VoteResult:

@@ -54,7 +54,7 @@ def backend_of(url: str) -> str:
 
 def sqlite_path(url: str) -> str:
     """The file path of a ``sqlite:///`` URL (``sqlite:////abs/path`` or ``sqlite:///rel/path``)."""
-    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+    path = url[len("sqlite:///") :] if url.lower().startswith("sqlite:///") else ""
     if not path:
         raise SettingError(
             field="CONSULT_DATABASE_URL",
@@ -79,6 +79,16 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "SQLITE_LOCK_TIMEOUT": "30",
         }
     parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise SettingError(
+            field="CONSULT_DATABASE_URL",
+            reason="PostgreSQL 地址中的端口无效（须为1至65535的整数）",
+            reason_en="the port in the PostgreSQL URL is invalid (a whole number from 1 to 65535)",
+        )
     dbname = parts.path.lstrip("/")
     if not dbname:
         raise SettingError(
@@ -90,7 +100,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_POOL_SIZE": "10",
@@ -105,5 +115,9 @@ def build_app(url: str | None = None, clock: Clock | None = None):  # type: igno
     from consult.application import ConsultationApp
 
     database_url = url or Config.from_env().database_url
-    env = {**ConsultationApp.env, **eventsourcing_env(database_url)}
+    settings = eventsourcing_env(database_url)
+    # eventsourcing reads "CONSULT_<KEY>" before "<KEY>": set both, so that no stray variable in
+    # the environment can send the events to another store than the URL names.
+    prefix = ConsultationApp.name.upper() + "_"
+    env = {**ConsultationApp.env, **settings, **{prefix + k: v for k, v in settings.items()}}
     return ConsultationApp(env=env, clock=clock)

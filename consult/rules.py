@@ -180,7 +180,7 @@ class Comparison(StrEnum):
 
 
 def _fraction_text(value: Fraction) -> str:
-    """ "2/3", "1/2", "3/4" stay fractions; fractions of a hundred read as percentages ("5%")."""
+    """Halves, thirds, quarters and odd shares stay fractions (2/3); others read as percents (5%)."""
     if value.denominator in (2, 3, 4) or 100 % value.denominator != 0:
         return f"{value.numerator}/{value.denominator}"
     return f"{value * 100}%"

@@ -91,7 +91,19 @@ class EstateSettings:
                 reason="只能是 may 或 shall",
                 reason_en="must be 'may' or 'shall'",
             )
+        if not isinstance(self.notice_days, dict):
+            raise SettingError(
+                field="notice_days",
+                reason="须为各途径的公示天数",
+                reason_en="must give a number of days for each route",
+            )
         for route, days in self.notice_days.items():
+            if isinstance(days, bool) or not isinstance(days, int):
+                raise SettingError(
+                    field="notice_days",
+                    reason=f"{route} 的天数须为整数",
+                    reason_en=f"the days for {route} must be a whole number",
+                )
             if route not in NOTICE_ROUTES:
                 raise SettingError(
                     field="notice_days",
@@ -144,7 +156,9 @@ class EstateSettings:
                     reason_en="must be a fraction or decimal such as 2/3",
                 ) from None
         for name in ("proxy_cap", "max_extension_days"):
-            if name in values and not isinstance(values[name], int):
+            if name in values and (
+                isinstance(values[name], bool) or not isinstance(values[name], int)
+            ):
                 raise SettingError(
                     field=name, reason="须为整数", reason_en="must be a whole number"
                 )

@@ -10,7 +10,9 @@ rules module's own threshold checks (``tests/test_projections_counting.py`` prov
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
 
 from consult.rules import (
     NOT_VOTED,
@@ -30,32 +32,60 @@ from consult.rules import (
 )
 from projections.db import area
 
+#: The order of the counters: heads and area for each choice.
+CHOICE_ORDER: tuple[Choice, ...] = (Choice.YES, Choice.NO, Choice.ABSTAIN, Choice.INVALID)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Counters:
-    """One group of electors (a whole vote or one building): its size, and heads and area
-    (integer hundredths of m²) per choice cast."""
+    """One group of electors (a whole vote or one building): its size, and for each choice of
+    ``CHOICE_ORDER`` the heads and the area (integer hundredths of m²) that cast it."""
 
     total_heads: int
     total_area: int
-    by_choice: Mapping[Choice, tuple[int, int]] = field(default_factory=dict)
+    cast: tuple[int, ...] = (0,) * 8  # yes heads, yes area, no heads, no area, ...
 
-    def heads(self, choice: Choice) -> int:
-        return self.by_choice.get(choice, (0, 0))[0]
+    @classmethod
+    def of(
+        cls, total_heads: int, total_area: int, by_choice: Mapping[Choice, tuple[int, int]]
+    ) -> Counters:
+        return cls(
+            total_heads,
+            total_area,
+            tuple(n for c in CHOICE_ORDER for n in by_choice.get(c, (0, 0))),
+        )
 
-    def area(self, choice: Choice) -> int:
-        return self.by_choice.get(choice, (0, 0))[1]
+
+def _count(heads: int, area: Decimal | None) -> Count:
+    """A Count without the frozen dataclass's slow __init__ (as ``consult.roll`` makes heads)."""
+    count = object.__new__(Count)
+    count.__dict__.update(heads=heads, area=area)
+    return count
 
 
-def _counts(rs: RuleSet, group: Counters) -> tuple[dict[Choice, Count], Count, Count]:
-    def count(heads: int, hundredths: int) -> Count:
-        return Count(heads, area(hundredths) if rs.uses_area else None)
+def _counts(uses_area: bool, group: Counters) -> tuple[dict[Choice, Count], Count, Count]:
+    cast = group.cast
+    by_choice: dict[Choice, Count] = {}
+    voted_heads = voted_area = 0
+    for i, choice in enumerate(CHOICE_ORDER):
+        heads, hundredths = cast[2 * i], cast[2 * i + 1]
+        voted_heads += heads
+        voted_area += hundredths
+        by_choice[choice] = _count(heads, area(hundredths) if uses_area else None)
+    not_voted = group.total_area - voted_area
+    return (
+        by_choice,
+        _count(group.total_heads - voted_heads, area(not_voted) if uses_area else None),
+        _count(group.total_heads, area(group.total_area) if uses_area else None),
+    )
 
-    by_choice = {c: count(group.heads(c), group.area(c)) for c in Choice}
-    voted_heads = sum(group.heads(c) for c in Choice)
-    voted_area = sum(group.area(c) for c in Choice)
-    not_voted = count(group.total_heads - voted_heads, group.total_area - voted_area)
-    return by_choice, not_voted, count(group.total_heads, group.total_area)
+
+@lru_cache(maxsize=8192)
+def _building(uses_area: bool, group: Counters) -> tuple[tuple[Choice | str, Count], ...]:
+    """One building's counts (memoised: a pure function of the counters, and most buildings'
+    counters are unchanged from one query to the next)."""
+    counts, not_voted, _ = _counts(uses_area, group)
+    return (*((c, counts[c]) for c in CHOICE_ORDER), (NOT_VOTED, not_voted))
 
 
 def result_from_counters(
@@ -72,7 +102,7 @@ def result_from_counters(
     """
     options.validate(rs)
     uses_area = rs.uses_area
-    by_choice, not_voted, whole = _counts(rs, total)
+    by_choice, not_voted, whole = _counts(uses_area, total)
     participating = _sum([by_choice[c] for c in _participating_choices(options)], uses_area)
     household_counts = households if rs.household_quorum_threshold is not None else None
     if rs.household_quorum_threshold is not None and household_counts is None:
@@ -102,12 +132,9 @@ def result_from_counters(
             else:
                 deemed = _deem(rs, raw, side, options)
                 status = SilentMajorityStatus.APPLIED
-    by_building: dict[str, dict[Choice | str, Count]] = {}
-    for building, group in sorted(buildings.items()):
-        counts, building_not_voted, _ = _counts(rs, group)
-        row: dict[Choice | str, Count] = {c: counts[c] for c in Choice}
-        row[NOT_VOTED] = building_not_voted
-        by_building[building] = row
+    by_building = {
+        building: dict(_building(uses_area, group)) for building, group in sorted(buildings.items())
+    }
     return VoteResult(
         rule_set=rs,
         options=options,

@@ -7,12 +7,15 @@ incremental update (a few new events after a command) and a rebuild from zero.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from eventsourcing.persistence import Notification
 from sqlalchemy.engine import Connection
 
 from projections.db import ViewStore, tracking
@@ -168,36 +171,51 @@ class Projector:
         notifications = self.app.recorder.select_notifications(start + 1, self.section_size)
         if not notifications:
             return 0, start
-        wanted = frozenset().union(*(v.topics for v in views))
-        decode = self.decoder.decode
-        projected = [
-            Projected(n.id, n.topic, decode(n)) for n in notifications if n.topic in wanted
-        ]
-        work = []
-        for view in views:
-            after, topics = positions[view.name], view.topics
-            work.append((view, [p for p in projected if p.position > after and p.topic in topics]))
-        last = notifications[-1].id
         try:
-            for view, events in work:
-                if events:
-                    view.prepare(events)
-            with self.store.write() as conn:
-                if self._positions(conn, names) != positions:
-                    return -1, start
-                for view, events in work:
-                    if events:
-                        view.project(conn, events)
-                conn.execute(
-                    sa.update(tracking)
-                    .where(tracking.c.name.in_(names), tracking.c.position < last)
-                    .values(position=last)
-                )
+            with _gc_paused():
+                applied = self._apply(views, positions, notifications)
         except BaseException:
             for view in views:
                 view.reset()  # caches may hold what the rolled-back transaction did
             raise
-        return len(notifications), last
+        return (len(notifications), notifications[-1].id) if applied else (-1, start)
+
+    def _apply(
+        self,
+        views: Sequence[View],
+        positions: dict[str, int],
+        notifications: Sequence[Notification],
+    ) -> bool:
+        readers: dict[str, list[tuple[View, int, list[Projected]]]] = {}
+        routes: list[tuple[View, int, list[Projected]]] = []
+        for view in views:
+            route: tuple[View, int, list[Projected]] = (view, positions[view.name], [])
+            routes.append(route)
+            for t in view.topics:
+                readers.setdefault(t, []).append(route)
+        decode = self.decoder.decode
+        for n in notifications:
+            entries = readers.get(n.topic)
+            if entries:
+                item = Projected(n.id, n.topic, decode(n))
+                for _, after, events in entries:
+                    if n.id > after:
+                        events.append(item)
+        work = [(view, events) for view, _, events in routes if events]
+        for view, events in work:
+            view.prepare(events)
+        names, last = list(positions), notifications[-1].id
+        with self.store.write() as conn:
+            if self._positions(conn, names) != positions:
+                return False
+            for view, events in work:
+                view.project(conn, events)
+            conn.execute(
+                sa.update(tracking)
+                .where(tracking.c.name.in_(names), tracking.c.position < last)
+                .values(position=last)
+            )
+        return True
 
     def wait(self, position: int, timeout: float = 5.0, names: Sequence[str] | None = None) -> int:
         """Block until the views have applied the log up to ``position`` (read-your-writes).
@@ -244,6 +262,19 @@ class Projector:
 
     def dispose(self) -> None:
         self.store.dispose()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a section is applied: a section makes thousands of
+    short-lived objects and no cycles, and collections would scan every cached electorate."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def attach(app: ConsultationApp, projector: Projector) -> Projector:

@@ -40,7 +40,6 @@ from consult.rules import (
     rule_set,
     tally,
 )
-from consult.vote import ballot_id
 from projections.counting import Counters, result_from_counters
 from projections.db import ViewStore, area, maybe_moment, micros, moment, tracking
 from projections.views.cases import (
@@ -53,7 +52,7 @@ from projections.views.cases import (
 from projections.views.councils import view_council_seat, view_session, view_session_position
 from projections.views.motions import view_motion
 from projections.views.rolls import view_roll_version
-from projections.views.tallies import CHOICES, view_ballot_event, view_vote, view_vote_building
+from projections.views.tallies import COUNTERS, view_ballot_event, view_vote, view_vote_building
 from projections.views.timeline import view_case_event
 
 if TYPE_CHECKING:
@@ -423,6 +422,17 @@ class RollAsOf:
     units: tuple[Unit, ...]
 
 
+# The tally's statements, built once (a query then only binds its vote).
+_POSITION = sa.select(tracking.c.position).where(tracking.c.name == sa.bindparam("name"))
+_VOTE = sa.select(view_vote).where(view_vote.c.vote_id == sa.bindparam("vote_id"))
+_VOTE_BUILDINGS = sa.select(
+    view_vote_building.c.building,
+    view_vote_building.c.total_heads,
+    view_vote_building.c.total_area,
+    *(view_vote_building.c[n] for n in COUNTERS),
+).where(view_vote_building.c.vote_id == sa.bindparam("vote_id"))
+
+
 class Queries:
     """Queries over the views of one store. ``app`` is needed only by the as-of queries."""
 
@@ -434,7 +444,7 @@ class Queries:
         self.clock: Clock = clock or (app.clock if app is not None else SystemClock())
 
     def _position(self, conn: Connection, name: str) -> int:
-        value = conn.execute(sa.select(tracking.c.position).where(tracking.c.name == name)).scalar()
+        value = conn.execute(_POSITION, {"name": name}).scalar()
         return int(value or 0)
 
     def _app(self) -> ConsultationApp:
@@ -449,21 +459,12 @@ class Queries:
     def vote_tally(self, vote_id: UUID) -> VoteTally:
         """The live tally from the counters: O(buildings), whatever the number of ballots."""
         with self.store.read() as conn:
-            row = (
-                conn.execute(sa.select(view_vote).where(view_vote.c.vote_id == vote_id.hex))
-                .mappings()
-                .first()
-            )
+            row = conn.execute(_VOTE, {"vote_id": vote_id.hex}).mappings().first()
             if row is None:
                 raise NotFoundError(
                     field="vote_id", kind="表决", kind_en="vote", ident=str(vote_id)
                 )
-            b = view_vote_building.c
-            buildings = (
-                conn.execute(sa.select(view_vote_building).where(b.vote_id == vote_id.hex))
-                .mappings()
-                .all()
-            )
+            buildings = conn.execute(_VOTE_BUILDINGS, {"vote_id": vote_id.hex}).all()
             position = self._position(conn, "tallies")
         rs = rule_set(row["rule_set_id"])
         options = CountingOptions.from_dict(json.loads(row["options"]))
@@ -471,7 +472,7 @@ class Queries:
             rs,
             options,
             _counters(row),
-            {r["building"]: _counters(r) for r in buildings},
+            {r[0]: Counters(r[1], r[2], tuple(r[3:])) for r in buildings},
             (row["households_participating"], row["total_households"]),
         )
         return VoteTally(
@@ -500,8 +501,8 @@ class Queries:
             rows = (
                 conn.execute(
                     sa.select(view_ballot_event)
-                    .where(t.ballot_id == ballot_id(vote_id, elector_id).hex)
-                    .order_by(t.version)
+                    .where(t.vote_id == vote_id.hex, t.elector_id == elector_id)
+                    .order_by(t.position)
                 )
                 .mappings()
                 .all()
@@ -557,7 +558,7 @@ class Queries:
             rows = conn.execute(
                 sa.select(t.elector_id, t.choice)
                 .where(t.vote_id == vote_id.hex, t.counted, t.at <= micros(at))
-                .order_by(t.ballot_id, t.version)
+                .order_by(t.position)
             ).all()
         ballots = {elector: Choice(choice) for elector, choice in rows}  # the latest event wins
         vote = app.vote(vote_id)
@@ -910,11 +911,7 @@ def _last_by(versions: Sequence[Any], at: int) -> tuple[int, int] | None:
 
 
 def _counters(row: Row) -> Counters:
-    return Counters(
-        row["total_heads"],
-        row["total_area"],
-        {c: (row[f"{c.value}_heads"], row[f"{c.value}_area"]) for c in CHOICES},
-    )
+    return Counters(row["total_heads"], row["total_area"], tuple(row[n] for n in COUNTERS))
 
 
 def _motion_status(row: Row, now: datetime, position: int) -> MotionStatus:

@@ -51,6 +51,9 @@ from tests.test_audit_tamper import SQLiteTamperer, cast_ballots, story
 
 def test_genesis_and_a_link_follow_the_documented_encoding() -> None:
     assert GENESIS.hex() == hashlib.sha256(b"consult-audit-chain-v1").hexdigest()
+    assert (
+        GENESIS.hex() == "dafb5a12d01781f6ab0c160e67fa653ab06ca8364a7db3b99d43acc59045f37a"
+    )  # docs
     oid, topic, state = "0" * 32, "consult.vote:Ballot.Created", b'{"a":1}'
     expected = hashlib.sha256(
         GENESIS
@@ -163,12 +166,12 @@ def test_a_checkpoint_is_refused_when_the_history_since_the_last_one_does_not_ve
     SQLiteTamperer(sqlite_url).update_state(last.position + 2, b"{}")
     with pytest.raises(TamperedError) as err:
         follower.checkpoint()
-    assert f"position {last.position + 2}" in err.value.message("en")
+    assert f"Position {last.position + 2}" in err.value.message("en")
 
     follower.checkpoint_every = 5  # the periodic checkpoints refuse too, and the saves go on
     cast_ballots(app, clock, vote_id, heads[13:23])
     assert follower.store.latest_checkpoint() == last
-    assert "未签发审计检查点" in caplog.text and f"position {last.position + 2}" in caplog.text
+    assert "未签发审计检查点" in caplog.text and f"Position {last.position + 2}" in caplog.text
     follower.store.close()
     app.close()
 
@@ -214,6 +217,40 @@ def test_a_failed_catch_up_stores_no_link(
     app.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    return sqlite_url if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+
+
+def test_a_background_follower_chains_what_arrives(
+    any_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    app = build_app(any_url, clock)
+    follower = attach(
+        app,
+        any_url,
+        tmp_path / "key.pem",
+        checkpoint_every=20,
+        checkpoint_interval=None,
+        background=True,
+    )
+    try:
+        story(app, clock, ballots=30)
+        assert follower.in_background and follower.wait(app.recorder.max_notification_id())
+        follower.stop()
+        report = verify_store(follower.store)
+        assert report.ok and report.unchained == 0 and report.checkpoints >= 1
+    finally:
+        follower.stop()
+        follower.store.close()
+        app.close()
+    with build_app(any_url, clock) as again:  # PostgreSQL chains in the background by default
+        default = attach(again, any_url, catch_up=False)
+        assert default.in_background is any_url.startswith("postgresql")
+        default.stop()
+        default.store.close()
+
+
 def test_chain_status_for_the_auditors_page(
     app: ConsultationApp, clock: FixedClock, chained: ChainFollower
 ) -> None:
@@ -225,7 +262,8 @@ def test_chain_status_for_the_auditors_page(
     assert status.chained_to == app.recorder.max_notification_id() == cp.position + 3
     data = status.to_dict()
     assert data["latest_checkpoint_text"] == cp.to_text() and data["verified_since"] == cp.position
-    assert "链完整" in status.message("zh") and "Chain intact" in status.message("en")
+    assert f"第 {cp.position} 位" in status.message("zh")
+    assert f"since the latest valid checkpoint (position {cp.position})" in status.message("en")
 
 
 def test_a_case_as_of_any_time(app: ConsultationApp, clock: FixedClock) -> None:
@@ -514,3 +552,10 @@ def test_the_chain_tables_live_in_the_same_sqlite_file(
     conn.close()
     assert {"stored_events", "audit_chain", "audit_checkpoints", "audit_keys"} <= tables
     assert chained == events > 0
+
+
+def test_the_audit_group_is_part_of_the_consult_command(cli_env: dict[str, str]) -> None:
+    from consult.cli import main
+
+    result = CliRunner().invoke(main, ["audit", "chain"], env=cli_env, catch_exceptions=False)
+    assert result.exit_code == 0 and "Chained" in result.output

@@ -207,10 +207,13 @@ def _scene(url: str, tamper: Tamperer, tmp_path: Path) -> Iterator[Scene]:
         cast_ballots(app, clock, vote_id, heads[20:40])
         published = follower.checkpoint()
         cast_ballots(app, clock, vote_id, heads[40:50])
+        assert follower.wait(app.recorder.max_notification_id())
+        follower.stop()
         signer = load_signer(tmp_path / "signing-key.pem", create=False)
         ballots = [p for p in tamper.positions() if early.position < p <= published.position]
         yield Scene(url, app, published, early, {signer.key_id: signer.public_raw}, tamper, ballots)
     finally:
+        follower.stop()
         follower.store.close()
         app.close()
 
@@ -337,3 +340,17 @@ def test_a_forged_checkpoint_in_the_store_is_refused(scene: Scene) -> None:
     report = scene.verify()
     assert report.first is not None and report.first.kind == "untrusted"
     assert report.first.position == scene.published.position
+
+
+def test_damaged_checkpoint_and_key_rows_are_reported_not_raised(scene: Scene) -> None:
+    scene.tamper.run(
+        "UPDATE audit_checkpoints SET head = ? WHERE position = ?", ("zz", scene.early.position)
+    )
+    scene.tamper.run("UPDATE audit_keys SET public_key = ?", ("AAAA",))
+
+    report = scene.verify()
+    assert report.first is not None and (report.first.position, report.first.kind) == (
+        scene.early.position,
+        "signature",
+    )
+    assert any(p.kind == "key-record" for p in report.problems)

@@ -6,16 +6,18 @@ test modules reuse them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property, partial
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from consult.actors import Actor, Role
+from consult.actors import Actor
 from consult.application import ConsultationApp
 from consult.case import STAGE_NAMES, Case, Stage
 from consult.clock import FixedClock
@@ -78,14 +80,11 @@ def make_estate(
     committee: Sequence[str] | None = COMMITTEE,
 ) -> UUID:
     """An estate in community C01 of street S01 with this roll (and an owners' committee)."""
-    for create in (
-        lambda: app.create_street("S01", "示范街道", OPERATOR),
-        lambda: app.create_community("C01", "示范社区", "S01", OPERATOR),
-    ):
-        try:
-            create()
-        except ValidationError:  # already there (a second estate in the same app)
-            pass
+    # A second estate in the same app finds the street and community already there.
+    with contextlib.suppress(ValidationError):
+        app.create_street("S01", "示范街道", OPERATOR)
+    with contextlib.suppress(ValidationError):
+        app.create_community("C01", "示范社区", "S01", OPERATOR)
     estate = app.create_estate(code, f"小区{code}", "C01", OPERATOR)
     app.import_roll(estate, roll_csv(rows), RC, source_name=f"{code}.csv")
     if committee:
@@ -125,7 +124,9 @@ class World:
     council: UUID
 
     def submit(self, who: str = "O1") -> UUID:
-        return self.app.submit_topic(self.estate, "加装电梯", "2号楼加装电梯。", "online", owner(who)).id
+        return self.app.submit_topic(
+            self.estate, "加装电梯", "2号楼加装电梯。", "online", owner(who)
+        ).id
 
     def confirm(self, case_id: UUID, route: str = "owners-assembly") -> UUID:
         self.app.confirm_topic(case_id, route, ["全体业主"], PARTY, "属于议事范围")
@@ -346,8 +347,16 @@ COMMANDS: dict[str, tuple[Command, set[str], Stage | None]] = {
         {"collecting"},
         Stage.CONFIRMED,
     ),
-    "reject": (lambda c, at: c.reject(at, "party-1", "不予立项的理由"), {"collecting"}, Stage.REJECTED),
-    "refer": (lambda c, at: c.refer("street", at, "party-1", "转街道"), {"collecting"}, Stage.REFERRED),
+    "reject": (
+        lambda c, at: c.reject(at, "party-1", "不予立项的理由"),
+        {"collecting"},
+        Stage.REJECTED,
+    ),
+    "refer": (
+        lambda c, at: c.refer("street", at, "party-1", "转街道"),
+        {"collecting"},
+        Stage.REFERRED,
+    ),
     "publish_notice": (
         lambda c, at: c.publish_notice(
             "内容",
@@ -417,7 +426,11 @@ COMMANDS: dict[str, tuple[Command, set[str], Stage | None]] = {
         {"evaluation-closed", "result-failed", "result-consultation"},
         Stage.ARCHIVED,
     ),
-    "withdraw": (lambda c, at: c.withdraw(at, "rc-1", "撤回理由"), LIVE_BEFORE_VOTE, Stage.WITHDRAWN),
+    "withdraw": (
+        lambda c, at: c.withdraw(at, "rc-1", "撤回理由"),
+        LIVE_BEFORE_VOTE,
+        Stage.WITHDRAWN,
+    ),
     "revoke": (
         lambda c, at: c.revoke("街责〔2026〕2号", at, "street-1", "撤销理由"),
         set(STAGE_OF) - CLOSED_EXITS,
@@ -606,85 +619,163 @@ def test_a_consultation_publishes_its_opinion_without_a_vote_and_archives(world:
 NOBODY = owner("O6")  # an owner with no office
 
 
-def _role_commands(w: World) -> dict[str, Callable[[Actor], object]]:
-    """Every command that needs a role, ready to run in a state where it would otherwise pass."""
-    app, clock, estate = w.app, w.clock, w.estate
-    bare = make_estate(app, plain_units(2), code="E2", committee=None)
-    collecting = w.submit()
-    confirmed = w.confirm(w.submit())
-    noticed = w.noticed()
-    deliberating = w.deliberating()
-    voting = w.deliberating()
-    vote_id = w.open_vote(voting)
-    closed = w.deliberating()
-    w.decide(closed)
-    result = w.result()
-    implementing = w.implementing()
-    fed_back = w.fed_back()
-    rated = w.evaluating()
-    app.rate(rated, "satisfied", True, True, owner("O1"))
-    evaluated = w.evaluated(["satisfied"])
-    clock.advance(days=20)
-    new_unit = Unit(
-        "U99", "9", "1", "901", UnitKind.RESIDENTIAL, Decimal("90.00"), AreaSource.REGISTER,
-        ("O99",), OwnerKind.PERSON,
-    )  # fmt: skip
-    community = app.estate(estate).community_id
-    due = clock.now() + timedelta(days=30)
-    meeting = clock.now() + timedelta(days=15)
-    return {
-        "create_street": lambda a: app.create_street("S09", "街道", a),
-        "create_community": lambda a: app.create_community("C09", "社区", "S01", a),
-        "create_estate": lambda a: app.create_estate("E9", "小区", "C01", a),
-        "elect_owners_committee": lambda a: app.elect_owners_committee(
-            estate, ["x1", "x2", "x3"], "2030-01-01", a
-        ),
-        "announce_acting": lambda a: app.announce_acting(bare, "条例第十条", 3, a),
-        "appoint_property_company": lambda a: app.appoint_property_company(estate, "物业", [], a),
-        "adopt_covenant": lambda a: app.adopt_covenant(estate, "GY-9", "管理规约", False, a),
-        "change_settings": lambda a: app.change_settings(estate, {"proxy_cap": 2}, a),
-        "create_council": lambda a: app.create_council(estate, "six-party", a),
-        "assign_seats": lambda a: app.assign_seats(w.council, "property-company", ["pm-2"], a),
-        "import_roll": lambda a: app.import_roll(estate, roll_csv(plain_units(6)), a),
-        "add_unit": lambda a: app.add_unit(estate, new_unit, "产权证", a),
-        "change_owner": lambda a: app.change_owner(estate, "U1", ["O77"], "person", "过户", a),
-        "correct_area": lambda a: app.correct_area(
-            estate, "U1", Decimal("99.50"), "survey", "测绘报告", a
-        ),
-        "set_head_rules": lambda a: app.set_head_rules(
-            estate, HeadRules(parking_votes=True), "规约", a
-        ),
-        "record_household": lambda a: app.record_household(
-            community, Household("H1", "1-101", ("a1",)), a
-        ),
-        "confirm_topic": lambda a: app.confirm_topic(collecting, "owners-assembly", [], a),
-        "reject_topic": lambda a: app.reject_topic(collecting, a, "理由"),
-        "refer_topic": lambda a: app.refer_topic(collecting, "street", a, "理由"),
-        "publish_notice": lambda a: app.publish_notice(
-            confirmed, "内容", "会所", "现场", meeting, [agenda_item("owners-assembly")], a
-        ),
-        "record_session": lambda a: app.record_session(
-            noticed, "hearing", clock.now(), ["oc-1"], [], {}, [], a
-        ),
-        "form_opinion": lambda a: app.form_opinion(deliberating, "意见", a),
-        "open_vote": lambda a: app.open_vote(deliberating, "1", due, a),
-        "register_proxy": lambda a: app.register_proxy(vote_id, "H:O1", "neighbour", "WT-1", a),
-        "extend_vote": lambda a: app.extend_vote(
-            vote_id, app.vote(vote_id).closes_at + timedelta(days=1), a, "参与不足"
-        ),
-        "close_vote": lambda a: app.close_vote(vote_id, a),
-        "enter_paper_ballot": lambda a: app.enter_paper_ballot(vote_id, "H:O2", "yes", "P-1", a),
-        "publish_result": lambda a: app.publish_result(closed, "结果", a),
-        "assign_implementation": lambda a: app.assign_implementation(result, "pm-1", "方案", due, a),
-        "report_progress": lambda a: app.report_progress(implementing, 10, "进展", a),
-        "give_feedback": lambda a: app.give_feedback(implementing, "反馈", [], a),
-        "open_evaluation": lambda a: app.open_evaluation(fed_back, due, a),
-        "close_evaluation": lambda a: app.close_evaluation(rated, a),
-        "archive": lambda a: app.archive(evaluated, a),
-        "withdraw": lambda a: app.withdraw(noticed, a, "理由"),
-        "revoke": lambda a: app.revoke(result, "街责1号", a, "理由"),
-        "annul": lambda a: app.annul(result, "法院", "判决1号", a, "理由"),
-    }
+class Targets:
+    """What each command acts on, built the first time a command needs it."""
+
+    def __init__(self, w: World) -> None:
+        self.w = w
+
+    @cached_property
+    def bare_estate(self) -> UUID:
+        return make_estate(self.w.app, plain_units(2), code="E2", committee=None)
+
+    @cached_property
+    def collecting(self) -> UUID:
+        return self.w.submit()
+
+    @cached_property
+    def confirmed(self) -> UUID:
+        return self.w.confirm(self.w.submit())
+
+    @cached_property
+    def noticed(self) -> UUID:
+        cid = self.w.noticed()
+        self.w.clock.advance(days=15)
+        return cid
+
+    @cached_property
+    def deliberating(self) -> UUID:
+        return self.w.deliberating()
+
+    @cached_property
+    def vote(self) -> UUID:
+        return self.w.open_vote(self.w.deliberating())
+
+    @cached_property
+    def closed(self) -> UUID:
+        cid = self.w.deliberating()
+        self.w.decide(cid)
+        return cid
+
+    @cached_property
+    def result(self) -> UUID:
+        return self.w.result()
+
+    @cached_property
+    def implementing(self) -> UUID:
+        return self.w.implementing()
+
+    @cached_property
+    def fed_back(self) -> UUID:
+        return self.w.fed_back()
+
+    @cached_property
+    def rated(self) -> UUID:
+        cid = self.w.evaluating()
+        self.w.app.rate(cid, "satisfied", True, True, owner("O1"))
+        return cid
+
+    @cached_property
+    def evaluated(self) -> UUID:
+        return self.w.evaluated(["satisfied"])
+
+
+NEW_UNIT = Unit(
+    "U99", "9", "1", "901", UnitKind.RESIDENTIAL, Decimal("90.00"), AreaSource.REGISTER, ("O99",),
+    OwnerKind.PERSON,
+)  # fmt: skip
+
+#: Each command that needs a role, bound to a target where it would otherwise succeed;
+#: the actor is the one argument left.
+ROLE_COMMANDS: dict[str, Callable[[Targets], Callable[..., object]]] = {
+    "create_street": lambda t: partial(t.w.app.create_street, "S09", "街道"),
+    "create_community": lambda t: partial(t.w.app.create_community, "C09", "社区", "S01"),
+    "create_estate": lambda t: partial(t.w.app.create_estate, "E9", "小区", "C01"),
+    "elect_owners_committee": lambda t: partial(
+        t.w.app.elect_owners_committee, t.w.estate, ["x1", "x2", "x3"], "2030-01-01"
+    ),
+    "announce_acting": lambda t: partial(t.w.app.announce_acting, t.bare_estate, "条例", 3),
+    "appoint_property_company": lambda t: partial(
+        t.w.app.appoint_property_company, t.w.estate, "物业", []
+    ),
+    "adopt_covenant": lambda t: partial(t.w.app.adopt_covenant, t.w.estate, "GY-9", "规约", False),
+    "change_settings": lambda t: partial(t.w.app.change_settings, t.w.estate, {"proxy_cap": 2}),
+    "create_council": lambda t: partial(t.w.app.create_council, t.w.estate, "six-party"),
+    "assign_seats": lambda t: partial(
+        t.w.app.assign_seats, t.w.council, "property-company", ["pm-2"]
+    ),
+    "import_roll": lambda t: partial(t.w.app.import_roll, t.w.estate, roll_csv(plain_units(6))),
+    "add_unit": lambda t: partial(
+        t.w.app.add_unit,
+        t.w.estate,
+        NEW_UNIT,
+        "产权证",
+    ),
+    "change_owner": lambda t: partial(
+        t.w.app.change_owner, t.w.estate, "U1", ["O77"], "person", "过户"
+    ),
+    "correct_area": lambda t: partial(
+        t.w.app.correct_area, t.w.estate, "U1", Decimal("99.50"), "survey", "测绘报告"
+    ),
+    "set_head_rules": lambda t: partial(
+        t.w.app.set_head_rules, t.w.estate, HeadRules(parking_votes=True), "规约"
+    ),
+    "record_household": lambda t: partial(
+        t.w.app.record_household,
+        t.w.app.estate(t.w.estate).community_id,
+        Household("H1", "1-101", ("a1",)),
+    ),
+    "confirm_topic": lambda t: partial(t.w.app.confirm_topic, t.collecting, "owners-assembly", []),
+    "reject_topic": lambda t: partial(t.w.app.reject_topic, t.collecting, reason="理由"),
+    "refer_topic": lambda t: partial(t.w.app.refer_topic, t.collecting, "street", reason="理由"),
+    "publish_notice": lambda t: partial(
+        t.w.app.publish_notice,
+        t.confirmed,
+        "内容",
+        "会所",
+        "现场",
+        t.w.clock.now() + timedelta(days=15),
+        [agenda_item("owners-assembly")],
+    ),
+    "record_session": lambda t: partial(
+        t.w.app.record_session, t.noticed, "hearing", t.w.clock.now(), ["oc-1"], [], {}, []
+    ),
+    "form_opinion": lambda t: partial(t.w.app.form_opinion, t.deliberating, "意见"),
+    "open_vote": lambda t: partial(
+        t.w.app.open_vote, t.deliberating, "1", t.w.clock.now() + timedelta(days=3)
+    ),
+    "register_proxy": lambda t: partial(
+        t.w.app.register_proxy, t.vote, "H:O1", "neighbour", "WT-1"
+    ),
+    "extend_vote": lambda t: partial(
+        t.w.app.extend_vote,
+        t.vote,
+        t.w.app.vote(t.vote).closes_at + timedelta(days=1),
+        reason="参与不足",
+    ),
+    "close_vote": lambda t: partial(t.w.app.close_vote, t.vote),
+    "enter_paper_ballot": lambda t: partial(
+        t.w.app.enter_paper_ballot, t.vote, "H:O2", "yes", "P-1"
+    ),
+    "publish_result": lambda t: partial(t.w.app.publish_result, t.closed, "结果"),
+    "assign_implementation": lambda t: partial(
+        t.w.app.assign_implementation,
+        t.result,
+        "pm-1",
+        "方案",
+        t.w.clock.now() + timedelta(days=30),
+    ),
+    "report_progress": lambda t: partial(t.w.app.report_progress, t.implementing, 10, "进展"),
+    "give_feedback": lambda t: partial(t.w.app.give_feedback, t.implementing, "反馈", []),
+    "open_evaluation": lambda t: partial(
+        t.w.app.open_evaluation, t.fed_back, t.w.clock.now() + timedelta(days=7)
+    ),
+    "close_evaluation": lambda t: partial(t.w.app.close_evaluation, t.rated),
+    "archive": lambda t: partial(t.w.app.archive, t.evaluated),
+    "withdraw": lambda t: partial(t.w.app.withdraw, t.noticed, reason="理由"),
+    "revoke": lambda t: partial(t.w.app.revoke, t.result, "街责1号", reason="理由"),
+    "annul": lambda t: partial(t.w.app.annul, t.result, "法院", "判决1号", reason="理由"),
+}
 
 
 #: Who may run each command, and holders of other offices who may not (besides any owner).
@@ -729,22 +820,25 @@ ROLES: dict[str, tuple[Actor, list[Actor]]] = {
 }
 
 
+def test_every_role_command_is_in_the_table() -> None:
+    assert set(ROLE_COMMANDS) == set(ROLES)
+
+
 @pytest.mark.parametrize("command", list(ROLES))
-def test_every_command_refuses_an_actor_without_the_role(
-    app: ConsultationApp, clock: FixedClock, command: str
-) -> None:
-    commands = _role_commands(make_world(app, clock))
+def test_every_command_refuses_an_actor_without_the_role(world: World, command: str) -> None:
+    app = world.app
+    run = ROLE_COMMANDS[command](Targets(world))
     allowed, refused = ROLES[command]
     position = app.recorder.max_notification_id()
     for actor in [NOBODY, *refused]:
         with pytest.raises(PermissionDeniedError) as err:
-            commands[command](actor)
+            run(actor=actor)
         assert err.value.field == "actor"
         assert_specific(err.value)
         assert err.value.params["role"] in err.value.message("zh")
         assert err.value.params["role_en"] in err.value.message("en")
     assert app.recorder.max_notification_id() == position  # nothing was stored
-    commands[command](allowed)
+    run(actor=allowed)
     assert (app.recorder.max_notification_id() or 0) > (position or 0)
 
 

@@ -103,16 +103,16 @@ def test_twenty_percent_needs_heads_and_area(app: ConsultationApp, estate: UUID)
     assert not any(r.tabled for r in results)
     assert app.sign_motion(by_heads, owner("W")).tabled
 
-    by_area, _ = app.open_motion(estate, "临时会议", "再提议。", owner("W"), preset="extraordinary-20pct")
+    by_area, _ = app.open_motion(
+        estate, "临时会议", "再提议。", owner("W"), preset="extraordinary-20pct"
+    )
     only_area = app.sign_motion(by_area, owner("W"))
     assert only_area.progress.area.met and not only_area.progress.heads.met
     assert not only_area.tabled
     assert app.motion(by_area).state == MotionState.OPEN
 
 
-def test_founding_motion_signatures_cannot_be_withdrawn(
-    app: ConsultationApp, estate: UUID
-) -> None:
+def test_founding_motion_signatures_cannot_be_withdrawn(app: ConsultationApp, estate: UUID) -> None:
     motion_id, _ = app.open_motion(
         estate, "成立业主大会", "申请成立业主大会。", owner("O1"), preset="founding-5pct"
     )
@@ -127,7 +127,9 @@ def test_founding_motion_signatures_cannot_be_withdrawn(
 
 
 def test_signatures_count_once_per_head(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, _ = app.open_motion(estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct")
+    motion_id, _ = app.open_motion(
+        estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
+    )
 
     # Z owns two units with the same owner set: one head, with both units' area.
     z = app.sign_motion(motion_id, owner("Z"))
@@ -155,7 +157,9 @@ def test_signatures_count_once_per_head(app: ConsultationApp, estate: UUID) -> N
 
 
 def test_a_signer_signs_only_for_their_own_heads(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, _ = app.open_motion(estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct")
+    motion_id, _ = app.open_motion(
+        estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
+    )
     with pytest.raises(NotOnRollError) as err:
         app.sign_motion(motion_id, owner("O1"), head_id="H:O2")
     assert err.value.field == "head_id"
@@ -169,7 +173,9 @@ def test_a_signer_signs_only_for_their_own_heads(app: ConsultationApp, estate: U
 
 
 def test_withdrawal_where_the_rule_allows_it(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, _ = app.open_motion(estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct")
+    motion_id, _ = app.open_motion(
+        estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
+    )
     app.sign_motion(motion_id, owner("X"))
     app.sign_motion(motion_id, owner("O1"))
     withdrawn = app.withdraw_signature(motion_id, owner("X"), head_id="H:X")
@@ -194,7 +200,9 @@ def test_withdrawal_where_the_rule_allows_it(app: ConsultationApp, estate: UUID)
 def test_the_window_closes_on_the_clock(
     app: ConsultationApp, estate: UUID, clock: FixedClock
 ) -> None:
-    motion_id, _ = app.open_motion(estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct")
+    motion_id, _ = app.open_motion(
+        estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
+    )
     app.sign_motion(motion_id, owner("O1"))
     closes_at = app.motion(motion_id).closes_at
     assert closes_at == clock.now() + timedelta(days=30)
@@ -214,12 +222,16 @@ def test_the_window_closes_on_the_clock(
 def test_process_deadlines_lapses_expired_motions_only(
     app: ConsultationApp, estate: UUID, clock: FixedClock
 ) -> None:
-    expired, _ = app.open_motion(estate, "议题一", "内容", owner("O1"), preset="extraordinary-20pct")
+    expired, _ = app.open_motion(
+        estate, "议题一", "内容", owner("O1"), preset="extraordinary-20pct"
+    )
     app.sign_motion(expired, owner("O1"))
     tabled, _ = app.open_motion(estate, "议题二", "内容", owner("W"))
     app.sign_motion(tabled, owner("W"))
     clock.advance(days=10)
-    running, _ = app.open_motion(estate, "议题三", "内容", owner("O2"), preset="extraordinary-20pct")
+    running, _ = app.open_motion(
+        estate, "议题三", "内容", owner("O2"), preset="extraordinary-20pct"
+    )
 
     clock.advance(days=19, hours=23)
     assert app.process_deadlines()["lapsed"] == []
@@ -285,7 +297,9 @@ def test_twenty_percent_motion_waits_its_own_answer_period(
 def test_a_roll_change_after_opening_does_not_move_the_denominator(
     app: ConsultationApp, estate: UUID
 ) -> None:
-    motion_id, _ = app.open_motion(estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct")
+    motion_id, _ = app.open_motion(
+        estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
+    )
     opened_at = app.roll_version(estate)
     new_unit = Unit(
         "NEW", "3", "1", "301", UnitKind.RESIDENTIAL, Decimal("900.00"), AreaSource.REGISTER,
@@ -329,7 +343,9 @@ OWNERS = ["A", "B", "C", "D", "E", "F"]
 
 
 @st.composite
-def rolls_and_actions(draw: st.DrawFn) -> tuple[list[tuple[tuple[str, ...], str]], list[tuple[str, str]]]:
+def rolls_and_actions(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[tuple[str, ...], str]], list[tuple[str, str]]]:
     n_units = draw(st.integers(min_value=1, max_value=7))
     units = []
     for _ in range(n_units):

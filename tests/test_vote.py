@@ -44,7 +44,9 @@ TELLER_C = Actor.of("teller-c", Role.TELLER)
 
 def created_ballots(app: ConsultationApp, vote_id: UUID, elector: str) -> int:
     topic = get_topic(Ballot.Created)
-    return sum(1 for e in app.recorder.select_events(ballot_id(vote_id, elector)) if e.topic == topic)
+    return sum(
+        1 for e in app.recorder.select_events(ballot_id(vote_id, elector)) if e.topic == topic
+    )
 
 
 def counted(app: ConsultationApp, vote_id: UUID) -> dict[str, Choice]:
@@ -124,7 +126,9 @@ def test_an_online_ballot_is_yes_no_or_abstain(world: World, choice: str) -> Non
 
 def test_voting_code_channel(world: World) -> None:
     vote_id = vote_on(world)
-    receipt = world.app.cast_ballot(vote_id, "yes", owner("kiosk"), elector_id="H:O3", via_code=True)
+    receipt = world.app.cast_ballot(
+        vote_id, "yes", owner("kiosk"), elector_id="H:O3", via_code=True
+    )
     assert receipt.channel == "code" and receipt.elector_id == "H:O3"
     with pytest.raises(NotOnRollError) as err:
         world.app.cast_ballot(vote_id, "yes", owner("kiosk"), elector_id="H:nobody", via_code=True)

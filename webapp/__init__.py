@@ -61,7 +61,7 @@ def create_app(
     create_tables(engine)
     app.extensions[EXTENSION] = Services(
         consult=consult,
-        reads=reads or make_reads(consult),
+        reads=reads or make_reads(consult, config.database_url),
         accounts=AccountStore(engine, settings.password_method),
         codes=VotingCodes(engine),
         limiter=security.RateLimiter(),

@@ -131,14 +131,21 @@ class AccountStore:
         name = normalise_username(username)
         if not USERNAME.match(name):
             raise ValidationError(
-                field="username", label="用户名", label_en="user name",
-                reason="须为3至64位小写字母、数字、点、横线或下划线", reason_en="use 3 to 64 lower-case letters, digits, dots, dashes or underscores",
+                field="username",
+                label="用户名",
+                label_en="user name",
+                reason="须为3至64位小写字母、数字、点、横线或下划线",
+                reason_en="use 3 to 64 lower-case letters, digits, dots, dashes or underscores",
             )
         _check_password(password)
         person = (person_id or "").strip()
         if not person:
             raise ValidationError(
-                field="person_id", label="人员编号", label_en="person id", reason="不能为空", reason_en="must not be empty"
+                field="person_id",
+                label="人员编号",
+                label_en="person id",
+                reason="不能为空",
+                reason_en="must not be empty",
             )
         row = AccountRow(
             username=name,
@@ -155,7 +162,11 @@ class AccountStore:
                 s.commit()
             except IntegrityError:
                 raise ValidationError(
-                    field="username", label="用户名", label_en="user name", reason="已被使用", reason_en="is taken"
+                    field="username",
+                    label="用户名",
+                    label_en="user name",
+                    reason="已被使用",
+                    reason_en="is taken",
                 ) from None
             return _account(row)
 
@@ -166,13 +177,17 @@ class AccountStore:
 
     def by_username(self, username: str) -> Account | None:
         with Session(self.engine) as s:
-            row = s.scalars(select(AccountRow).where(AccountRow.username == normalise_username(username))).first()
+            row = s.scalars(
+                select(AccountRow).where(AccountRow.username == normalise_username(username))
+            ).first()
             return None if row is None or row.disabled else _account(row)
 
     def authenticate(self, username: str, password: str) -> Account | None:
         """The account for these credentials, or None; unknown names cost the same as wrong passwords."""
         with Session(self.engine) as s:
-            row = s.scalars(select(AccountRow).where(AccountRow.username == normalise_username(username))).first()
+            row = s.scalars(
+                select(AccountRow).where(AccountRow.username == normalise_username(username))
+            ).first()
             if row is None or row.disabled:
                 check_password_hash(self._dummy, password or "")
                 return None
@@ -184,7 +199,9 @@ class AccountStore:
         """Set a new password; sessions signed in with the old one end (the epoch moves on)."""
         _check_password(password)
         with Session(self.engine) as s:
-            row = s.scalars(select(AccountRow).where(AccountRow.username == normalise_username(username))).one()
+            row = s.scalars(
+                select(AccountRow).where(AccountRow.username == normalise_username(username))
+            ).one()
             row.password_hash = self._hash(password)
             row.epoch += 1
             s.commit()
@@ -197,8 +214,11 @@ class AccountStore:
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise ValidationError(
-            field="password", label="密码", label_en="password",
-            reason=f"至少{MIN_PASSWORD}位", reason_en=f"use at least {MIN_PASSWORD} characters",
+            field="password",
+            label="密码",
+            label_en="password",
+            reason=f"至少{MIN_PASSWORD}位",
+            reason_en=f"use at least {MIN_PASSWORD} characters",
         )
 
 
@@ -262,7 +282,10 @@ class VotingCodes:
     ) -> list[IssuedCode]:
         """New codes for these heads; their earlier unused codes for this vote stop working."""
         for _ in range(5):
-            issued = [IssuedCode(h, "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))) for h in heads]
+            issued = [
+                IssuedCode(h, "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)))
+                for h in heads
+            ]
             now = _now()
             with Session(self.engine) as s:
                 for chunk in _chunks(list(heads), 500):
@@ -304,7 +327,9 @@ class VotingCodes:
             _digest(text)
             return None
         with Session(self.engine) as s:
-            row = s.scalars(select(VotingCodeRow).where(VotingCodeRow.selector == text[:SELECTOR_LENGTH])).first()
+            row = s.scalars(
+                select(VotingCodeRow).where(VotingCodeRow.selector == text[:SELECTOR_LENGTH])
+            ).first()
             expected = row.digest if row is not None else _digest("-")
             matches = hmac.compare_digest(expected, _digest(text))
             if row is None or not matches or row.used_at is not None or row.revoked_at is not None:
@@ -400,7 +425,9 @@ def ensure_demo_accounts(config: Config, summary: DemoSummaryLike) -> list[dict[
         people: list[DemoPersonLike] = [*summary.people, *summary.residents]
         for person in people:
             username = normalise_username(person.person_id)
-            password = "demo-" + "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(8))
+            password = "demo-" + "".join(
+                secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(8)
+            )
             roles = tuple(Role(r) for r in person.roles)
             estate = None if Role.STREET in roles or Role.OPERATOR in roles else summary.estate_id
             if store.by_username(username) is None:

@@ -19,13 +19,16 @@ def engine_for(url: str) -> Engine:
     """An engine on the event store's database (``memory://`` gets a private in-memory SQLite)."""
     backend = backend_of(url)
     if backend == "postgresql":
-        scheme, _, rest = url.partition("://")
+        _scheme, _, rest = url.partition("://")
         return create_engine(f"postgresql+psycopg://{rest}", pool_pre_ping=True)
     if backend == "memory" or sqlite_path(url) == ":memory:":
-        engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
     else:
         engine = create_engine(
-            f"sqlite:///{sqlite_path(url)}", connect_args={"timeout": 30, "check_same_thread": False}
+            f"sqlite:///{sqlite_path(url)}",
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
 
     @event.listens_for(engine, "connect")

@@ -71,7 +71,12 @@ def not_found() -> Problem:
 
 
 def csrf_failed() -> Problem:
-    return Problem(400, "csrf", _("表单已过期或来源无法验证，请刷新页面后重试。"), fields={"csrf_token": [_("安全校验码无效或缺失")]})
+    return Problem(
+        400,
+        "csrf",
+        _("表单已过期或来源无法验证，请刷新页面后重试。"),
+        fields={"csrf_token": [_("安全校验码无效或缺失")]},
+    )
 
 
 def rate_limited(retry_after: int) -> Problem:
@@ -118,13 +123,17 @@ def from_schema(error: SchemaError, labels: Mapping[str, str] | None = None) -> 
     labelled: dict[str, list[str]] = {}
     sep = "：" if lang() == "zh" else ": "
     for name, messages in fields.items():
-        label = (labels or {}).get(name) or (labels or {}).get(re.sub(r"-\d+-", "-*-", name)) or name
+        label = (
+            (labels or {}).get(name) or (labels or {}).get(re.sub(r"-\d+-", "-*-", name)) or name
+        )
         labelled[name] = [f"{label}{sep}{m}" for m in messages]
     first = next(iter(labelled.values()), [""])[0]
     return Problem(
         422,
         "invalid",
-        _("提交的内容有误，请按提示修改：%(first)s", first=first) if first else _("提交的内容有误。"),
+        _("提交的内容有误，请按提示修改：%(first)s", first=first)
+        if first
+        else _("提交的内容有误。"),
         fields=labelled,
     )
 
@@ -137,7 +146,7 @@ def _flatten(messages: Any, prefix: str, out: dict[str, list[str]]) -> None:
                 name = prefix or "_schema"
             _flatten(value, name, out)
     elif isinstance(messages, list | tuple):
-        if all(isinstance(m, str) for m in messages):
+        if not any(isinstance(m, Mapping | list | tuple) for m in messages):
             out.setdefault(prefix or "_schema", []).extend(str(m) for m in messages)
         else:
             for i, m in enumerate(messages):
@@ -154,7 +163,9 @@ def problem_response(problem: Problem) -> Response:
     if wants_json():
         response = jsonify({"error": problem.as_dict()})
     else:
-        response = Response(render_template("errors/problem.html", problem=problem), mimetype="text/html")
+        response = Response(
+            render_template("errors/problem.html", problem=problem), mimetype="text/html"
+        )
     response.status_code = problem.status
     for key, value in problem.headers.items():
         response.headers[key] = value
@@ -170,7 +181,11 @@ def from_http(error: HTTPException) -> Problem:
     if status == 413:
         return Problem(413, "too_large", _("提交的内容过大。"))
     if status == 415:
-        return Problem(415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）。"))
+        return Problem(
+            415,
+            "unsupported_media_type",
+            _("请以 JSON 格式提交（Content-Type: application/json）。"),
+        )
     if status == 400:
         return Problem(400, "bad_request", _("请求格式有误。"))
     return Problem(status, "http_error", _("请求未能完成（%(status)s）。", status=status))
@@ -196,4 +211,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _internal(error: Exception) -> Response:
         logger.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(Problem(500, "internal", _("服务器内部错误，请稍后再试。操作可能未完成。")))
+        return problem_response(
+            Problem(500, "internal", _("服务器内部错误，请稍后再试。操作可能未完成。"))
+        )

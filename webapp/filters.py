@@ -44,7 +44,11 @@ def percent(value: Fraction | None, digits: int = 1) -> str:
 def fraction(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
-    return str(Decimal(value.numerator) / Decimal(value.denominator)) if 100 % value.denominator == 0 else f"{value}"
+    return (
+        str(Decimal(value.numerator) / Decimal(value.denominator))
+        if 100 % value.denominator == 0
+        else f"{value}"
+    )
 
 
 def number(value: Fraction | Decimal | int | None) -> str:
@@ -99,7 +103,9 @@ def party_name(party: str) -> str:
 
 def role_names(roles: Any) -> str:
     sep = "、" if lang() == "zh" else ", "
-    return sep.join(pick(ROLE_NAMES[Role(r)]) for r in sorted(roles, key=lambda r: list(Role).index(Role(r))))
+    return sep.join(
+        pick(ROLE_NAMES[Role(r)]) for r in sorted(roles, key=lambda r: list(Role).index(Role(r)))
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -50,19 +50,32 @@ class Text(fields.String, _Labelled):
         "invalid_utf8": lazy_gettext("须为文字"),
     }
 
-    def __init__(self, label: Any, *, max_length: int = 200, required: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, label: Any, *, max_length: int = 200, required: bool = True, **kwargs: Any
+    ) -> None:
         self.label = label
         self.max_length = max_length
         if not required:
             kwargs.setdefault("load_default", "")
-        super().__init__(required=required, metadata={"label": label, "maxLength": max_length}, **kwargs)
+        metadata: dict[str, Any] = {"label": label, "maxLength": max_length}
+        if required:
+            metadata.update(minLength=1, pattern=r"\S")
+        super().__init__(required=required, metadata=metadata, **kwargs)
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if isinstance(value, str) and not value.strip():
             value = missing
         return super().deserialize(value, attr, data, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
         text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
         if len(text) > self.max_length:
             raise SchemaError(gettext("不能超过%(max)s个字", max=self.max_length))
@@ -77,27 +90,42 @@ class Number(fields.Integer, _Labelled):
         "too_large": lazy_gettext("数值过大"),
     }
 
-    def __init__(self, label: Any, *, minimum: int, maximum: int, required: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, label: Any, *, minimum: int, maximum: int, required: bool = True, **kwargs: Any
+    ) -> None:
         self.label = label
         self.minimum = minimum
         self.maximum = maximum
         super().__init__(
-            required=required, strict=False, metadata={"label": label, "minimum": minimum, "maximum": maximum}, **kwargs
+            required=required,
+            strict=False,
+            metadata={"label": label, "minimum": minimum, "maximum": maximum},
+            **kwargs,
         )
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if isinstance(value, str) and not value.strip():
             value = missing
         if isinstance(value, bool):
             raise SchemaError(gettext("须为整数"))
         return super().deserialize(value, attr, data, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> int:
         if isinstance(value, float) and not value.is_integer():
             raise SchemaError(gettext("须为整数"))
         number = int(super()._deserialize(value, attr, data, **kwargs))
         if not self.minimum <= number <= self.maximum:
-            raise SchemaError(gettext("须在%(min)s到%(max)s之间", min=self.minimum, max=self.maximum))
+            raise SchemaError(
+                gettext("须在%(min)s到%(max)s之间", min=self.minimum, max=self.maximum)
+            )
         return number
 
 
@@ -106,23 +134,42 @@ class Choice(fields.String, _Labelled):
 
     default_error_messages = Text.default_error_messages
 
-    def __init__(self, label: Any, choices: Mapping[str, Pair] | Sequence[str], *, required: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        label: Any,
+        choices: Mapping[str, Pair] | Sequence[str],
+        *,
+        required: bool = True,
+        **kwargs: Any,
+    ) -> None:
         self.label = label
         self.choices: dict[str, Pair] = (
             dict(choices) if isinstance(choices, Mapping) else {c: (c, c) for c in choices}
         )
-        super().__init__(required=required, metadata={"label": label, "enum": list(self.choices)}, **kwargs)
+        super().__init__(
+            required=required, metadata={"label": label, "enum": list(self.choices)}, **kwargs
+        )
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if isinstance(value, str) and not value.strip():
             value = missing
         return super().deserialize(value, attr, data, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
         text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
         if text not in self.choices:
-            names = "、".join(pick(n) for n in self.choices.values()) if lang() == "zh" else ", ".join(
-                pick(n) for n in self.choices.values()
+            names = (
+                "、".join(pick(n) for n in self.choices.values())
+                if lang() == "zh"
+                else ", ".join(pick(n) for n in self.choices.values())
             )
             raise SchemaError(gettext("须为以下之一：%(choices)s", choices=names))
         return text
@@ -136,11 +183,14 @@ class Flag(fields.Boolean, _Labelled):
     def __init__(self, label: Any, **kwargs: Any) -> None:
         self.label = label
         super().__init__(
-            load_default=False, truthy={"on", "y", "yes", "1", "true", "True", True, 1}, metadata={"label": label}, **kwargs
+            load_default=False,
+            truthy={"on", "y", "yes", "1", "true", "True", True},
+            metadata={"label": label},
+            **kwargs,
         )
 
 
-class When(fields.Field, _Labelled):  # type: ignore[type-arg]
+class When(fields.Field, _Labelled):
     """A moment: ISO 8601 with an offset, or a local date and time read in the platform's zone."""
 
     default_error_messages = {  # noqa: RUF012
@@ -150,14 +200,26 @@ class When(fields.Field, _Labelled):  # type: ignore[type-arg]
 
     def __init__(self, label: Any, *, required: bool = True, **kwargs: Any) -> None:
         self.label = label
-        super().__init__(required=required, metadata={"label": label, "format": "date-time"}, **kwargs)
+        super().__init__(
+            required=required,
+            metadata={"label": label, "type": "string", "format": "date-time"},
+            **kwargs,
+        )
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if isinstance(value, str) and not value.strip():
             value = missing
         return super().deserialize(value, attr, data, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> datetime:
         if not isinstance(value, str):
             raise SchemaError(gettext("须为日期时间，如 2026-01-20 09:00"))
         try:
@@ -174,26 +236,47 @@ class When(fields.Field, _Labelled):  # type: ignore[type-arg]
         return None if value is None else value.isoformat()
 
 
-class People(fields.Field, _Labelled):  # type: ignore[type-arg]
+class People(fields.Field, _Labelled):
     """Person ids: a list, or text separated by commas, spaces or new lines."""
 
     default_error_messages = Text.default_error_messages
 
-    def __init__(self, label: Any, *, required: bool = True, max_items: int = 500, **kwargs: Any) -> None:
+    def __init__(
+        self, label: Any, *, required: bool = True, max_items: int = 500, **kwargs: Any
+    ) -> None:
         self.label = label
         self.max_items = max_items
         if not required:
             kwargs.setdefault("load_default", list)
-        super().__init__(required=required, metadata={"label": label, "type": "array"}, **kwargs)
+        metadata = {
+            "label": label,
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+        }
+        super().__init__(required=required, metadata=metadata, **kwargs)
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if (isinstance(value, str) and not value.strip()) or value == []:
             value = missing
         return super().deserialize(value, attr, data, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[str]:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> list[str]:
         if isinstance(value, str):
-            items = value.replace("，", ",").replace("、", ",").replace("\n", ",").replace(" ", ",").split(",")
+            items = (
+                value.replace("，", ",")
+                .replace("、", ",")
+                .replace("\n", ",")
+                .replace(" ", ",")
+                .split(",")
+            )
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             items = value
         else:
@@ -222,13 +305,19 @@ class Ident(fields.UUID, _Labelled):
         self.label = label
         super().__init__(required=required, metadata={"label": label}, **kwargs)
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if isinstance(value, str) and not value.strip():
             value = missing
         return super().deserialize(value, attr, data, **kwargs)
 
 
-class Rows(fields.List, _Labelled):  # type: ignore[type-arg]
+class Rows(fields.List, _Labelled):
     """Repeated rows of a form (``name-0-field``) or a JSON array of objects."""
 
     default_error_messages = {  # noqa: RUF012
@@ -237,7 +326,15 @@ class Rows(fields.List, _Labelled):  # type: ignore[type-arg]
         "invalid": lazy_gettext("须为列表"),
     }
 
-    def __init__(self, label: Any, row: type[Schema], *, required: bool = True, max_rows: int = 50, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        label: Any,
+        row: type[Schema],
+        *,
+        required: bool = True,
+        max_rows: int = 50,
+        **kwargs: Any,
+    ) -> None:
         self.label = label
         self.row = row
         self.max_rows = max_rows
@@ -245,7 +342,9 @@ class Rows(fields.List, _Labelled):  # type: ignore[type-arg]
             kwargs.setdefault("load_default", list)
         super().__init__(fields.Nested(row), required=required, metadata={"label": label}, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Any]:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> list[Any]:
         if isinstance(value, list) and len(value) > self.max_rows:
             raise SchemaError(gettext("最多%(max)s项", max=self.max_rows))
         rows = super()._deserialize(value, attr, data, **kwargs)

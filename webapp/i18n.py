@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, request
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, get_locale  # type: ignore[import-untyped]
 from flask_babel import gettext as _gettext
 from flask_babel import lazy_gettext as _lazy_gettext
 
@@ -40,7 +40,7 @@ def load_catalogue(locale: str) -> Translations:
     return Translations(fp=buffer, domain="messages")
 
 
-class CatalogueDomain(Domain):  # type: ignore[misc]
+class CatalogueDomain(Domain):
     """Flask-Babel's domain, served from catalogues compiled at start-up."""
 
     def __init__(self, catalogues: dict[str, NullTranslations]) -> None:
@@ -71,7 +71,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     babel = Babel(app, locale_selector=select_locale, default_timezone="UTC")
     babel.domain_instance = CatalogueDomain({"en": load_catalogue("en")})
-    app.jinja_env.globals.update(pick=pick, lang=lang, LOCALES=LOCALES, current_locale=current_locale)
+    app.jinja_env.globals.update(
+        pick=pick, lang=lang, LOCALES=LOCALES, current_locale=current_locale
+    )
 
 
 def current_locale() -> str:

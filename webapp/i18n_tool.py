@@ -47,7 +47,11 @@ def missing(template: Catalog, translated: Catalog) -> list[str]:
         if not message.id:
             continue
         found = translated.get(message.id, message.context)
-        if found is None or not found.string or (isinstance(found.string, tuple) and not all(found.string)):
+        if (
+            found is None
+            or not found.string
+            or (isinstance(found.string, tuple) and not all(found.string))
+        ):
             out.append(message.id if isinstance(message.id, str) else message.id[0])
     return out
 
@@ -60,17 +64,16 @@ def update() -> list[str]:
         if not message.id:
             continue
         found = old.get(message.id, message.context)
-        new.add(message.id, found.string if found else None, message.locations, context=message.context)
+        new.add(
+            message.id, found.string if found else None, message.locations, context=message.context
+        )
     with PO.open("wb") as f:
         write_po(f, new, width=0, omit_header=False, sort_output=False, include_lineno=False)
     return missing(template, new)
 
 
 def main(argv: list[str]) -> int:
-    if "--check" in argv:
-        lacking = missing(extract(), current())
-    else:
-        lacking = update()
+    lacking = missing(extract(), current()) if "--check" in argv else update()
     for m in lacking:
         print(f"untranslated: {m}")
     print(f"{len(lacking)} untranslated")

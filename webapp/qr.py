@@ -16,5 +16,7 @@ def public_url(path: str) -> str:
 
 
 def qr_svg(url: str, scale: int = 4) -> Markup:
-    svg = segno.make(url, error="m").svg_inline(scale=scale, svgclass="qr", lineclass="qr-line", omitsize=False)
-    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))  # noqa: S704
+    svg = segno.make(url, error="m").svg_inline(
+        scale=scale, svgclass="qr", lineclass="qr-line", omitsize=False
+    )
+    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))

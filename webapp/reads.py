@@ -20,14 +20,22 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from consult.application import ConsultationApp
-from consult.bodies import COUNCIL_NAMES, PARTY_NAMES, Council, CouncilKind, Estate, council_id
+from consult.bodies import COUNCIL_NAMES, PARTY_NAMES, CouncilKind, Estate, council_id
 from consult.case import CHANNELS, STAGE_NAMES, TERMINAL, Case, Stage
-from consult.errors import NotFoundError
+from consult.errors import ConsultError, NotFoundError
 from consult.evaluation import RATING_NAMES, Evaluation, Rating, evaluation_id
-from consult.motion import MOTION_STATE_NAMES, Motion, MotionState
+from consult.motion import MOTION_STATE_NAMES, MotionState
 from consult.rules import Choice, ThresholdCheck, VoteResult, tally
 from consult.settings import ROUTE_NAMES
-from consult.vote import BALLOT_CHANNELS, Ballot, PaperEntry, Vote, VoteState, ballot_id, paper_entry_id
+from consult.vote import (
+    BALLOT_CHANNELS,
+    Ballot,
+    PaperEntry,
+    Vote,
+    VoteState,
+    ballot_id,
+    paper_entry_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -372,7 +380,11 @@ class Reads(Protocol):
     def estates(self) -> list[EstateView]: ...
     def estate(self, estate_id: UUID) -> EstateView: ...
     def cases(
-        self, estate_id: UUID | None = None, stage: Stage | None = None, page: int = 1, per_page: int = 50
+        self,
+        estate_id: UUID | None = None,
+        stage: Stage | None = None,
+        page: int = 1,
+        per_page: int = 50,
     ) -> Page[CaseRow]: ...
     def case(self, case_id: UUID) -> CaseDetail: ...
     def vote(self, vote_id: UUID) -> VoteView: ...
@@ -387,7 +399,9 @@ class Reads(Protocol):
     def timeline(self, case_id: UUID) -> list[TimelineEntry]: ...
     def case_as_of(self, case_id: UUID, moment: datetime) -> CaseDetail | None: ...
     def tally_as_of(self, vote_id: UUID, moment: datetime) -> TallyView | None: ...
-    def results(self, estate_id: UUID | None = None, case_id: UUID | None = None) -> list[ResultRow]: ...
+    def results(
+        self, estate_id: UUID | None = None, case_id: UUID | None = None
+    ) -> list[ResultRow]: ...
     def vote_electors(self, vote_id: UUID) -> list[ElectorRef]: ...
     def chain_status(self) -> dict[str, Any] | None: ...
     def access_log(self, limit: int = 200) -> list[TimelineEntry]: ...
@@ -456,7 +470,19 @@ def plain(value: Any) -> Any:
     return value
 
 
-_EVENT_META = {"originator_id", "originator_version", "timestamp", "actor", "reason", "originator_topic"}
+_EVENT_META = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "actor",
+    "reason",
+    "originator_topic",
+}
+
+
+def _timestamp(event: Any) -> datetime:
+    moment: datetime = event.timestamp
+    return moment
 
 
 def _case_detail(case: Case) -> CaseDetail:
@@ -485,7 +511,8 @@ def _case_detail(case: Case) -> CaseDetail:
         statements=tuple(dict(s) for s in case.statements),
         opinion=case.opinion,
         votes=tuple(
-            CaseVote(UUID(vid), v["item_id"], bool(v["closed"]), v["passed"]) for vid, v in case.votes.items()
+            CaseVote(UUID(vid), v["item_id"], bool(v["closed"]), v["passed"])
+            for vid, v in case.votes.items()
         ),
         result=dict(case.result) if case.result else None,
         result_due=case.result_due,
@@ -533,7 +560,7 @@ class DomainReads:
         while True:
             batch = self.app.recorder.select_notifications(position, 1000, topics=[topic])
             for n in batch:
-                yield n.originator_id
+                yield UUID(str(n.originator_id))
             if len(batch) < 1000:
                 return
             position = batch[-1].id + 1
@@ -547,7 +574,9 @@ class DomainReads:
     def estate(self, estate_id: UUID) -> EstateView:
         e = self.app.estate(estate_id)
         councils = tuple(
-            cid for kind in CouncilKind if self.app._exists(cid := council_id(estate_id, kind.value))
+            cid
+            for kind in CouncilKind
+            if self.app._exists(cid := council_id(estate_id, kind.value))
         )
         return EstateView(
             id=e.id,
@@ -560,12 +589,18 @@ class DomainReads:
         )
 
     def cases(
-        self, estate_id: UUID | None = None, stage: Stage | None = None, page: int = 1, per_page: int = 50
+        self,
+        estate_id: UUID | None = None,
+        stage: Stage | None = None,
+        page: int = 1,
+        per_page: int = 50,
     ) -> Page[CaseRow]:
         rows: list[CaseRow] = []
         for cid in self._ids(get_topic(Case.Created)):
             c = _case_detail(self.app.case(cid))
-            if (estate_id is None or c.estate_id == estate_id) and (stage is None or c.stage == stage):
+            if (estate_id is None or c.estate_id == estate_id) and (
+                stage is None or c.stage == stage
+            ):
                 rows.append(c)
         rows.sort(key=lambda r: r.updated_at, reverse=True)
         start = (max(page, 1) - 1) * per_page
@@ -669,7 +704,12 @@ class DomainReads:
         vote = self.app.vote(vote_id)
         electorate = self.app.electorate(vote)
         return [
-            ElectorRef(e.elector_id, tuple(electorate.heads[e.elector_id].unit_ids) if e.elector_id in electorate.heads else ())
+            ElectorRef(
+                e.elector_id,
+                tuple(electorate.heads[e.elector_id].unit_ids)
+                if e.elector_id in electorate.heads
+                else (),
+            )
             for e in electorate.electors
         ]
 
@@ -685,7 +725,9 @@ class DomainReads:
         case = self.app.case(case_id)
         if case.evaluation_rounds == 0:
             return None
-        ev = self._get(Evaluation, evaluation_id(case_id, case.evaluation_rounds), ("评价", "evaluation"))
+        ev = self._get(
+            Evaluation, evaluation_id(case_id, case.evaluation_rounds), ("评价", "evaluation")
+        )
         rates = ev.rates()
         return EvaluationView(
             case_id=case_id,
@@ -708,11 +750,17 @@ class DomainReads:
         for elector in self.app.electorate(vote).electors:
             try:
                 entry = self._get(
-                    PaperEntry, paper_entry_id(vote_id, elector.elector_id), ("纸质选票", "paper ballot")
+                    PaperEntry,
+                    paper_entry_id(vote_id, elector.elector_id),
+                    ("纸质选票", "paper ballot"),
                 )
             except NotFoundError:
                 continue
-            out.append(PaperEntryView(entry.elector_id, entry.sheet_no, entry.state.value, entry.first_teller))
+            out.append(
+                PaperEntryView(
+                    entry.elector_id, entry.sheet_no, entry.state.value, entry.first_teller
+                )
+            )
         return out
 
     def council(self, estate_id: UUID) -> CouncilView | None:
@@ -724,7 +772,10 @@ class DomainReads:
                     id=c.id,
                     kind=c.kind.value,
                     name=COUNCIL_NAMES[c.kind],
-                    seats=tuple((p.value, PARTY_NAMES[p], tuple(c.seats.get(p.value, []))) for p in c.parties),
+                    seats=tuple(
+                        (p.value, PARTY_NAMES[p], tuple(c.seats.get(p.value, [])))
+                        for p in c.parties
+                    ),
                 )
         return None
 
@@ -748,7 +799,7 @@ class DomainReads:
 
     def _entries(self, stream: str, stream_id: UUID) -> Iterator[TimelineEntry]:
         for stored in self.app.recorder.select_events(stream_id):
-            event = self.app.mapper.to_domain_event(stored)
+            event: Any = self.app.mapper.to_domain_event(stored)
             data = {k: plain(v) for k, v in vars(event).items() if k not in _EVENT_META}
             name = type(event).__qualname__.split(".")[-1]
             yield TimelineEntry(
@@ -771,7 +822,7 @@ class DomainReads:
     def _version_at(self, aggregate_id: UUID, moment: datetime) -> int:
         version = 0
         for stored in self.app.recorder.select_events(aggregate_id):
-            if self.app.mapper.to_domain_event(stored).timestamp > moment:
+            if _timestamp(self.app.mapper.to_domain_event(stored)) > moment:
                 break
             version = stored.originator_version
         return version
@@ -794,14 +845,20 @@ class DomainReads:
         for e in electorate.electors:
             for stored in self.app.recorder.select_events(ballot_id(vote_id, e.elector_id)):
                 event = self.app.mapper.to_domain_event(stored)
-                if event.timestamp > moment:
+                if _timestamp(event) > moment:
                     break
                 choices[e.elector_id] = Choice(event.choice)  # type: ignore[attr-defined]
         result = tally(vote.rules, electorate.electors, choices, vote.options)
         return tally_view(vote_id, result, False)
 
-    def results(self, estate_id: UUID | None = None, case_id: UUID | None = None) -> list[ResultRow]:
-        case_ids = [case_id] if case_id else [r.id for r in self.cases(estate_id, per_page=1_000_000).items]
+    def results(
+        self, estate_id: UUID | None = None, case_id: UUID | None = None
+    ) -> list[ResultRow]:
+        case_ids = (
+            [case_id]
+            if case_id
+            else [r.id for r in self.cases(estate_id, per_page=1_000_000).items]
+        )
         rows = []
         for cid in case_ids:
             case = self.app.case(cid)
@@ -849,6 +906,169 @@ class DomainReads:
         return entries[:limit]
 
 
-def make_reads(app: ConsultationApp) -> Reads:
-    """The switch: projection-backed reads once they exist, else reads from the aggregates."""
-    return DomainReads(app)
+@dataclass(frozen=True)
+class ChainView:
+    ok: bool
+    position: int
+    unchained: int
+    message: Pair
+    checkpoint: str | None
+    checkpoint_at: str | None
+    qr: str | None
+
+
+class ProjectionReads(DomainReads):
+    """Figures from the projections (issue 3): lists, live tallies, motion progress, tallies as of
+    a moment. Single records (a case's materials, one ballot's receipt) and the auditors' event
+    timeline still come from the event store, which is their source of truth."""
+
+    def __init__(
+        self, app: ConsultationApp, queries: Any, projector: Any = None, audit_store: Any = None
+    ) -> None:
+        super().__init__(app)
+        self.queries = queries
+        self.projector = projector
+        self.audit_store = audit_store
+
+    def wait(self, position: int, timeout: float = 5.0) -> None:
+        from projections import ProjectionTimeoutError
+
+        if self.projector is None:
+            return
+        try:
+            self.projector.wait(position, timeout)
+        except ProjectionTimeoutError:
+            logger.warning(
+                "read side has not reached position %s after %ss; showing it as it is",
+                position,
+                timeout,
+            )
+
+    def cases(
+        self,
+        estate_id: UUID | None = None,
+        stage: Stage | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> Page[CaseRow]:
+        rows = self.queries.cases(estate_id=estate_id, stage=stage, limit=1_000_000)
+        start = (max(page, 1) - 1) * per_page
+        shown = tuple(_case_row(r) for r in rows[start : start + per_page])
+        return Page(shown, max(page, 1), per_page, len(rows))
+
+    def tally(self, vote_id: UUID) -> TallyView:
+        t = self.queries.vote_tally(vote_id)
+        return tally_view(vote_id, t.result, t.state == VoteState.CLOSED.value)
+
+    def motion(self, motion_id: UUID) -> MotionView:
+        m = self.queries.motion_progress(motion_id)
+        p = m.progress
+        rule = m.rule
+        return MotionView(
+            id=m.motion_id,
+            case_id=m.case_id,
+            estate_id=m.estate_id,
+            title=m.title,
+            state=m.state,
+            state_name=MOTION_STATE_NAMES[m.state],
+            rule_name=(rule.name("zh"), rule.name("en")),
+            rule_source=(rule.source("zh"), rule.source("en")),
+            effect=(rule.effect.label("zh"), rule.effect.label("en")),
+            basis=rule.basis.value,
+            pct=rule.pct,
+            withdrawable=rule.withdrawable,
+            answer_days=rule.answer_days,
+            opened_at=m.opened_at,
+            closes_at=m.closes_at,
+            tabled_at=m.tabled_at,
+            roll_version=self.app.motion(motion_id).roll_version,
+            heads=check_view(p.heads),
+            area=check_view(p.area),
+            reached=p.reached,
+            heads_needed=p.heads_needed,
+            heads_missing=p.heads_missing,
+            area_needed=p.area_needed,
+            area_missing=p.area_missing,
+            signed_heads=m.signed_heads,
+            signed_area=m.signed_area,
+            total_heads=m.total_heads,
+            total_area=m.total_area,
+        )
+
+    def tally_as_of(self, vote_id: UUID, moment: datetime) -> TallyView | None:
+        try:
+            t = self.queries.tally_as_of(vote_id, moment)
+        except NotFoundError:
+            return None
+        vote = self.app.vote(vote_id)
+        final = vote.closed_at is not None and vote.closed_at <= moment
+        return tally_view(vote_id, t.result, final)
+
+    def chain_status(self) -> dict[str, Any] | None:
+        if self.audit_store is None:
+            return None
+        from consult.audit import chain_status, checkpoint_svg
+
+        try:
+            status = chain_status(self.audit_store)
+        except ConsultError:
+            logger.exception("the audit chain's status could not be read")
+            return None
+        cp = status.latest_checkpoint
+        return {
+            "ok": status.intact,
+            "position": status.chained_to,
+            "unchained": status.unchained,
+            "message": (status.message("zh"), status.message("en")),
+            "checkpoint": cp.head if cp else None,
+            "checkpoint_at": cp.time if cp else None,
+            "checkpoint_position": cp.position if cp else None,
+            "qr": checkpoint_svg(cp) if cp else None,
+        }
+
+
+def _case_row(s: Any) -> CaseRow:
+    return CaseRow(
+        id=s.case_id,
+        estate_id=s.estate_id,
+        title=s.title,
+        stage=s.stage,
+        channel=s.channel,
+        submitted_by=s.submitted_by,
+        created_at=s.submitted_at,
+        updated_at=s.updated_at,
+        motion_id=s.motion_id,
+        tabled=s.tabled,
+        answer_due=s.answer_due,
+        escalated=s.escalated,
+    )
+
+
+def make_reads(app: ConsultationApp, database_url: str, attach: bool = True) -> Reads:
+    """The switch: reads backed by the projections (brought up to date after every command when
+    ``attach``, the embedded default), with the audit chain's status where the chain is kept."""
+    from projections import Projector, Queries, open_store
+    from projections import attach as attach_projector
+
+    projector = getattr(app, "projector", None)
+    if projector is None:
+        projector = Projector(app, open_store(database_url))
+        if attach:
+            attach_projector(app, projector)
+        app.projector = projector  # type: ignore[attr-defined]
+        projector.catch_up()
+    return ProjectionReads(
+        app, Queries(projector.store, app), projector, _audit_store(app, database_url)
+    )
+
+
+def _audit_store(app: ConsultationApp, database_url: str) -> Any:
+    from consult.audit import open_store as open_audit_store
+
+    try:
+        return open_audit_store(database_url, app)
+    except ConsultError:
+        logger.exception(
+            "the audit store could not be opened; the chain's status will not be shown"
+        )
+        return None

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from consult.actors import Role
 from webapp.accounts import Account, CodeGrant
@@ -121,6 +122,8 @@ def sign_in(account: Account) -> None:
     session["epoch"] = account.epoch
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
+    g.user = account
+    g.grant = None
 
 
 def sign_in_with_code(grant: CodeGrant) -> None:
@@ -128,10 +131,14 @@ def sign_in_with_code(grant: CodeGrant) -> None:
     session["code"] = grant.id
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = False
+    g.user = None
+    g.grant = grant
 
 
 def sign_out() -> None:
     session.clear()
+    g.user = None
+    g.grant = None
 
 
 def load_user() -> None:
@@ -226,7 +233,11 @@ def record_audited_read() -> None:
         record_read(services().consult, user.actor, request.path, request.args.to_dict())
     except Exception as error:
         logger.exception("could not record an auditor's read of %s", request.path)
-        raise Problem(503, "audit_log_unavailable", _("无法记录本次审计访问，为保证可追溯，已拒绝读取。请稍后再试。")) from error
+        raise Problem(
+            503,
+            "audit_log_unavailable",
+            _("无法记录本次审计访问，为保证可追溯，已拒绝读取。请稍后再试。"),
+        ) from error
 
 
 # --- the request hooks --------------------------------------------------------------------------
@@ -237,7 +248,13 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return default
     return target
 
@@ -250,7 +267,7 @@ CSP = (
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def _authorise() -> Response | None:
+    def _authorise() -> ResponseReturnValue | None:
         load_user()
         endpoint = request.endpoint
         if endpoint is None:
@@ -279,7 +296,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -130,11 +129,3 @@ def export_bundle(store: AuditStore, dest: Path, moment: datetime) -> dict[str, 
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-
-
-def remove_bundle(path: Path) -> None:
-    """Delete a bundle written by :func:`export_bundle` (used when an export fails half way)."""
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
+import psycopg
 
 from consult.audit.bundle import export_bundle
 from consult.audit.chain import ChainFollower
@@ -60,7 +62,7 @@ def guarded(func: F) -> F:
             return func(*args, **kwargs)
         except ConsultError as e:
             echo2("错误：" + e.message("zh"), "Error: " + e.message("en"), err=True)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, sqlite3.Error, psycopg.Error) as e:
             echo2(f"错误：{e}", f"Error: {e}", err=True)
         except (
             click.exceptions.Exit,

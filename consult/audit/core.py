@@ -102,7 +102,7 @@ def b64e(data: bytes) -> str:
 
 
 def b64d(text: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", text):
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -302,32 +302,32 @@ def key_statement(public_raw: bytes, time: str, replaces: str | None) -> bytes:
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "altered": (
         "第 {position} 位的事件与链不符：内容被修改（{event}）",
-        "position {position}: the event does not match its chain link: it was altered ({event})",
+        "Position {position}: the event does not match its chain link: it was altered ({event})",
     ),
     "replaced": (
         "第 {position} 位现为 {event}，链中记录的却是 {expected}：事件被替换、插入或调换了顺序",
-        "position {position} now holds {event} but the chain recorded {expected}: events were "
+        "Position {position} now holds {event} but the chain recorded {expected}: events were "
         "replaced, inserted or reordered",
     ),
     "deleted": (
         "第 {position} 位的事件被删除：链中有它（{expected}），存储中没有",
-        "position {position}: the event was deleted: the chain has it ({expected}), the store has not",
+        "Position {position}: the event was deleted: the chain has it ({expected}), the store has not",
     ),
     "inserted": (
         "第 {position} 位的事件不在链中：它是被插入的（{event}）",
-        "position {position}: the event is not in the chain: it was inserted ({event})",
+        "Position {position}: the event is not in the chain: it was inserted ({event})",
     ),
     "malformed": (
         "第 {position} 位的记录已损坏，无法读作事件：{why}",
-        "position {position}: the stored row is damaged and cannot be read as an event: {why}",
+        "Position {position}: the stored row is damaged and cannot be read as an event: {why}",
     ),
     "link-row": (
         "第 {position} 位的链记录被修改：记录的是 {expected}，事件是 {event}",
-        "position {position}: the chain row was altered: it names {expected}, the event is {event}",
+        "Position {position}: the chain row was altered: it names {expected}, the event is {event}",
     ),
     "order": (
         "第 {position} 位的事件顺序错误：不在第 {previous} 位之后",
-        "position {position}: events out of order: it does not come after position {previous}",
+        "Position {position}: events out of order: it does not come after position {previous}",
     ),
     "checkpoint": (
         "截至第 {position} 位的历史与{source_zh}检查点（{time}，链头 {head_short}）不符："
@@ -445,13 +445,15 @@ class Report:
         else:
             first = self.first
             assert first is not None
-            where = f"第 {first.position} 位" if zh else f"position {first.position}"
             if first.position is None:
-                where = "密钥或审计包" if zh else "keys or bundle"
+                where = "密钥或审计包" if zh else "in the keys or the bundle"
+            else:
+                where = f"第 {first.position} 位" if zh else f"at position {first.position}"
             text = (
                 f"历史已被篡改：首个问题在{where}。{first.message('zh')}"
                 if zh
-                else f"The history was tampered with: the first bad position is {where}. {first.message('en')}"
+                else f"The history was tampered with: the first problem is {where}. "
+                f"{first.message('en')}"
             )
         return text
 
@@ -508,7 +510,7 @@ def resolve_trust(
                 raise ValueError("its statement does not match the record")
             if not signature_valid(raw, r.sig_new, r.statement.encode("ascii")):
                 raise ValueError("the key's own signature on its statement is invalid")
-        except (ValueError, UnicodeError, AttributeError) as e:
+        except (ValueError, TypeError, AttributeError) as e:
             problems.append(Problem("key-record", None, params={"key": r.key, "why": str(e)}))
             continue
         public[r.key] = raw
@@ -565,6 +567,12 @@ def check_checkpoints(
     problems: list[Problem] = []
     for cp, source in checkpoints:
         params = {"source": source, "key": cp.key, "time": cp.time}
+        try:
+            cp.check_form()
+        except (TypeError, ValueError):
+            where = cp.position if isinstance(cp.position, int) else None
+            problems.append(Problem("signature", where, params=params))
+            continue
         raw = trust.keys.get(cp.key)
         if raw is None:
             problems.append(Problem("untrusted", cp.position, params=params))
@@ -904,7 +912,7 @@ class Bundle:
                     continue
                 try:
                     yield parse(json.loads(line))
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                except (KeyError, TypeError, ValueError, AttributeError) as e:
                     raise BundleError(f"{name} line {number}: {e}") from None
 
     def events(self) -> Iterator[EventRow]:
@@ -969,7 +977,7 @@ def verify_bundle(
                 )
             )
         return report
-    except (BundleError, KeyError, TypeError, ValueError) as e:
+    except (BundleError, KeyError, TypeError, ValueError, AttributeError) as e:
         return Report(problems=[Problem("bundle", None, params={"why": str(e)})])
     finally:
         bundle.close()

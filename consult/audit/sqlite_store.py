@@ -118,10 +118,11 @@ class SQLiteAuditStore(AuditStore):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def extend_chain(self, limit: int) -> tuple[int, ChainHead]:
         with self._writing() as conn:

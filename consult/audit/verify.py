@@ -81,10 +81,11 @@ class ChainStatus:
             return self.since_anchor.summary(lang)
         since = self.anchor.position if self.anchor else 0
         text = (
-            f"链完整：已入链至第 {self.chained_to} 位；自第 {since} 位（上一个已核对的检查点）以来与事件一致。"
+            f"自最近的有效检查点（第 {since} 位）以来链与事件一致；已入链至第 {self.chained_to} 位。"
+            "完整核验请运行 consult audit verify。"
             if zh
-            else f"Chain intact: chained to position {self.chained_to}; it matches the events since position "
-            f"{since} (the last verified checkpoint)."
+            else f"The chain matches the events since the latest valid checkpoint (position {since}); "
+            f"chained to position {self.chained_to}. For a full verification run consult audit verify."
         )
         if self.unchained:
             text += (

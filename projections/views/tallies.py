@@ -20,12 +20,14 @@ from sqlalchemy.engine import Connection
 
 from consult.rules import Choice
 from consult.vote import Ballot, Vote
+from projections.counting import CHOICE_ORDER
 from projections.db import hundredths, metadata, micros
+from projections.decoding import BallotFact
 from projections.errors import ProjectionError
 from projections.views.base import Projected, View, topic
 
-CHOICES = tuple(Choice)
-COUNTERS = tuple(f"{c.value}_{k}" for c in CHOICES for k in ("heads", "area"))
+COUNTERS = tuple(f"{c.value}_{k}" for c in CHOICE_ORDER for k in ("heads", "area"))
+_KEYS = {c.value: (f"{c.value}_heads", f"{c.value}_area") for c in CHOICE_ORDER}
 
 
 def _counter_columns() -> list[sa.Column[Any]]:
@@ -76,25 +78,28 @@ view_vote_building = sa.Table(
 view_ballot_event = sa.Table(
     "view_ballot_event",
     metadata,
-    sa.Column("ballot_id", sa.String(32), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("vote_id", sa.String(32), nullable=False, index=True),
-    sa.Column("elector_id", sa.Text, nullable=False),
+    sa.Column("vote_id", sa.String(32), primary_key=True),
+    sa.Column("elector_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("ballot_id", sa.String(32), nullable=False),
     sa.Column("choice", sa.String(16), nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("at", sa.BigInteger, nullable=False),
-    sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("counted", sa.Boolean, nullable=False),
+    # Clustered by vote and elector (no rowid on SQLite): one B-tree, and a vote's ballots sit
+    # together, so a rebuild writes to a small part of it at a time.
+    sqlite_with_rowid=False,
 )
 BALLOT_COLUMNS = (
-    "ballot_id",
-    "version",
     "vote_id",
     "elector_id",
+    "version",
+    "position",
+    "ballot_id",
     "choice",
     "channel",
     "at",
-    "position",
     "counted",
 )
 
@@ -144,15 +149,16 @@ class _Deltas:
         self, vote_id: str, rules: VoteRules, elector_id: str, choice: str, sign: int
     ) -> None:
         building, area, household = rules.electors[elector_id]
-        row = self.vote(vote_id)
-        row[f"{choice}_heads"] += sign
-        row[f"{choice}_area"] += sign * area
+        heads_key, area_key = _KEYS[choice]
+        row = self.votes.get(vote_id) or self.vote(vote_id)
+        row[heads_key] += sign
+        row[area_key] += sign * area
         key = (vote_id, building)
         brow = self.buildings.get(key)
         if brow is None:
             brow = self.buildings[key] = dict.fromkeys(COUNTERS, 0)
-        brow[f"{choice}_heads"] += sign
-        brow[f"{choice}_area"] += sign * area
+        brow[heads_key] += sign
+        brow[area_key] += sign * area
         if rules.households and household is not None and choice in rules.participating:
             hkey = (vote_id, household)
             self.households[hkey] = self.households.get(hkey, 0) + sign
@@ -161,7 +167,8 @@ class _Deltas:
 class TalliesView(View):
     name = "tallies"
     tables = (view_vote, view_vote_building, view_ballot_event, view_vote_household)
-    cache_size = 16
+    cache_size = 16  # votes whose electorates are kept
+    recent_size = 100_000  # ballots remembered for a later change (older ones are read back)
 
     VOTE_CREATED = topic(Vote.Created)
     VOTE_CLOSED = topic(Vote.Closed)
@@ -176,6 +183,10 @@ class TalliesView(View):
         super().__init__(app, store)
         self._rules: OrderedDict[str, VoteRules] = OrderedDict()  # a few recent votes
         self._pinned: dict[str, VoteRules] = {}  # every vote of the section being applied
+        self._ballots: dict[str, _Ballot] = {}  # the section's ballots created before it
+        # Recently seen ballot events: ballot -> (vote, elector, version, choice). Facts of the
+        # log (true whatever the views hold), so a rolled-back section leaves them valid.
+        self._recent: OrderedDict[str, tuple[str, str, int, str]] = OrderedDict()
 
     @property
     def topics(self) -> frozenset[str]:
@@ -195,6 +206,7 @@ class TalliesView(View):
     def reset(self) -> None:
         self._rules.clear()
         self._pinned = {}
+        self._ballots = {}
 
     # --- the frozen electorate of each vote ----------------------------------------------------
 
@@ -229,24 +241,32 @@ class TalliesView(View):
         return rules
 
     def prepare(self, events: Sequence[Projected]) -> None:
-        """Pin the electorate of every vote the section's events concern."""
+        """Pin the electorate of every vote the section concerns, and read from the event store
+        how each ballot it changes stood before (its vote, elector and choice)."""
         pinned: dict[str, VoteRules] = {}
         wanted: set[str] = set()
+        created: set[str] = set()
+        changed: dict[str, BallotFact] = {}
         for item in events:
-            if item.topic == self.VOTE_CREATED:
-                vote = cast(Vote, item.event.mutate(None))
+            t, e = item.topic, item.event
+            if t == self.BALLOT_CREATED:
+                wanted.add(e.vote_id)
+                created.add(e.ballot_id)
+            elif t == self.BALLOT_CHANGED:
+                changed.setdefault(e.ballot_id, e)
+            elif t == self.VOTE_CREATED:
+                vote = cast(Vote, e.mutate(None))
                 pinned[vote.id.hex] = self._vote_rules(vote)
-            elif item.topic == self.BALLOT_CREATED:
-                wanted.add(item.event.vote_id.hex)
-        if any(item.topic == self.BALLOT_CHANGED for item in events):
-            with self.store.read() as conn:
-                wanted.update(b.vote_id for b in self._known_ballots(conn, events).values())
+        ballots = {
+            bid: self._ballot_before(fact) for bid, fact in changed.items() if bid not in created
+        }
+        wanted.update(b.vote_id for b in ballots.values())
         for vote_id in wanted - set(pinned):
             rules = self._rules.get(vote_id)
-            pinned[vote_id] = (
-                rules if rules is not None else self._vote_rules(self.app.vote(UUID(vote_id)))
-            )
-        self._pinned = pinned
+            if rules is None:
+                rules = self._vote_rules(self.app.vote(UUID(vote_id)))
+            pinned[vote_id] = rules
+        self._pinned, self._ballots = pinned, ballots
 
     # --- a section -------------------------------------------------------------------------------
 
@@ -254,7 +274,7 @@ class TalliesView(View):
         try:
             self._project(conn, events)
         finally:
-            self._pinned = {}
+            self._pinned, self._ballots = {}, {}
 
     def _rules_of(self, vote_id: str) -> VoteRules:
         rules = self._pinned.get(vote_id)
@@ -263,8 +283,8 @@ class TalliesView(View):
         return rules
 
     def _project(self, conn: Connection, events: Sequence[Projected]) -> None:
-        ballots = self._known_ballots(conn, events)
-        closed = self._closed_votes(conn, events, ballots)
+        ballots, recent = self._ballots, self._recent
+        closed = self._closed_votes(conn, set(self._pinned))
         deltas = _Deltas()
         new_votes: list[dict[str, Any]] = []
         new_buildings: list[dict[str, Any]] = []
@@ -273,35 +293,39 @@ class TalliesView(View):
         for item in events:
             t, e = item.topic, item.event
             if t == self.BALLOT_CREATED or t == self.BALLOT_CHANGED:
-                bid = e.originator_id.hex
+                fact: BallotFact = e
                 if t == self.BALLOT_CREATED:
-                    ballot = ballots[bid] = _Ballot(e.vote_id.hex, e.elector_id, None)
-                elif bid in ballots:
-                    ballot = ballots[bid]
+                    assert fact.vote_id is not None and fact.elector_id is not None
+                    ballot = ballots[fact.ballot_id] = _Ballot(fact.vote_id, fact.elector_id, None)
                 else:
-                    raise ProjectionError(
-                        f"ballot {bid} changed at {item.position} but never created"
-                    )
+                    found = ballots.get(fact.ballot_id)
+                    if found is None:
+                        raise ProjectionError(
+                            f"ballot {fact.ballot_id} changed at {item.position} but never created"
+                        )
+                    ballot = found
                 vote_id = ballot.vote_id
                 rules = self._rules_of(vote_id)
-                counted = not closed.get(vote_id, False) and ballot.elector_id in rules.electors
+                is_closed = closed.get(vote_id, False)
+                counted = not is_closed and ballot.elector_id in rules.electors
                 if counted:
                     if ballot.counted is not None:
                         deltas.count(vote_id, rules, ballot.elector_id, ballot.counted, -1)
-                    deltas.count(vote_id, rules, ballot.elector_id, e.choice, +1)
-                    ballot.counted = e.choice
-                elif closed.get(vote_id, False):
+                    deltas.count(vote_id, rules, ballot.elector_id, fact.choice, +1)
+                    ballot.counted = fact.choice
+                elif is_closed:
                     deltas.vote(vote_id)["late_ballots"] += 1
+                recent[fact.ballot_id] = (vote_id, ballot.elector_id, fact.version, fact.choice)
                 rows.append(
                     (
-                        bid,
-                        e.originator_version,
                         vote_id,
                         ballot.elector_id,
-                        e.choice,
-                        e.channel,
-                        micros(e.timestamp),
+                        fact.version,
                         item.position,
+                        fact.ballot_id,
+                        fact.choice,
+                        fact.channel,
+                        fact.at,
                         counted,
                     )
                 )
@@ -328,6 +352,8 @@ class TalliesView(View):
             elif t == self.PROXY_REVOKED:
                 deltas.vote(e.originator_id.hex)["proxies"] -= 1
         self._flush(conn, new_votes, new_buildings, updates, rows, deltas)
+        while len(recent) > self.recent_size:
+            recent.popitem(last=False)
 
     def _vote_created(
         self,
@@ -385,40 +411,31 @@ class TalliesView(View):
                 }
             )
 
-    def _closed_votes(
-        self, conn: Connection, events: Sequence[Projected], ballots: dict[str, _Ballot]
-    ) -> dict[str, bool]:
-        """Whether each vote this section's ballots belong to was closed before the section."""
-        ids = {e.event.vote_id.hex for e in events if e.topic == self.BALLOT_CREATED}
-        ids.update(b.vote_id for b in ballots.values())
-        ids.update(e.event.originator_id.hex for e in events if e.topic == self.VOTE_CLOSED)
-        if not ids:
+    def _closed_votes(self, conn: Connection, vote_ids: set[str]) -> dict[str, bool]:
+        """Whether each vote was closed before the section."""
+        if not vote_ids:
             return {}
-        result = conn.execute(
-            sa.select(view_vote.c.vote_id, view_vote.c.state).where(view_vote.c.vote_id.in_(ids))
-        )
+        v = view_vote.c
+        result = conn.execute(sa.select(v.vote_id, v.state).where(v.vote_id.in_(vote_ids)))
         return {vote_id: state == "closed" for vote_id, state in result}
 
-    def _known_ballots(self, conn: Connection, events: Sequence[Projected]) -> dict[str, _Ballot]:
-        """The ballots changed in this section that were created before it, as they stand."""
-        created = {e.event.originator_id.hex for e in events if e.topic == self.BALLOT_CREATED}
-        changed = {
-            e.event.originator_id.hex for e in events if e.topic == self.BALLOT_CHANGED
-        } - created
-        ballots: dict[str, _Ballot] = {}
-        if not changed:
-            return ballots
-        t = view_ballot_event.c
-        query = (
-            sa.select(t.ballot_id, t.vote_id, t.elector_id, t.choice, t.counted)
-            .where(t.ballot_id.in_(changed))
-            .order_by(t.ballot_id, t.version)
-        )
-        for ballot_id, vote_id, elector_id, choice, counted in conn.execute(query):
-            ballot = ballots.setdefault(ballot_id, _Ballot(vote_id, elector_id, None))
-            if counted:
-                ballot.counted = choice
-        return ballots
+    def _ballot_before(self, fact: BallotFact) -> _Ballot:
+        """A ballot as it stood before a change made in a later section.
+
+        Its choice then is the one counted when the change counts: a change counts only while
+        the vote is open, and then every earlier event of the ballot counted too (an elector off
+        the roll never counts, and the change is not applied to the counters).
+        """
+        recent = self._recent.get(fact.ballot_id)
+        if recent is not None and recent[2] == fact.version - 1:
+            return _Ballot(recent[0], recent[1], recent[3])
+        stored = self.app.recorder.select_events(UUID(fact.ballot_id), lte=fact.version - 1)
+        if not stored:
+            raise ProjectionError(f"ballot {fact.ballot_id} changed but never created")
+        decode = self.app.mapper.to_domain_event
+        first: Any = decode(stored[0])
+        last: Any = decode(stored[-1])
+        return _Ballot(first.vote_id.hex, first.elector_id, last.choice)
 
     def _flush(
         self,

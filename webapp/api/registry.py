@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from flask import Blueprint
 from marshmallow import Schema
 
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -34,7 +33,10 @@ class Operation:
 
     @property
     def path_params(self) -> list[tuple[str, str]]:
-        return [(name, conv or "string") for conv, name in re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", self.path)]
+        return [
+            (name, conv or "string")
+            for conv, name in re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", self.path)
+        ]
 
 
 OPERATIONS: list[Operation] = []
@@ -59,7 +61,19 @@ def operation(
         view = access(view)
         bp.add_url_rule(path, view.__name__, view, methods=[method])
         OPERATIONS.append(
-            Operation(path, method.lower(), view.__name__, summary, tag, body, query, response, status, paged, produces)
+            Operation(
+                path,
+                method.lower(),
+                view.__name__,
+                summary,
+                tag,
+                body,
+                query,
+                response,
+                status,
+                paged,
+                produces,
+            )
         )
         return view
 

@@ -12,7 +12,7 @@ from webapp.forms import Number as NumberField
 from webapp.i18n import lazy_gettext as _l
 
 
-class FractionField(fields.Field):  # type: ignore[type-arg]
+class FractionField(fields.Field):
     """An exact fraction as text ("2/3", "152/170")."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -22,17 +22,22 @@ class FractionField(fields.Field):  # type: ignore[type-arg]
         return None if value is None else str(Fraction(value))
 
 
-class PairField(fields.Field):  # type: ignore[type-arg]
+class PairField(fields.Field):
     """A text in both languages: ``{"zh": ..., "en": ...}``."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(metadata={"type": "object"}, **kwargs)
 
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> dict[str, Any] | None:
+    def _serialize(
+        self, value: Any, attr: str | None, obj: Any, **kwargs: Any
+    ) -> dict[str, Any] | None:
         if value is None:
             return None
         zh, en = value
-        return {"zh": zh if isinstance(zh, str) else list(zh), "en": en if isinstance(en, str) else list(en)}
+        return {
+            "zh": zh if isinstance(zh, str) else list(zh),
+            "en": en if isinstance(en, str) else list(en),
+        }
 
 
 class Out(Schema):
@@ -49,7 +54,9 @@ class ErrorBody(Out):
     code = fields.String(required=True)
     message = fields.String(required=True)
     messages = fields.Nested(Texts)
-    fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    field_errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), required=True, data_key="fields"
+    )
 
 
 class ErrorSchema(Out):
@@ -346,8 +353,17 @@ class CompareSchema(Out):
     tallies = fields.List(fields.Dict())
 
 
+_PAGES: dict[type[Schema], type[Schema]] = {}
+
+
 def page_schema(item: type[Schema]) -> type[Schema]:
-    """``{"items": [...], "page", "per_page", "total", "pages"}``."""
+    """``{"items": [...], "page", "per_page", "total", "pages"}`` (one class per item schema)."""
+    if item not in _PAGES:
+        _PAGES[item] = _page(item)
+    return _PAGES[item]
+
+
+def _page(item: type[Schema]) -> type[Schema]:
     return type(
         f"{item.__name__.removesuffix('Schema')}PageSchema",
         (Out,),

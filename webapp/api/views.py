@@ -1,42 +1,115 @@
+"""``/api/v1``: every operation of the pages as JSON. Bodies are validated strictly (unknown fields
+are refused); every error is ``{"error": {...}}`` with field-level messages."""
+
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
 from flask import Response, jsonify, request
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from consult.case import Stage
-from consult.errors import ConsultError
 from webapp.api import bp
 from webapp.api.registry import operation
 from webapp.api.schemas import (
+    BallotSchema,
     CaseRowSchema,
     CaseSchema,
+    CodesSchema,
+    CompareSchema,
+    DoneSchema,
+    ElectorSchema,
+    EstateSchema,
+    EvaluationSchema,
     MotionSchema,
+    OpenedMotionSchema,
+    Out,
     PageQuery,
+    PaperEntrySchema,
+    ReceiptSchema,
+    ResultRowSchema,
     SessionSchema,
+    SignatureSchema,
     TallySchema,
+    TimelineEntrySchema,
     VoteSchema,
     page_schema,
 )
+from webapp.audit.exports import EVENT_COLUMNS, csv_response, event_rows
+from webapp.audit.schemas import CompareQuery
+from webapp.auth import actions as auth_actions
+from webapp.auth.schemas import BallotForm, CodeForm, SignInForm
+from webapp.committee import actions as committee
+from webapp.committee.schemas import (
+    AssignForm,
+    CloseForm,
+    CodesForm,
+    CollectForm,
+    ConfirmForm,
+    EvaluationForm,
+    ExtendForm,
+    FeedbackForm,
+    NoticeForm,
+    OpenVoteForm,
+    OpinionForm,
+    PaperConfirmForm,
+    PaperForm,
+    ProgressForm,
+    ProxyForm,
+    ReasonForm,
+    ReferForm,
+    ResultForm,
+    SessionForm,
+    WithdrawForm,
+)
 from webapp.common import scoped_case, scoped_motion, scoped_vote
-from webapp.errors import Problem, from_domain
-from webapp.forms import Choice, Ident, load
+from webapp.errors import Problem, not_found
+from webapp.forms import Choice, Form, Ident, load
 from webapp.i18n import lazy_gettext as _l
 from webapp.reads import Page
-from webapp.security import current_grant, current_user, csrf_token, public, require_user, signed_in
+from webapp.resident import actions as resident
+from webapp.resident.schemas import MotionForm, RatingForm, SignForm, SpeakForm, TopicForm, VoteForm
+from webapp.security import (
+    AUDITORS,
+    COMMITTEE,
+    IMPLEMENTERS,
+    STAFF,
+    TELLERS,
+    code_holder,
+    csrf_token,
+    current_grant,
+    current_user,
+    public,
+    require_grant,
+    require_user,
+    roles,
+    sign_out,
+    signed_in,
+)
 from webapp.state import services
+
+CONFIRMERS = ("party-organisation", "residents-committee")
+committee_roles = roles(*COMMITTEE)
+confirmer_roles = roles(*(r for r in COMMITTEE if r.value in CONFIRMERS))
+auditor_roles = roles(*AUDITORS, audited=True)
 
 
 def body(schema: Schema) -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise Problem(
+            415,
+            "unsupported_media_type",
+            str(_l("请以 JSON 格式提交（Content-Type: application/json）。")),
+        )
     data = request.get_json(silent=True)
-    if data is None:
-        if request.mimetype != "application/json":
-            raise Problem(415, "unsupported_media_type", "Content-Type: application/json")
-        raise Problem(400, "bad_json", "JSON")
     if not isinstance(data, dict):
-        raise Problem(422, "invalid", "JSON object", fields={"_schema": ["JSON object"]})
+        raise Problem(
+            400,
+            "bad_json",
+            str(_l("请求内容须为 JSON 对象。")),
+            fields={"_schema": [str(_l("请求内容须为 JSON 对象。"))]},
+        )
     return load(schema, data, strict=True)
 
 
@@ -62,7 +135,43 @@ def dump_page(item: type[Schema], page: Page[Any]) -> Response:
     )
 
 
-# --- session --------------------------------------------------------------------------------------
+def paged(items: list[Any], q: dict[str, Any]) -> Page[Any]:
+    start = (q["page"] - 1) * q["per_page"]
+    return Page(tuple(items[start : start + q["per_page"]]), q["page"], q["per_page"], len(items))
+
+
+class PositionSchema(Out):
+    position = fields.Integer(required=True)
+
+
+class EvaluationOutcomeSchema(Out):
+    position = fields.Integer(required=True)
+    reopened = fields.Boolean(required=True)
+    threshold = fields.String(required=True)
+
+
+class PaperConfirmedSchema(Out):
+    counted = fields.Boolean(required=True)
+    receipt = fields.Nested(ReceiptSchema, allow_none=True)
+
+
+class VoteOpenedSchema(Out):
+    id = fields.UUID(required=True)
+    position = fields.Integer(required=True)
+    codes = fields.Nested(CodesSchema, allow_none=True)
+
+
+def _codes(vote_id: UUID, issued: list[Any]) -> dict[str, Any]:
+    from flask import url_for
+
+    return {
+        "vote_id": vote_id,
+        "letter_url": url_for("committee.vote", vote_id=vote_id),
+        "codes": issued,
+    }
+
+
+# --- session ------------------------------------------------------------------------------------
 
 
 def _session() -> dict[str, Any]:
@@ -78,12 +187,81 @@ def _session() -> dict[str, Any]:
     }
 
 
-@operation(bp, "/session", "GET", public, summary="当前会话与 CSRF 令牌 · Current session and CSRF token", tag="session", response=SessionSchema)
+@operation(
+    bp,
+    "/session",
+    "GET",
+    public,
+    summary="当前会话与 CSRF 令牌 · Current session and CSRF token",
+    tag="session",
+    response=SessionSchema,
+)
 def get_session() -> Response:
     return dump(SessionSchema(), _session())
 
 
-# --- cases, votes, motions ----------------------------------------------------------------------
+@operation(
+    bp,
+    "/session",
+    "POST",
+    public,
+    summary="用账号登录 · Sign in",
+    tag="session",
+    body=SignInForm,
+    response=SessionSchema,
+)
+def create_session() -> Response:
+    data = body(SignInForm())
+    auth_actions.signin(data, data["username"])
+    return dump(SessionSchema(), _session())
+
+
+@operation(
+    bp,
+    "/session",
+    "DELETE",
+    public,
+    summary="退出 · Sign out",
+    tag="session",
+    response=SessionSchema,
+)
+def delete_session() -> Response:
+    sign_out()
+    return dump(SessionSchema(), _session())
+
+
+@operation(
+    bp,
+    "/session/code",
+    "POST",
+    public,
+    summary="用表决码登录（授权一张选票） · Sign in with a voting code",
+    tag="session",
+    body=CodeForm,
+    response=SessionSchema,
+)
+def create_code_session() -> Response:
+    auth_actions.redeem(body(CodeForm()))
+    return dump(SessionSchema(), _session())
+
+
+@operation(
+    bp,
+    "/session/code/ballot",
+    "POST",
+    code_holder,
+    summary="用表决码投票 · Cast the code's single ballot",
+    tag="votes",
+    body=BallotForm,
+    response=ReceiptSchema,
+    status=201,
+)
+def cast_code_ballot() -> Response:
+    receipt = auth_actions.cast_with_code(require_grant(), body(BallotForm()))
+    return dump(ReceiptSchema(), receipt, 201)
+
+
+# --- residents ----------------------------------------------------------------------------------
 
 
 class CaseListQuery(PageQuery):
@@ -92,8 +270,30 @@ class CaseListQuery(PageQuery):
 
 
 @operation(
-    bp, "/cases", "GET", signed_in, summary="议题列表 · Cases", tag="cases", query=CaseListQuery,
-    response=page_schema(CaseRowSchema), paged=True,
+    bp,
+    "/estates",
+    "GET",
+    signed_in,
+    summary="小区 · Estates the user may see",
+    tag="cases",
+    response=EstateSchema,
+)
+def list_estates() -> Response:
+    user = require_user()
+    estates = [e for e in services().reads.estates() if user.sees_estate(e.id)]
+    return dump(EstateSchema(many=True), estates)
+
+
+@operation(
+    bp,
+    "/cases",
+    "GET",
+    signed_in,
+    summary="议题列表（按阶段） · Cases, by stage",
+    tag="cases",
+    query=CaseListQuery,
+    response=page_schema(CaseRowSchema),
+    paged=True,
 )
 def list_cases() -> Response:
     user = require_user()
@@ -103,28 +303,593 @@ def list_cases() -> Response:
     return dump_page(CaseRowSchema, services().reads.cases(estate, stage, q["page"], q["per_page"]))
 
 
-@operation(bp, "/cases/<uuid:case_id>", "GET", signed_in, summary="议题详情 · A case", tag="cases", response=CaseSchema)
+@operation(
+    bp,
+    "/cases",
+    "POST",
+    signed_in,
+    summary="提出议题 · Submit a topic",
+    tag="cases",
+    body=TopicForm,
+    response=DoneSchema,
+    status=201,
+)
+def submit_topic() -> Response:
+    return dump(DoneSchema(), resident.submit_topic(require_user(), body(TopicForm())), 201)
+
+
+@operation(
+    bp,
+    "/cases/<uuid:case_id>",
+    "GET",
+    signed_in,
+    summary="议题详情 · A case",
+    tag="cases",
+    response=CaseSchema,
+)
 def get_case(case_id: UUID) -> Response:
     return dump(CaseSchema(), scoped_case(case_id))
 
 
-@operation(bp, "/votes/<uuid:vote_id>", "GET", signed_in, summary="表决 · A vote", tag="votes", response=VoteSchema)
+@operation(
+    bp,
+    "/cases/<uuid:case_id>/support",
+    "POST",
+    signed_in,
+    summary="附议 · Support a topic",
+    tag="cases",
+    response=DoneSchema,
+    status=201,
+)
+def support_case(case_id: UUID) -> Response:
+    return dump(DoneSchema(), resident.support(require_user(), case_id), 201)
+
+
+@operation(
+    bp,
+    "/cases/<uuid:case_id>/statements",
+    "POST",
+    signed_in,
+    summary="网上发言 · Speak in online deliberation",
+    tag="cases",
+    body=SpeakForm,
+    response=DoneSchema,
+    status=201,
+)
+def speak(case_id: UUID) -> Response:
+    return dump(DoneSchema(), resident.speak(require_user(), case_id, body(SpeakForm())), 201)
+
+
+@operation(
+    bp,
+    "/cases/<uuid:case_id>/evaluation",
+    "GET",
+    signed_in,
+    summary="评价情况 · Evaluation rates",
+    tag="evaluation",
+    response=EvaluationSchema,
+)
+def get_evaluation(case_id: UUID) -> Response:
+    scoped_case(case_id)
+    evaluation = services().reads.evaluation(case_id, require_user().person_id)
+    if evaluation is None:
+        raise not_found()
+    return dump(EvaluationSchema(), evaluation)
+
+
+@operation(
+    bp,
+    "/cases/<uuid:case_id>/rating",
+    "POST",
+    signed_in,
+    summary="评价办理结果 · Rate an outcome",
+    tag="evaluation",
+    body=RatingForm,
+    response=DoneSchema,
+    status=201,
+)
+def rate(case_id: UUID) -> Response:
+    return dump(DoneSchema(), resident.rate(require_user(), case_id, body(RatingForm())), 201)
+
+
+@operation(
+    bp,
+    "/motions",
+    "POST",
+    signed_in,
+    summary="发起联署动议 · Open a threshold motion",
+    tag="motions",
+    body=MotionForm,
+    response=OpenedMotionSchema,
+    status=201,
+)
+def open_motion() -> Response:
+    motion_id, case_id = resident.open_motion(require_user(), body(MotionForm()))
+    return dump(OpenedMotionSchema(), {"motion_id": motion_id, "case_id": case_id}, 201)
+
+
+@operation(
+    bp,
+    "/motions/<uuid:motion_id>",
+    "GET",
+    signed_in,
+    summary="联署进度 · A motion's progress",
+    tag="motions",
+    response=MotionSchema,
+)
+def get_motion(motion_id: UUID) -> Response:
+    return dump(MotionSchema(), scoped_motion(motion_id))
+
+
+@operation(
+    bp,
+    "/motions/<uuid:motion_id>/signatures",
+    "POST",
+    signed_in,
+    summary="联署 · Co-sign",
+    tag="motions",
+    body=SignForm,
+    response=SignatureSchema,
+    status=201,
+)
+def sign_motion(motion_id: UUID) -> Response:
+    return dump(SignatureSchema(), resident.sign(require_user(), motion_id, body(SignForm())), 201)
+
+
+@operation(
+    bp,
+    "/motions/<uuid:motion_id>/signatures/withdrawal",
+    "POST",
+    signed_in,
+    summary="撤回联署 · Withdraw a signature",
+    tag="motions",
+    body=SignForm,
+    response=SignatureSchema,
+)
+def withdraw_signature(motion_id: UUID) -> Response:
+    return dump(
+        SignatureSchema(), resident.withdraw_signature(require_user(), motion_id, body(SignForm()))
+    )
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>",
+    "GET",
+    signed_in,
+    summary="表决 · A vote",
+    tag="votes",
+    response=VoteSchema,
+)
 def get_vote(vote_id: UUID) -> Response:
     return dump(VoteSchema(), scoped_vote(vote_id))
 
 
 @operation(
-    bp, "/votes/<uuid:vote_id>/tally", "GET", signed_in, summary="计票进度 · Live tally against every threshold",
-    tag="votes", response=TallySchema,
+    bp,
+    "/votes/<uuid:vote_id>/tally",
+    "GET",
+    signed_in,
+    summary="计票进度（人数与面积，对照每个门槛） · Live tally",
+    tag="votes",
+    response=TallySchema,
 )
 def vote_tally(vote_id: UUID) -> Response:
     scoped_vote(vote_id)
     return dump(TallySchema(), services().reads.tally(vote_id))
 
 
-@operation(bp, "/motions/<uuid:motion_id>", "GET", signed_in, summary="联署动议进度 · A motion's progress", tag="motions", response=MotionSchema)
-def get_motion(motion_id: UUID) -> Response:
-    return dump(MotionSchema(), scoped_motion(motion_id))
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/electors",
+    "GET",
+    signed_in,
+    summary="我可以投票的业主及选票 · My electors and ballots",
+    tag="votes",
+    response=ElectorSchema,
+)
+def my_electors(vote_id: UUID) -> Response:
+    scoped_vote(vote_id)
+    return dump(
+        ElectorSchema(many=True), services().reads.electors_for(vote_id, require_user().person_id)
+    )
 
 
-_unused = (ConsultError, from_domain)
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/ballots",
+    "POST",
+    signed_in,
+    summary="投票或改票 · Cast or change a ballot",
+    tag="votes",
+    body=VoteForm,
+    response=ReceiptSchema,
+    status=201,
+)
+def cast_ballot(vote_id: UUID) -> Response:
+    return dump(ReceiptSchema(), resident.cast(require_user(), vote_id, body(VoteForm())), 201)
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/ballots/<string:elector_id>",
+    "GET",
+    signed_in,
+    summary="我的选票 · One of my ballots",
+    tag="votes",
+    response=BallotSchema,
+)
+def get_ballot(vote_id: UUID, elector_id: str) -> Response:
+    scoped_vote(vote_id)
+    mine = {
+        e.elector_id: e for e in services().reads.electors_for(vote_id, require_user().person_id)
+    }
+    option = mine.get(elector_id)
+    if option is None or option.ballot is None:
+        raise not_found()
+    return dump(BallotSchema(), option.ballot)
+
+
+# --- committees ---------------------------------------------------------------------------------
+
+
+def _case_op(
+    path: str, schema: type[Form], summary: str, access: Any = None, status: int = 200
+) -> Any:
+    def decorate(action: Any) -> Any:
+        def view(case_id: UUID) -> Response:
+            result = action(
+                require_user(), case_id, body(schema()) if schema is not Form else _empty()
+            )
+            return dump(DoneSchema(), result, status)
+
+        view.__name__ = f"case_{action.__name__}"
+        return operation(
+            bp,
+            f"/cases/<uuid:case_id>/{path}",
+            "POST",
+            access or committee_roles,
+            summary=summary,
+            tag="committee",
+            body=None if schema is Form else schema,
+            response=DoneSchema,
+            status=status,
+        )(view)
+
+    return decorate
+
+
+def _empty() -> dict[str, Any]:
+    if request.data and request.get_json(silent=True) not in (None, {}):
+        return load(Form(), request.get_json(silent=True) or {}, strict=True)
+    return {}
+
+
+_case_op("confirmation", ConfirmForm, "确定议题 · Confirm a topic", confirmer_roles)(
+    committee.confirm
+)
+_case_op(
+    "rejection",
+    ReasonForm,
+    "不予立项（公开理由） · Reject with a published reason",
+    confirmer_roles,
+)(committee.reject)
+_case_op("referral", ReferForm, "转交 · Refer", confirmer_roles)(committee.refer)
+_case_op("withdrawal", WithdrawForm, "撤回 · Withdraw")(committee.withdraw)
+_case_op("notice", NoticeForm, "发布公示（冻结议程，开始公示期） · Publish the notice", status=201)(
+    committee.publish_notice
+)
+_case_op(
+    "sessions", SessionForm, "记录协商会议与各方立场 · Record a deliberation session", status=201
+)(committee.record_session)
+_case_op("opinion", OpinionForm, "形成协商意见 · Record the consultation opinion")(
+    committee.form_opinion
+)
+_case_op("result", ResultForm, "公示结果 · Publish the result", status=201)(
+    committee.publish_result
+)
+_case_op("implementation", AssignForm, "安排实施 · Assign implementation")(committee.assign)
+_case_op(
+    "progress",
+    ProgressForm,
+    "报告实施进度 · Report progress",
+    roles(*(COMMITTEE | IMPLEMENTERS)),
+    201,
+)(committee.report_progress)
+_case_op("feedback", FeedbackForm, "反馈（含对不同意见的解释） · Give feedback", status=201)(
+    committee.give_feedback
+)
+_case_op("evaluation", EvaluationForm, "开始评价 · Open the evaluation", status=201)(
+    committee.open_evaluation
+)
+_case_op("archive", Form, "归档 · Archive")(committee.archive)
+
+
+@operation(
+    bp,
+    "/topics",
+    "POST",
+    committee_roles,
+    summary="登记收集到的议题 · Collect a topic",
+    tag="committee",
+    body=CollectForm,
+    response=DoneSchema,
+    status=201,
+)
+def collect_topic() -> Response:
+    return dump(DoneSchema(), committee.collect_topic(require_user(), body(CollectForm())), 201)
+
+
+@operation(
+    bp,
+    "/cases/<uuid:case_id>/evaluation/close",
+    "POST",
+    committee_roles,
+    summary="结束评价并公布 · Close the evaluation",
+    tag="committee",
+    response=EvaluationOutcomeSchema,
+)
+def close_evaluation(case_id: UUID) -> Response:
+    outcome = committee.close_evaluation(require_user(), case_id, _empty())
+    return dump(EvaluationOutcomeSchema(), outcome)
+
+
+@operation(
+    bp,
+    "/cases/<uuid:case_id>/votes",
+    "POST",
+    committee_roles,
+    summary="开始表决（可同时生成表决码） · Open a vote",
+    tag="committee",
+    body=OpenVoteForm,
+    response=VoteOpenedSchema,
+    status=201,
+)
+def open_vote(case_id: UUID) -> Response:
+    done, issued = committee.open_vote(require_user(), case_id, body(OpenVoteForm()))
+    codes = _codes(done.id, issued) if issued is not None else None
+    return dump(VoteOpenedSchema(), {"id": done.id, "position": done.position, "codes": codes}, 201)
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/extension",
+    "POST",
+    committee_roles,
+    summary="延期一次 · Extend once",
+    tag="committee",
+    body=ExtendForm,
+    response=PositionSchema,
+)
+def extend_vote(vote_id: UUID) -> Response:
+    return dump(
+        PositionSchema(),
+        {"position": committee.extend_vote(require_user(), vote_id, body(ExtendForm()))},
+    )
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/close",
+    "POST",
+    committee_roles,
+    summary="结束表决并计票 · Close and count",
+    tag="committee",
+    body=CloseForm,
+    response=TallySchema,
+)
+def close_vote(vote_id: UUID) -> Response:
+    data = body(CloseForm()) if request.data else {"reason": ""}
+    committee.close_vote(require_user(), vote_id, data)
+    return dump(TallySchema(), services().reads.tally(vote_id))
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/proxies",
+    "POST",
+    committee_roles,
+    summary="登记书面委托 · Register a written proxy",
+    tag="committee",
+    body=ProxyForm,
+    response=PositionSchema,
+    status=201,
+)
+def register_proxy(vote_id: UUID) -> Response:
+    return dump(
+        PositionSchema(),
+        {"position": committee.register_proxy(require_user(), vote_id, body(ProxyForm()))},
+        201,
+    )
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/paper-ballots",
+    "GET",
+    roles(*STAFF),
+    summary="纸质选票录入情况 · Paper ballot entries",
+    tag="committee",
+    response=PaperEntrySchema,
+)
+def list_paper(vote_id: UUID) -> Response:
+    scoped_vote(vote_id)
+    return dump(PaperEntrySchema(many=True), services().reads.paper_entries(vote_id))
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/paper-ballots",
+    "POST",
+    roles(*TELLERS),
+    summary="纸质选票第一次录入 · First entry of a paper ballot",
+    tag="committee",
+    body=PaperForm,
+    response=DoneSchema,
+    status=201,
+)
+def enter_paper(vote_id: UUID) -> Response:
+    return dump(
+        DoneSchema(), committee.enter_paper(require_user(), vote_id, body(PaperForm())), 201
+    )
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/paper-ballots/confirmation",
+    "POST",
+    roles(*TELLERS),
+    summary="纸质选票第二次录入（复核） · Second entry of a paper ballot",
+    tag="committee",
+    body=PaperConfirmForm,
+    response=PaperConfirmedSchema,
+)
+def confirm_paper(vote_id: UUID) -> Response:
+    receipt = committee.confirm_paper(require_user(), vote_id, body(PaperConfirmForm()))
+    return dump(PaperConfirmedSchema(), {"counted": receipt is not None, "receipt": receipt})
+
+
+@operation(
+    bp,
+    "/votes/<uuid:vote_id>/codes",
+    "POST",
+    committee_roles,
+    summary="生成表决码（只显示一次） · Issue voting codes",
+    tag="committee",
+    body=CodesForm,
+    response=CodesSchema,
+    status=201,
+)
+def issue_codes(vote_id: UUID) -> Response:
+    issued = committee.issue_codes(
+        require_user(), vote_id, body(CodesForm()) if request.data else {}
+    )
+    return dump(CodesSchema(), _codes(vote_id, issued), 201)
+
+
+# --- auditors (every read is recorded) -------------------------------------------------------------
+
+
+class AuditCaseQuery(PageQuery):
+    stage = Choice(_l("阶段"), [s.value for s in Stage], required=False)
+    estate = Ident(_l("小区"), required=False)
+
+
+@operation(
+    bp,
+    "/audit/cases",
+    "GET",
+    auditor_roles,
+    summary="全部议题 · Every case",
+    tag="audit",
+    query=AuditCaseQuery,
+    response=page_schema(CaseRowSchema),
+    paged=True,
+)
+def audit_cases() -> Response:
+    user = require_user()
+    q = query(AuditCaseQuery())
+    stage = Stage(q["stage"]) if q.get("stage") else None
+    return dump_page(
+        CaseRowSchema,
+        services().reads.cases(user.estate_id or q.get("estate"), stage, q["page"], q["per_page"]),
+    )
+
+
+@operation(
+    bp,
+    "/audit/cases/<uuid:case_id>/timeline",
+    "GET",
+    auditor_roles,
+    summary="完整时间线（操作人与理由） · Full timeline",
+    tag="audit",
+    query=PageQuery,
+    response=page_schema(TimelineEntrySchema),
+    paged=True,
+)
+def audit_timeline(case_id: UUID) -> Response:
+    scoped_case(case_id)
+    q = query(PageQuery())
+    return dump_page(TimelineEntrySchema, paged(services().reads.timeline(case_id), q))
+
+
+@operation(
+    bp,
+    "/audit/cases/<uuid:case_id>/compare",
+    "GET",
+    auditor_roles,
+    summary="两个时刻的状态与计票对比 · State and tally at two moments",
+    tag="audit",
+    query=CompareQuery,
+    response=CompareSchema,
+)
+def audit_compare(case_id: UUID) -> Response:
+    scoped_case(case_id)
+    q = query(CompareQuery())
+    reads = services().reads
+    case_a = reads.case_as_of(case_id, q["a"])
+    case_b = reads.case_as_of(case_id, q["b"])
+    tallies = []
+    latest = case_b or case_a
+    for v in latest.votes if latest is not None else ():
+        a = reads.tally_as_of(v.vote_id, q["a"])
+        b = reads.tally_as_of(v.vote_id, q["b"])
+        tallies.append(
+            {
+                "vote_id": str(v.vote_id),
+                "a": TallySchema().dump(a) if a else None,
+                "b": TallySchema().dump(b) if b else None,
+            }
+        )
+    return dump(
+        CompareSchema(),
+        {
+            "case_id": case_id,
+            "a": q["a"],
+            "b": q["b"],
+            "case_a": case_a,
+            "case_b": case_b,
+            "tallies": tallies,
+        },
+    )
+
+
+@operation(
+    bp,
+    "/audit/cases/<uuid:case_id>/events.csv",
+    "GET",
+    auditor_roles,
+    summary="导出事件（CSV） · Export events as CSV",
+    tag="audit",
+    produces="text/csv",
+)
+def audit_events_csv(case_id: UUID) -> Response:
+    scoped_case(case_id)
+    return csv_response(event_rows([case_id]), EVENT_COLUMNS, f"case-{case_id}-events.csv")
+
+
+@operation(
+    bp,
+    "/audit/results",
+    "GET",
+    auditor_roles,
+    summary="表决结果 · Vote results",
+    tag="audit",
+    query=AuditCaseQuery,
+    response=page_schema(ResultRowSchema),
+    paged=True,
+)
+def audit_results() -> Response:
+    user = require_user()
+    q = query(AuditCaseQuery())
+    return dump_page(
+        ResultRowSchema,
+        paged(services().reads.results(estate_id=user.estate_id or q.get("estate")), q),
+    )
+
+
+@operation(bp, "/openapi.json", "GET", public, summary="本文档 · This OpenAPI document", tag="meta")
+def openapi_document() -> Response:
+    from webapp.api.openapi import build_spec
+
+    return jsonify(build_spec())

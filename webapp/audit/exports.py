@@ -16,7 +16,17 @@ from flask import Response
 from webapp.reads import ResultRow, TimelineEntry, plain
 from webapp.state import services
 
-EVENT_COLUMNS = ("case_id", "at", "stream", "stream_id", "version", "event", "actor", "reason", "data")
+EVENT_COLUMNS = (
+    "case_id",
+    "at",
+    "stream",
+    "stream_id",
+    "version",
+    "event",
+    "actor",
+    "reason",
+    "data",
+)
 RESULT_COLUMNS = tuple(ResultRow.__dataclass_fields__)
 
 
@@ -74,7 +84,9 @@ def _numeric(text: str) -> bool:
     return True
 
 
-def json_response(kind: str, items: list[dict[str, Any]], filename: str, exported_by: str, **meta: Any) -> Response:
+def json_response(
+    kind: str, items: list[dict[str, Any]], filename: str, exported_by: str, **meta: Any
+) -> Response:
     body = {
         "kind": kind,
         "exported_at": datetime.now().astimezone().isoformat(),

@@ -38,8 +38,13 @@ def home() -> ResponseReturnValue:
     stage = Stage(q["stage"]) if q.get("stage") else None
     page = reads.cases(_scope(q.get("estate")), stage, q["page"], 20)
     return render_template(
-        "audit/home.html", page=page, stages=STAGE_NAMES, stage=stage, estates=reads.estates(),
-        estate=q.get("estate"), chain=reads.chain_status(),
+        "audit/home.html",
+        page=page,
+        stages=STAGE_NAMES,
+        stage=stage,
+        estates=reads.estates(),
+        estate=q.get("estate"),
+        chain=reads.chain_status(),
     )
 
 
@@ -55,7 +60,12 @@ def timeline(case_id: UUID) -> ResponseReturnValue:
     pages = max(1, -(-len(entries) // TIMELINE_PAGE))
     shown = entries[(page - 1) * TIMELINE_PAGE : page * TIMELINE_PAGE]
     return render_template(
-        "audit/timeline.html", case=case, entries=shown, total=len(entries), page=page, pages=pages,
+        "audit/timeline.html",
+        case=case,
+        entries=shown,
+        total=len(entries),
+        page=page,
+        pages=pages,
         streams=sorted({e.stream for e in entries}),
     )
 
@@ -79,12 +89,18 @@ def compare(case_id: UUID) -> ResponseReturnValue:
                 tallies = []
                 if state is not None:
                     for v in state.votes:
-                        tallies.append((reads.vote(v.vote_id), reads.tally_as_of(v.vote_id, moment)))
+                        tallies.append(
+                            (reads.vote(v.vote_id), reads.tally_as_of(v.vote_id, moment))
+                        )
                 sides.append((moment, state, tallies))
     return (
         render_template(
-            "audit/compare.html", case=case, sides=sides, problem=problem,
-            values=request.args, now=services().consult.now(),
+            "audit/compare.html",
+            case=case,
+            sides=sides,
+            problem=problem,
+            values=request.args,
+            now=services().consult.now(),
         ),
         problem.status if problem else 200,
     )

@@ -43,7 +43,9 @@ def redeem(data: dict[str, Any]) -> CodeGrant:
     grant = s.codes.find(data["code"])
     if grant is None:
         raise Problem(
-            401, "bad_code", _("表决码无效、已经使用或已被更换。请核对通知书上的表决码。"),
+            401,
+            "bad_code",
+            _("表决码无效、已经使用或已被更换。请核对通知书上的表决码。"),
             fields={"code": [_("表决码：无效、已经使用或已被更换")]},
         )
     sign_in_with_code(grant)
@@ -57,7 +59,9 @@ def cast_with_code(grant: CodeGrant, data: dict[str, Any]) -> BallotReceipt:
         raise Problem(409, "code_used", _("此表决码刚刚已被使用。"))
     try:
         actor = Actor.of(f"code:{grant.selector}", Role.RESIDENT, name="表决码投票 voting code")
-        receipt = s.consult.cast_ballot(grant.vote_id, data["choice"], actor, elector_id=grant.head_id, via_code=True)
+        receipt = s.consult.cast_ballot(
+            grant.vote_id, data["choice"], actor, elector_id=grant.head_id, via_code=True
+        )
     except ConsultError as e:
         s.codes.release(grant.id)
         raise from_domain(e) from None

@@ -26,5 +26,11 @@ class BallotForm(Form):
 
 
 class PrefsForm(Form):
-    lang = ChoiceField(_l("语言"), {"zh_CN": ("中文", "Chinese"), "en": ("English", "English")}, required=False)
-    display = ChoiceField(_l("显示方式"), {"large": ("大字", "large type"), "normal": ("标准", "standard")}, required=False)
+    lang = ChoiceField(
+        _l("语言"), {"zh_CN": ("中文", "Chinese"), "en": ("English", "English")}, required=False
+    )
+    display = ChoiceField(
+        _l("显示方式"),
+        {"large": ("大字", "large type"), "normal": ("标准", "standard")},
+        required=False,
+    )

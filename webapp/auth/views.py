@@ -46,10 +46,16 @@ def signin() -> ResponseReturnValue:
             return redirect(target or home_of(user))
         return render_template("auth/signin.html", next=target, problem=None, values={})
     try:
-        account = actions.signin(load_form(SignInForm(), request.form), request.form.get("username", ""))
+        account = actions.signin(
+            load_form(SignInForm(), request.form), request.form.get("username", "")
+        )
     except Problem as problem:
         values = {"username": request.form.get("username", "")}
-        return render_template("auth/signin.html", next=target, problem=problem, values=values), problem.status
+        return (
+            render_template("auth/signin.html", next=target, problem=problem, values=values),
+            problem.status,
+            problem.headers,
+        )
     return redirect(target or home_of(account))
 
 
@@ -70,7 +76,11 @@ def code() -> ResponseReturnValue:
     try:
         actions.redeem(load_form(CodeForm(), request.form))
     except Problem as problem:
-        return render_template("auth/code.html", case=case, problem=problem, values={}), problem.status
+        return (
+            render_template("auth/code.html", case=case, problem=problem, values={}),
+            problem.status,
+            problem.headers,
+        )
     return redirect(url_for("auth.code_ballot"))
 
 
@@ -102,7 +112,12 @@ def code_ballot() -> ResponseReturnValue:
             return redirect(url_for("auth.code_receipt"))
     return (
         render_template(
-            "auth/code_ballot.html", grant=grant, vote=vote, case=case, tally=s.reads.tally(vote.id), problem=problem,
+            "auth/code_ballot.html",
+            grant=grant,
+            vote=vote,
+            case=case,
+            tally=s.reads.tally(vote.id),
+            problem=problem,
             values=request.form if problem else {},
         ),
         problem.status if problem else 200,
@@ -137,7 +152,21 @@ def prefs() -> ResponseReturnValue:
     response: Response = redirect(target)  # type: ignore[assignment]
     secure = services().settings.cookie_secure
     if data.get("lang"):
-        response.set_cookie(LANG_COOKIE, data["lang"], max_age=PREF_AGE, samesite="Lax", secure=secure, httponly=True)
+        response.set_cookie(
+            LANG_COOKIE,
+            data["lang"],
+            max_age=PREF_AGE,
+            samesite="Lax",
+            secure=secure,
+            httponly=True,
+        )
     if data.get("display"):
-        response.set_cookie("display", data["display"], max_age=PREF_AGE, samesite="Lax", secure=secure, httponly=True)
+        response.set_cookie(
+            "display",
+            data["display"],
+            max_age=PREF_AGE,
+            samesite="Lax",
+            secure=secure,
+            httponly=True,
+        )
     return response

@@ -24,13 +24,19 @@ def _done(done: Done) -> Done:
 
 def collect_topic(user: Account, data: dict[str, Any]) -> Done:
     s = services()
-    return _done(s.consult.submit_topic(estate_for(user, data), data["title"], data["description"], data["channel"], user.actor))
+    return _done(
+        s.consult.submit_topic(
+            estate_for(user, data), data["title"], data["description"], data["channel"], user.actor
+        )
+    )
 
 
 def confirm(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
     return _done(
-        services().consult.confirm_topic(case_id, data["route"], data["participants"], user.actor, data.get("reason", ""))
+        services().consult.confirm_topic(
+            case_id, data["route"], data["participants"], user.actor, data.get("reason", "")
+        )
     )
 
 
@@ -65,7 +71,13 @@ def publish_notice(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
         agenda.append(item)
     return _done(
         services().consult.publish_notice(
-            case_id, data["content"], data["place"], data["form"], data["meeting_at"], agenda, user.actor
+            case_id,
+            data["content"],
+            data["place"],
+            data["form"],
+            data["meeting_at"],
+            agenda,
+            user.actor,
         )
     )
 
@@ -73,15 +85,27 @@ def publish_notice(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
 def record_session(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     case = scoped_case(case_id)
     council = services().reads.council(case.estate_id) if data.get("use_council") else None
-    positions = {row["party"]: {"position": row["position"], "text": row.get("text", "")} for row in data["positions"]}
+    positions = {
+        row["party"]: {"position": row["position"], "text": row.get("text", "")}
+        for row in data["positions"]
+    }
     statements = [
-        {"speaker": row["speaker"], "party": row.get("party") or "", "text": row["text"]} for row in data["statements"]
+        {"speaker": row["speaker"], "party": row.get("party") or "", "text": row["text"]}
+        for row in data["statements"]
     ]
     dissent = [line for line in (data.get("dissent") or "").splitlines() if line.strip()]
     return _done(
         services().consult.record_session(
-            case_id, data["kind"], data["held_at"], data["attendees"], statements, positions, dissent, user.actor,
-            council=council.id if council else None, summary=data.get("summary", ""),
+            case_id,
+            data["kind"],
+            data["held_at"],
+            data["attendees"],
+            statements,
+            positions,
+            dissent,
+            user.actor,
+            council=council.id if council else None,
+            summary=data.get("summary", ""),
         )
     )
 
@@ -91,16 +115,24 @@ def form_opinion(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     return _done(services().consult.form_opinion(case_id, data["opinion"], user.actor))
 
 
-def open_vote(user: Account, case_id: UUID, data: dict[str, Any]) -> tuple[Done, list[IssuedCode] | None]:
+def open_vote(
+    user: Account, case_id: UUID, data: dict[str, Any]
+) -> tuple[Done, list[IssuedCode] | None]:
     scoped_case(case_id)
-    done = _done(services().consult.open_vote(case_id, data["item_id"], data["closes_at"], user.actor, data["tellers"]))
+    done = _done(
+        services().consult.open_vote(
+            case_id, data["item_id"], data["closes_at"], user.actor, data["tellers"]
+        )
+    )
     codes = issue_codes(user, done.id, {}) if data.get("codes") else None
     return done, codes
 
 
 def extend_vote(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:
     scoped_vote(vote_id)
-    position = services().consult.extend_vote(vote_id, data["closes_at"], user.actor, data["reason"])
+    position = services().consult.extend_vote(
+        vote_id, data["closes_at"], user.actor, data["reason"]
+    )
     remember(position)
     return position
 
@@ -115,7 +147,9 @@ def close_vote(user: Account, vote_id: UUID, data: dict[str, Any]) -> VoteResult
 def register_proxy(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:
     scoped_vote(vote_id)
     principal = resolve_elector(vote_id, data["principal"], "principal")
-    position = services().consult.register_proxy(vote_id, principal, data["holder"], data["document"], user.actor)
+    position = services().consult.register_proxy(
+        vote_id, principal, data["holder"], data["document"], user.actor
+    )
     remember(position)
     return position
 
@@ -123,7 +157,11 @@ def register_proxy(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:
 def enter_paper(user: Account, vote_id: UUID, data: dict[str, Any]) -> Done:
     scoped_vote(vote_id)
     elector = resolve_elector(vote_id, data["elector_id"], "elector_id")
-    return _done(services().consult.enter_paper_ballot(vote_id, elector, data["choice"], data["sheet_no"], user.actor))
+    return _done(
+        services().consult.enter_paper_ballot(
+            vote_id, elector, data["choice"], data["sheet_no"], user.actor
+        )
+    )
 
 
 def confirm_paper(user: Account, vote_id: UUID, data: dict[str, Any]) -> BallotReceipt | None:
@@ -166,17 +204,25 @@ def publish_result(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
 
 def assign(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.assign_implementation(case_id, data["assignee"], data["plan"], data["due"], user.actor))
+    return _done(
+        services().consult.assign_implementation(
+            case_id, data["assignee"], data["plan"], data["due"], user.actor
+        )
+    )
 
 
 def report_progress(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.report_progress(case_id, data["percent"], data["text"], user.actor))
+    return _done(
+        services().consult.report_progress(case_id, data["percent"], data["text"], user.actor)
+    )
 
 
 def give_feedback(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.give_feedback(case_id, data["summary"], data["explanations"], user.actor))
+    return _done(
+        services().consult.give_feedback(case_id, data["summary"], data["explanations"], user.actor)
+    )
 
 
 def open_evaluation(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:

@@ -10,7 +10,10 @@ from webapp.i18n import lazy_gettext as _l
 TOPIC_CHANNELS = {k: v for k, v in CHANNELS.items() if k != "motion"}
 PARTIES = {p.value: names for p, names in PARTY_NAMES.items()}
 PAPER_CHOICES = {**BALLOT_CHOICES, "invalid": ("无效票", "Invalid")}
-REFER_TO = {"street": ("街道", "the street"), "owners-assembly": ("业主大会", "the owners' assembly")}
+REFER_TO = {
+    "street": ("街道", "the street"),
+    "owners-assembly": ("业主大会", "the owners' assembly"),
+}
 BASES = {"adults": ("成年居民", "adults"), "households": ("户", "households")}
 
 
@@ -29,6 +32,10 @@ class ConfirmForm(Form):
 
 class ReasonForm(Form):
     reason = Text(_l("公开理由"), max_length=5000)
+
+
+class WithdrawForm(Form):
+    reason = Text(_l("撤回理由"), max_length=5000)
 
 
 class ReferForm(Form):

@@ -38,6 +38,7 @@ from webapp.committee.schemas import (
     ReferForm,
     ResultForm,
     SessionForm,
+    WithdrawForm,
 )
 from webapp.common import attempt, scoped_case, scoped_vote
 from webapp.errors import Problem
@@ -66,7 +67,9 @@ def home() -> ResponseReturnValue:
     reads = services().reads
     page = reads.cases(user.estate_id, None, 1, 1000)
     tabled = [r for r in page.items if r.tabled and r.stage == Stage.COLLECTING]
-    return render_template("committee/home.html", groups=grouped(page.items), tabled=tabled, total=page.total)
+    return render_template(
+        "committee/home.html", groups=grouped(page.items), tabled=tabled, total=page.total
+    )
 
 
 @bp.route("/topics/new", methods=["GET", "POST"])
@@ -81,21 +84,38 @@ def collect() -> ResponseReturnValue:
             return redirect(url_for("committee.case", case_id=done.id))
     estates = services().reads.estates() if user.estate_id is None else []
     return (
-        render_template("committee/collect.html", problem=problem, values=request.form, channels=TOPIC_CHANNELS, estates=estates),
+        render_template(
+            "committee/collect.html",
+            problem=problem,
+            values=request.form,
+            channels=TOPIC_CHANNELS,
+            estates=estates,
+        ),
         problem.status if problem else 200,
     )
 
 
-def render_case(case_id: UUID, problem: Problem | None = None, active: str = "", status: int = 200) -> ResponseReturnValue:
+def render_case(
+    case_id: UUID, problem: Problem | None = None, active: str = "", status: int = 200
+) -> ResponseReturnValue:
     reads = services().reads
     case = scoped_case(case_id)
     votes = [(reads.vote(v.vote_id), reads.tally(v.vote_id)) for v in case.votes]
     motion = reads.motion(case.motion_id) if case.motion_id else None
     return (
         render_template(
-            "committee/case.html", case=case, votes=votes, motion=motion, evaluation=reads.evaluation(case.id),
-            problem=problem, active=active, values=request.form if problem else {}, routes=ROUTE_NAMES,
-            refer_to=REFER_TO, now=services().consult.now(), voted_items={v.item_id for v in case.votes},
+            "committee/case.html",
+            case=case,
+            votes=votes,
+            motion=motion,
+            evaluation=reads.evaluation(case.id),
+            problem=problem,
+            active=active,
+            values=request.form if problem else {},
+            routes=ROUTE_NAMES,
+            refer_to=REFER_TO,
+            now=services().consult.now(),
+            voted_items={v.item_id for v in case.votes},
         ),
         status,
     )
@@ -112,7 +132,7 @@ def _case_action(
 ) -> ResponseReturnValue:
     user = require_user()
     scoped_case(case_id)
-    _, problem = attempt(schema, lambda d: action(user, case_id, d))
+    _done, problem = attempt(schema, lambda d: action(user, case_id, d))
     if problem is not None:
         return render_case(case_id, problem, active, problem.status)
     flash(message, "success")
@@ -128,7 +148,9 @@ def confirm(case_id: UUID) -> ResponseReturnValue:
 @bp.post("/cases/<uuid:case_id>/reject")
 @roles(*CONFIRMERS)
 def reject(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, ReasonForm(), actions.reject, "reject", _("已不予立项，理由已公开。"))
+    return _case_action(
+        case_id, ReasonForm(), actions.reject, "reject", _("已不予立项，理由已公开。")
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/refer")
@@ -140,13 +162,15 @@ def refer(case_id: UUID) -> ResponseReturnValue:
 @bp.post("/cases/<uuid:case_id>/withdraw")
 @roles(*COMMITTEE)
 def withdraw(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, ReasonForm(), actions.withdraw, "withdraw", _("议题已撤回。"))
+    return _case_action(case_id, WithdrawForm(), actions.withdraw, "withdraw", _("议题已撤回。"))
 
 
 @bp.post("/cases/<uuid:case_id>/opinion")
 @roles(*CONVENERS)
 def opinion(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, OpinionForm(), actions.form_opinion, "opinion", _("协商意见已记录。"))
+    return _case_action(
+        case_id, OpinionForm(), actions.form_opinion, "opinion", _("协商意见已记录。")
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/result")
@@ -164,25 +188,33 @@ def assign(case_id: UUID) -> ResponseReturnValue:
 @bp.post("/cases/<uuid:case_id>/progress")
 @roles(*(COMMITTEE | IMPLEMENTERS))
 def progress(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, ProgressForm(), actions.report_progress, "progress", _("进度已报告。"))
+    return _case_action(
+        case_id, ProgressForm(), actions.report_progress, "progress", _("进度已报告。")
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/feedback")
 @roles(*CONVENERS)
 def feedback(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, FeedbackForm(), actions.give_feedback, "feedback", _("反馈已发布。"))
+    return _case_action(
+        case_id, FeedbackForm(), actions.give_feedback, "feedback", _("反馈已发布。")
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/evaluation")
 @roles(*CONVENERS)
 def open_evaluation(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, EvaluationForm(), actions.open_evaluation, "open_evaluation", _("评价已开始。"))
+    return _case_action(
+        case_id, EvaluationForm(), actions.open_evaluation, "open_evaluation", _("评价已开始。")
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/evaluation/close")
 @roles(*CONVENERS)
 def close_evaluation(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, Form(), actions.close_evaluation, "close_evaluation", _("评价已结束，结果已公布。"))
+    return _case_action(
+        case_id, Form(), actions.close_evaluation, "close_evaluation", _("评价已结束，结果已公布。")
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/archive")
@@ -198,7 +230,7 @@ def notice(case_id: UUID) -> ResponseReturnValue:
     case = scoped_case(case_id)
     problem: Problem | None = None
     if request.method == "POST":
-        _, problem = attempt(NoticeForm(), lambda d: actions.publish_notice(user, case_id, d))
+        _done, problem = attempt(NoticeForm(), lambda d: actions.publish_notice(user, case_id, d))
         if problem is None:
             flash(_("公示已发布。请打印张贴。"), "success")
             return redirect(url_for("resident.notice", case_id=case_id))
@@ -207,8 +239,13 @@ def notice(case_id: UUID) -> ResponseReturnValue:
     earliest = services().consult.now() + timedelta(days=days or 0)
     return (
         render_template(
-            "committee/notice_form.html", case=case, problem=problem, values=request.form, days=days,
-            earliest=earliest, source=NOTICE_ROUTES.get(case.route or "", (0, "", ""))[1:],
+            "committee/notice_form.html",
+            case=case,
+            problem=problem,
+            values=request.form,
+            days=days,
+            earliest=earliest,
+            source=NOTICE_ROUTES.get(case.route or "", (0, "", ""))[1:],
         ),
         problem.status if problem else 200,
     )
@@ -221,15 +258,20 @@ def new_session(case_id: UUID) -> ResponseReturnValue:
     case = scoped_case(case_id)
     problem: Problem | None = None
     if request.method == "POST":
-        _, problem = attempt(SessionForm(), lambda d: actions.record_session(user, case_id, d))
+        _done, problem = attempt(SessionForm(), lambda d: actions.record_session(user, case_id, d))
         if problem is None:
             flash(_("协商会议已记录。"), "success")
             return redirect(url_for("committee.case", case_id=case_id))
     council = services().reads.council(case.estate_id)
     return (
         render_template(
-            "committee/session_form.html", case=case, council=council, kinds=SESSION_KINDS, parties=PARTIES,
-            problem=problem, values=request.form,
+            "committee/session_form.html",
+            case=case,
+            council=council,
+            kinds=SESSION_KINDS,
+            parties=PARTIES,
+            problem=problem,
+            values=request.form,
         ),
         problem.status if problem else 200,
     )
@@ -252,19 +294,30 @@ def new_vote(case_id: UUID) -> ResponseReturnValue:
     voted = {v.item_id for v in case.votes}
     items = [i for i in case.agenda if i["item_id"] not in voted]
     return (
-        render_template("committee/vote_form.html", case=case, items=items, problem=problem, values=request.form),
+        render_template(
+            "committee/vote_form.html", case=case, items=items, problem=problem, values=request.form
+        ),
         problem.status if problem else 200,
     )
 
 
-def render_vote(vote_id: UUID, problem: Problem | None = None, active: str = "", status: int = 200) -> ResponseReturnValue:
+def render_vote(
+    vote_id: UUID, problem: Problem | None = None, active: str = "", status: int = 200
+) -> ResponseReturnValue:
     reads = services().reads
     vote = scoped_vote(vote_id)
     return (
         render_template(
-            "committee/vote.html", vote=vote, case=reads.case(vote.case_id), tally=reads.tally(vote_id),
-            papers=reads.paper_entries(vote_id), codes=services().codes.stats(vote_id), problem=problem,
-            active=active, values=request.form if problem else {}, paper_choices=PAPER_CHOICES,
+            "committee/vote.html",
+            vote=vote,
+            case=reads.case(vote.case_id),
+            tally=reads.tally(vote_id),
+            papers=reads.paper_entries(vote_id),
+            codes=services().codes.stats(vote_id),
+            problem=problem,
+            active=active,
+            values=request.form if problem else {},
+            paper_choices=PAPER_CHOICES,
         ),
         status,
     )
@@ -276,14 +329,19 @@ def vote(vote_id: UUID) -> ResponseReturnValue:
     return render_vote(vote_id)
 
 
-def _vote_action(vote_id: UUID, schema: Schema, action: Callable[..., Any], active: str, message: str) -> ResponseReturnValue:
+def _vote_action(
+    vote_id: UUID, schema: Schema, action: Callable[..., Any], active: str, message: str
+) -> ResponseReturnValue:
     user = require_user()
     scoped_vote(vote_id)
     outcome, problem = attempt(schema, lambda d: action(user, vote_id, d))
     if problem is not None:
         return render_vote(vote_id, problem, active, problem.status)
     if active == "paper_confirm" and outcome is None:
-        flash(_("两次录入不一致，已标记为待重新录入。请核对纸质选票后由第一位计票人重新录入。"), "error")
+        flash(
+            _("两次录入不一致，已标记为待重新录入。请核对纸质选票后由第一位计票人重新录入。"),
+            "error",
+        )
     else:
         flash(message, "success")
     return redirect(url_for("committee.vote", vote_id=vote_id))
@@ -298,25 +356,37 @@ def extend(vote_id: UUID) -> ResponseReturnValue:
 @bp.post("/votes/<uuid:vote_id>/close")
 @roles(*CONVENERS)
 def close(vote_id: UUID) -> ResponseReturnValue:
-    return _vote_action(vote_id, CloseForm(), actions.close_vote, "close", _("表决已结束，结果已计算。"))
+    return _vote_action(
+        vote_id, CloseForm(), actions.close_vote, "close", _("表决已结束，结果已计算。")
+    )
 
 
 @bp.post("/votes/<uuid:vote_id>/proxies")
 @roles(*CONVENERS)
 def proxy(vote_id: UUID) -> ResponseReturnValue:
-    return _vote_action(vote_id, ProxyForm(), actions.register_proxy, "proxy", _("书面委托已登记。"))
+    return _vote_action(
+        vote_id, ProxyForm(), actions.register_proxy, "proxy", _("书面委托已登记。")
+    )
 
 
 @bp.post("/votes/<uuid:vote_id>/paper")
 @roles(*TELLERS)
 def paper(vote_id: UUID) -> ResponseReturnValue:
-    return _vote_action(vote_id, PaperForm(), actions.enter_paper, "paper", _("已录入，等待另一位计票人复核。"))
+    return _vote_action(
+        vote_id, PaperForm(), actions.enter_paper, "paper", _("已录入，等待另一位计票人复核。")
+    )
 
 
 @bp.post("/votes/<uuid:vote_id>/paper/confirm")
 @roles(*TELLERS)
 def paper_confirm(vote_id: UUID) -> ResponseReturnValue:
-    return _vote_action(vote_id, PaperConfirmForm(), actions.confirm_paper, "paper_confirm", _("复核一致，选票已计入。"))
+    return _vote_action(
+        vote_id,
+        PaperConfirmForm(),
+        actions.confirm_paper,
+        "paper_confirm",
+        _("复核一致，选票已计入。"),
+    )
 
 
 @bp.post("/votes/<uuid:vote_id>/codes")
@@ -340,6 +410,13 @@ def letters(vote_id: UUID, issued: list[IssuedCode]) -> ResponseReturnValue:
     units = {e.elector_id: e.units for e in reads.vote_electors(vote_id)}
     code_url = public_url(url_for("auth.code", case=case.id))
     return render_template(
-        "committee/letters.html", vote=vote, case=case, estate=estate, issued=issued, units=units, qr=qr_svg(url),
-        url=url, code_url=code_url,
+        "committee/letters.html",
+        vote=vote,
+        case=case,
+        estate=estate,
+        issued=issued,
+        units=units,
+        qr=qr_svg(url),
+        url=url,
+        code_url=code_url,
     )

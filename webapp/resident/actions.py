@@ -18,13 +18,21 @@ def estate_for(user: Account, data: dict[str, Any]) -> UUID:
         return user.estate_id
     chosen = data.get("estate")
     if not isinstance(chosen, UUID):
-        raise ValidationError(field="estate", label="小区", label_en="estate", reason="请选择小区", reason_en="choose an estate")
+        raise ValidationError(
+            field="estate",
+            label="小区",
+            label_en="estate",
+            reason="请选择小区",
+            reason_en="choose an estate",
+        )
     services().reads.estate(chosen)
     return chosen
 
 
 def submit_topic(user: Account, data: dict[str, Any], channel: str = "online") -> Done:
-    done = services().consult.submit_topic(estate_for(user, data), data["title"], data["description"], channel, user.actor)
+    done = services().consult.submit_topic(
+        estate_for(user, data), data["title"], data["description"], channel, user.actor
+    )
     remember(done.position)
     return done
 
@@ -32,7 +40,9 @@ def submit_topic(user: Account, data: dict[str, Any], channel: str = "online") -
 def open_motion(user: Account, data: dict[str, Any]) -> tuple[UUID, UUID]:
     s = services()
     estate = estate_for(user, data)
-    motion_id, case_id = s.consult.open_motion(estate, data["title"], data["description"], user.actor, data["preset"])
+    motion_id, case_id = s.consult.open_motion(
+        estate, data["title"], data["description"], user.actor, data["preset"]
+    )
     remember(s.consult.recorder.max_notification_id() or 0)
     return motion_id, case_id
 
@@ -53,7 +63,9 @@ def speak(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
 
 def rate(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    done = services().consult.rate(case_id, data["rating"], data["aware"], data["participated"], user.actor)
+    done = services().consult.rate(
+        case_id, data["rating"], data["aware"], data["participated"], user.actor
+    )
     remember(done.position)
     return done
 
@@ -67,13 +79,17 @@ def sign(user: Account, motion_id: UUID, data: dict[str, Any]) -> SignatureResul
 
 def withdraw_signature(user: Account, motion_id: UUID, data: dict[str, Any]) -> SignatureResult:
     scoped_motion(motion_id)
-    result = services().consult.withdraw_signature(motion_id, user.actor, data.get("head_id") or None)
+    result = services().consult.withdraw_signature(
+        motion_id, user.actor, data.get("head_id") or None
+    )
     remember(result.position)
     return result
 
 
 def cast(user: Account, vote_id: UUID, data: dict[str, Any]) -> BallotReceipt:
     scoped_vote(vote_id)
-    receipt = services().consult.cast_ballot(vote_id, data["choice"], user.actor, elector_id=data.get("elector_id") or None)
+    receipt = services().consult.cast_ballot(
+        vote_id, data["choice"], user.actor, elector_id=data.get("elector_id") or None
+    )
     remember(receipt.position)
     return receipt

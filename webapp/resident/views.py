@@ -14,13 +14,29 @@ from webapp.i18n import _
 from webapp.qr import public_url, qr_svg
 from webapp.reads import CaseRow
 from webapp.resident import actions, bp
-from webapp.resident.schemas import PRESETS, MotionForm, RatingForm, SignForm, SpeakForm, TopicForm, VoteForm
+from webapp.resident.schemas import (
+    PRESETS,
+    MotionForm,
+    RatingForm,
+    SignForm,
+    SpeakForm,
+    TopicForm,
+    VoteForm,
+)
 from webapp.security import public, require_user, signed_in
 from webapp.state import services
 
 MAIN_PATH = (
-    Stage.COLLECTING, Stage.CONFIRMED, Stage.NOTICE, Stage.DELIBERATION, Stage.VOTING, Stage.RESULT,
-    Stage.IMPLEMENTATION, Stage.FEEDBACK, Stage.EVALUATION, Stage.ARCHIVED,
+    Stage.COLLECTING,
+    Stage.CONFIRMED,
+    Stage.NOTICE,
+    Stage.DELIBERATION,
+    Stage.VOTING,
+    Stage.RESULT,
+    Stage.IMPLEMENTATION,
+    Stage.FEEDBACK,
+    Stage.EVALUATION,
+    Stage.ARCHIVED,
 )
 
 
@@ -55,7 +71,9 @@ def cases() -> ResponseReturnValue:
     return render_template("resident/cases.html", page=page, stage=stage, stages=STAGE_NAMES)
 
 
-def render_case(case_id: UUID, problem: Problem | None = None, active: str = "", status: int = 200) -> ResponseReturnValue:
+def render_case(
+    case_id: UUID, problem: Problem | None = None, active: str = "", status: int = 200
+) -> ResponseReturnValue:
     user = require_user()
     reads = services().reads
     case = scoped_case(case_id)
@@ -64,14 +82,25 @@ def render_case(case_id: UUID, problem: Problem | None = None, active: str = "",
     votes = []
     for cv in case.votes:
         vote = reads.vote(cv.vote_id)
-        votes.append((vote, reads.tally(cv.vote_id), reads.electors_for(cv.vote_id, user.person_id)))
+        votes.append(
+            (vote, reads.tally(cv.vote_id), reads.electors_for(cv.vote_id, user.person_id))
+        )
     evaluation = reads.evaluation(case.id, user.person_id)
     council = reads.council(case.estate_id)
     return (
         render_template(
-            "resident/case.html", case=case, motion=motion, heads=heads, votes=votes, evaluation=evaluation,
-            council=council, main_path=MAIN_PATH, problem=problem, active=active,
-            values=request.form if problem else {}, now=services().consult.now(),
+            "resident/case.html",
+            case=case,
+            motion=motion,
+            heads=heads,
+            votes=votes,
+            evaluation=evaluation,
+            council=council,
+            main_path=MAIN_PATH,
+            problem=problem,
+            active=active,
+            values=request.form if problem else {},
+            now=services().consult.now(),
         ),
         status,
     )
@@ -83,7 +112,9 @@ def case(case_id: UUID) -> ResponseReturnValue:
     return render_case(case_id)
 
 
-def _after(case_id: UUID, problem: Problem | None, active: str, message: str) -> ResponseReturnValue:
+def _after(
+    case_id: UUID, problem: Problem | None, active: str, message: str
+) -> ResponseReturnValue:
     if problem is not None:
         return render_case(case_id, problem, active, problem.status)
     flash(message, "success")
@@ -94,7 +125,7 @@ def _after(case_id: UUID, problem: Problem | None, active: str, message: str) ->
 @signed_in
 def support(case_id: UUID) -> ResponseReturnValue:
     user = require_user()
-    _, problem = attempt(Form(), lambda d: actions.support(user, case_id))
+    _done, problem = attempt(Form(), lambda d: actions.support(user, case_id))
     return _after(case_id, problem, "support", _("已附议。"))
 
 
@@ -102,7 +133,7 @@ def support(case_id: UUID) -> ResponseReturnValue:
 @signed_in
 def speak(case_id: UUID) -> ResponseReturnValue:
     user = require_user()
-    _, problem = attempt(SpeakForm(), lambda d: actions.speak(user, case_id, d))
+    _done, problem = attempt(SpeakForm(), lambda d: actions.speak(user, case_id, d))
     return _after(case_id, problem, "speak", _("您的发言已发布。"))
 
 
@@ -110,7 +141,7 @@ def speak(case_id: UUID) -> ResponseReturnValue:
 @signed_in
 def rate(case_id: UUID) -> ResponseReturnValue:
     user = require_user()
-    _, problem = attempt(RatingForm(), lambda d: actions.rate(user, case_id, d))
+    _done, problem = attempt(RatingForm(), lambda d: actions.rate(user, case_id, d))
     return _after(case_id, problem, "rate", _("感谢您的评价。"))
 
 
@@ -130,7 +161,7 @@ def sign(motion_id: UUID) -> ResponseReturnValue:
 def withdraw_signature(motion_id: UUID) -> ResponseReturnValue:
     user = require_user()
     case_id = scoped_motion(motion_id).case_id
-    _, problem = attempt(SignForm(), lambda d: actions.withdraw_signature(user, motion_id, d))
+    _done, problem = attempt(SignForm(), lambda d: actions.withdraw_signature(user, motion_id, d))
     return _after(case_id, problem, "motion", _("已撤回联署。"))
 
 
@@ -146,7 +177,9 @@ def new_topic() -> ResponseReturnValue:
             return redirect(url_for("resident.case", case_id=done.id))
     estates = services().reads.estates() if user.estate_id is None else []
     return (
-        render_template("resident/new_topic.html", problem=problem, values=request.form, estates=estates),
+        render_template(
+            "resident/new_topic.html", problem=problem, values=request.form, estates=estates
+        ),
         problem.status if problem else 200,
     )
 
@@ -163,12 +196,20 @@ def new_motion() -> ResponseReturnValue:
             return redirect(url_for("resident.case", case_id=ids[1]))
     estates = services().reads.estates() if user.estate_id is None else []
     return (
-        render_template("resident/new_motion.html", problem=problem, values=request.form, presets=PRESETS, estates=estates),
+        render_template(
+            "resident/new_motion.html",
+            problem=problem,
+            values=request.form,
+            presets=PRESETS,
+            estates=estates,
+        ),
         problem.status if problem else 200,
     )
 
 
-def render_vote(vote_id: UUID, problem: Problem | None = None, status: int = 200) -> ResponseReturnValue:
+def render_vote(
+    vote_id: UUID, problem: Problem | None = None, status: int = 200
+) -> ResponseReturnValue:
     user = require_user()
     reads = services().reads
     vote = scoped_vote(vote_id)
@@ -178,8 +219,14 @@ def render_vote(vote_id: UUID, problem: Problem | None = None, status: int = 200
     accepting = vote.state == VoteState.OPEN and services().consult.now() < vote.closes_at
     return (
         render_template(
-            "resident/vote.html", vote=vote, case=case, electors=electors, tally=tally, problem=problem,
-            values=request.form if problem else {}, accepting=accepting,
+            "resident/vote.html",
+            vote=vote,
+            case=case,
+            electors=electors,
+            tally=tally,
+            problem=problem,
+            values=request.form if problem else {},
+            accepting=accepting,
         ),
         status,
     )
@@ -213,7 +260,9 @@ def receipt(vote_id: UUID) -> ResponseReturnValue:
     option = mine.get(elector) or next(iter(mine.values()), None)
     if option is None or option.ballot is None:
         return redirect(url_for("resident.vote", vote_id=vote_id))
-    return render_template("resident/receipt.html", vote=vote, option=option, tally=reads.tally(vote_id))
+    return render_template(
+        "resident/receipt.html", vote=vote, option=option, tally=reads.tally(vote_id)
+    )
 
 
 @bp.get("/cases/<uuid:case_id>/notice")
@@ -224,7 +273,9 @@ def notice(case_id: UUID) -> ResponseReturnValue:
         raise Problem(404, "no_notice", _("该议题尚未发布公示。"))
     url = public_url(url_for("auth.landing", case_id=case.id))
     estate = services().reads.estate(case.estate_id)
-    return render_template("resident/notice_print.html", case=case, estate=estate, qr=qr_svg(url), url=url)
+    return render_template(
+        "resident/notice_print.html", case=case, estate=estate, qr=qr_svg(url), url=url
+    )
 
 
 @bp.get("/votes/<uuid:vote_id>/tally")

@@ -1,0 +1,299 @@
+"""Benchmark of the projections (issue 3). Prints one JSON object per line.
+
+- ``log_read``: the library's own notification-log read rate (``NotificationLogReader``, sections
+  of 1,000) over the same store, in the same run as
+- ``rebuild``: ``Projector.rebuild()`` of every view from zero, in events/s, and its ratio to the
+  read rate (target ≥ 0.5);
+- ``tally_latency``: ``Queries.vote_tally`` p50 / p95 on the 240-unit and the 20,000-unit rolls of
+  ../shared/data (target p95 ≤ 5 ms, large / small ≤ 1.5);
+- ``rebuild_memory``: peak RSS of a fresh process rebuilding every view from a store of
+  ``--events`` events (target ≤ 300 MB for 1,000,000).
+
+The store is SQLite (the embedded default): one estate on the 20,000-unit roll, one case whose
+agenda has as many items as needed, a vote per item, and real ballot events made by the domain's
+aggregates and stored by the application's recorder in batches: every owner votes, in random
+order and at random times, and 15 % change their vote later (``Ballot.Changed``).
+
+    PYTHONPATH=. python bench/projections_bench.py                  # 1,000,000 events
+    PYTHONPATH=. python bench/projections_bench.py --events 200000  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from eventsourcing.system import NotificationLogReader  # noqa: E402
+
+from consult.actors import Actor, Role  # noqa: E402
+from consult.application import ConsultationApp  # noqa: E402
+from consult.clock import FixedClock  # noqa: E402
+from consult.config import build_app  # noqa: E402
+from consult.rules import Choice  # noqa: E402
+from consult.vote import Ballot, ballot_id  # noqa: E402
+from projections import Projector, Queries, open_store  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+OPERATOR = Actor.of("op", Role.OPERATOR)
+OC = Actor.of("oc", Role.OWNERS_COMMITTEE)
+PARTY = Actor.of("party", Role.PARTY_ORGANISATION)
+RC = Actor.of("rc", Role.RESIDENTS_COMMITTEE)
+CHANGE_SHARE = 0.15
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields, ensure_ascii=False), flush=True)
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "system": platform.system(),
+    }
+
+
+def build_store(
+    path: Path, roll: str, events: int, seed: int = 1
+) -> tuple[ConsultationApp, list[UUID]]:
+    """An estate on ``roll``, and votes with ballots until the log holds about ``events`` events."""
+    clock = FixedClock()
+    app = build_app(f"sqlite:///{path}", clock=clock)
+    app.create_street("S", "街道", OPERATOR)
+    app.create_community("C", "社区", "S", OPERATOR)
+    estate = app.create_estate("E", "小区", "C", OPERATOR)
+    app.import_roll(estate, (DATA / roll).read_text(encoding="utf-8"), RC, source_name=roll)
+    heads = [h for h in app.owners_electorate(estate).heads.values()]
+    per_vote = int(len(heads) * (1 + CHANGE_SHARE))
+    n_votes = max(1, round(events / per_vote))
+    voter = Actor.of(heads[0].owners[0], Role.RESIDENT)
+    case = app.submit_topic(estate, "基准", "基准测试", "online", voter).id
+    app.confirm_topic(case, "owners-assembly", ["业主"], PARTY)
+    agenda = [{"item_id": str(i + 1), "title": f"事项{i + 1}", "matter": 4} for i in range(n_votes)]
+    app.publish_notice(case, "基准", "会所", "网上", clock.now() + timedelta(days=15), agenda, OC)
+    clock.advance(days=15)
+    votes = [
+        app.open_vote(case, str(i + 1), clock.now() + timedelta(days=60), OC).id
+        for i in range(n_votes)
+    ]
+    rng = random.Random(seed)
+    mapper, recorder = app.mapper, app.recorder
+    for vote in votes:
+        stored = []
+        for head in heads:
+            ballot = Ballot.start(
+                ballot_id(vote, head.head_id),
+                clock.now(),
+                head.owners[0],
+                "",
+                vote_id=vote,
+                elector_id=head.head_id,
+                choice=rng.choice(("yes", "no", "abstain")),
+                channel="online",
+                receipt="BENCH",
+            )
+            if rng.random() < CHANGE_SHARE:
+                ballot.change(
+                    Choice(rng.choice(("yes", "no"))), "online", True, head.owners[0], clock.now()
+                )
+            stored.extend(mapper.to_stored_event(e) for e in ballot.collect_events())
+            if len(stored) >= 5000:
+                recorder.insert_events(stored)
+                stored = []
+        if stored:
+            recorder.insert_events(stored)
+        clock.advance(minutes=1)
+    return app, votes
+
+
+def read_rate(app: ConsultationApp) -> float:
+    started = time.perf_counter()
+    count = sum(
+        1 for _ in NotificationLogReader(app.notification_log, section_size=1000).read(start=1)
+    )
+    return count / (time.perf_counter() - started)
+
+
+def rebuild_rate(app: ConsultationApp, url: str) -> float:
+    store = open_store(url)
+    try:
+        projector = Projector(app, store)
+        total = app.recorder.max_notification_id() or 0
+        started = time.perf_counter()
+        projector.rebuild()
+        return total / (time.perf_counter() - started)
+    finally:
+        store.dispose()
+
+
+def latency(query: Callable[[], object], n: int) -> tuple[float, float]:
+    for _ in range(50):
+        query()
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        query()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (n - 1))]
+
+
+def tally_latency(path: Path, roll: str, n: int) -> tuple[dict[str, Any], ConsultationApp]:
+    url = f"sqlite:///{path}"
+    app, votes = build_store(path, roll, 1) if not path.exists() else (build_app(url), [])
+    store = open_store(url)
+    projector = Projector(app, store)
+    projector.catch_up()
+    queries = Queries(store, app)
+    if not votes:
+        votes = [UUID(v) for v in _vote_ids(store)]
+    vote = votes[0]
+    assert queries.vote_tally(vote).result == app.tally(vote)
+    p50, p95 = latency(lambda: queries.vote_tally(vote), n)
+    units = sum(1 for _ in (DATA / roll).open(encoding="utf-8")) - 1
+    result = {
+        "metric": "tally_latency",
+        "roll": roll,
+        "units": units,
+        "buildings": len(queries.vote_tally(vote).result.by_building),
+        "queries": n,
+        "p50_ms": round(p50, 3),
+        "p95_ms": round(p95, 3),
+    }
+    store.dispose()
+    return result, app
+
+
+def _vote_ids(store: Any) -> list[str]:
+    import sqlalchemy as sa
+
+    from projections.views.tallies import view_vote
+
+    with store.read() as conn:
+        return list(
+            conn.execute(sa.select(view_vote.c.vote_id).order_by(view_vote.c.opened_at)).scalars()
+        )
+
+
+def rebuild_in_fresh_process(path: Path) -> dict[str, Any]:
+    """Rebuild every view in a new process; it reports its own peak RSS and rate."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--rebuild-only", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def rebuild_only(path: Path) -> None:
+    url = f"sqlite:///{path}"
+    app = build_app(url)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    events = app.recorder.max_notification_id() or 0
+    rate = rebuild_rate(app, url)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    emit(
+        metric="rebuild_memory",
+        events=events,
+        rebuild_events_per_s=round(rate),
+        peak_rss_mb=round(peak / 1024, 1),
+        rss_before_rebuild_mb=round(baseline / 1024, 1),
+        target_mb=300,
+        ok=peak / 1024 <= 300,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the large store")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved read / rebuild rounds")
+    parser.add_argument("--queries", type=int, default=2000, help="tally queries per roll")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="keep the stores here (reused if present)"
+    )
+    parser.add_argument("--rebuild-only", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rebuild_only is not None:
+        rebuild_only(args.rebuild_only)
+        return
+    emit(metric="machine", **machine())
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="projections-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    large = workdir / f"large-{args.events}.sqlite3"
+    if not large.exists():
+        started = time.perf_counter()
+        app, _ = build_store(large, "roll-20000.csv", args.events)
+        emit(
+            metric="store_built",
+            events=app.recorder.max_notification_id(),
+            seconds=round(time.perf_counter() - started, 1),
+        )
+    else:
+        app = build_app(f"sqlite:///{large}")
+    url = f"sqlite:///{large}"
+    reads, rebuilds = [], []
+    for _ in range(args.rounds):
+        reads.append(read_rate(app))
+        rebuilds.append(rebuild_rate(app, url))
+    read, rebuild = statistics.median(reads), statistics.median(rebuilds)
+    events = app.recorder.max_notification_id()
+    emit(metric="log_read", events=events, events_per_s=round(read), runs=[round(r) for r in reads])
+    emit(
+        metric="rebuild",
+        events=events,
+        events_per_s=round(rebuild),
+        runs=[round(r) for r in rebuilds],
+        ratio_to_log_read=round(rebuild / read, 3),
+        target_ratio=0.5,
+        ok=rebuild / read >= 0.5,
+    )
+    emit(**rebuild_in_fresh_process(large))
+    small, _ = tally_latency(workdir / "small.sqlite3", "roll-demo.csv", args.queries)
+    emit(**small)
+    big, _ = tally_latency(large, "roll-20000.csv", args.queries)
+    emit(**big)
+    emit(
+        metric="tally_latency_ratio",
+        p50_large_over_small=round(big["p50_ms"] / small["p50_ms"], 3),
+        p95_large_over_small=round(big["p95_ms"] / small["p95_ms"], 3),
+        target_ratio=1.5,
+        target_p95_ms=5,
+        ok=big["p95_ms"] <= 5 and small["p95_ms"] <= 5 and big["p95_ms"] / small["p95_ms"] <= 1.5,
+    )
+    if args.dir is None:
+        for file in workdir.iterdir():
+            file.unlink()
+        workdir.rmdir()
+
+
+if __name__ == "__main__":
+    main()
