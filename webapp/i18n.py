@@ -72,8 +72,26 @@ def init_app(app: Flask) -> None:
     babel = Babel(app, locale_selector=select_locale, default_timezone="UTC")
     babel.domain_instance = CatalogueDomain({"en": load_catalogue("en")})
     app.jinja_env.globals.update(
-        pick=pick, lang=lang, LOCALES=LOCALES, current_locale=current_locale
+        pick=pick, lang=lang, LOCALES=LOCALES, current_locale=current_locale, **PUNCTUATION
     )
+
+
+def _punctuation(zh: str, en: str) -> Any:
+    def mark() -> str:
+        return en if lang() == "en" else zh
+
+    return mark
+
+
+#: Punctuation between template pieces: full width in Chinese, ASCII with spaces in English.
+PUNCTUATION = {
+    "colon": _punctuation("：", ": "),
+    "semi": _punctuation("；", "; "),
+    "lp": _punctuation("（", " ("),
+    "rp": _punctuation("）", ")"),
+    "comma": _punctuation("、", ", "),
+    "stop": _punctuation("。", ". "),
+}
 
 
 def current_locale() -> str:

@@ -1,0 +1,87 @@
+"""``consult serve`` and the demo accounts that ``consult demo`` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from click.testing import CliRunner
+
+from consult.actors import Role
+from consult.config import Config
+from webapp import cli
+from webapp.accounts import AccountStore, ensure_demo_accounts
+from webapp.db import engine_for
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: str
+    name: str
+    roles: tuple[Role, ...]
+
+
+@dataclass
+class Summary:
+    estate_id: Any = field(default_factory=uuid4)
+    people: list[Person] = field(default_factory=list)
+    residents: list[Person] = field(default_factory=list)
+
+
+def test_demo_accounts_are_created_and_their_passwords_printed(tmp_path: Path) -> None:
+    config = Config(f"sqlite:///{tmp_path / 'consult.sqlite3'}", tmp_path)
+    summary = Summary(
+        people=[
+            Person("OC-ZHANG", "张主任", (Role.OWNERS_COMMITTEE,)),
+            Person("STREET-ZHAO", "赵审计员", (Role.STREET,)),
+        ],
+        residents=[Person("P03000001", "业主", (Role.RESIDENT,))],
+    )
+    first = ensure_demo_accounts(config, summary)
+    assert [c["username"] for c in first] == ["oc-zhang", "street-zhao", "p03000001"]
+    assert "owners' committee" in first[0]["role"] and "业主委员会" in first[0]["role"]
+    engine = engine_for(config.database_url)
+    store = AccountStore(engine)
+    oc = store.authenticate("oc-zhang", first[0]["password"])
+    assert (
+        oc is not None and oc.estate_id == summary.estate_id and oc.roles == {Role.OWNERS_COMMITTEE}
+    )
+    street = store.authenticate("street-zhao", first[1]["password"])
+    assert street is not None and street.estate_id is None
+    second = ensure_demo_accounts(config, summary)
+    assert store.authenticate("oc-zhang", first[0]["password"]) is None
+    assert store.authenticate("oc-zhang", second[0]["password"]) is not None
+    engine.dispose()
+
+
+class FakeServer:
+    def __init__(self, host: str, port: int, app: Any, threaded: bool) -> None:
+        self.app = app
+        self.closed = False
+
+    def serve_forever(self) -> None:
+        assert self.app.name == "webapp"
+        raise KeyboardInterrupt
+
+    def server_close(self) -> None:
+        self.closed = True
+
+
+def test_serve_prints_the_address_and_serves_the_embedded_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "make_server", FakeServer)
+    env = {"CONSULT_INSTANCE_PATH": str(tmp_path), "CONSULT_DATABASE_URL": ""}
+    result = CliRunner().invoke(cli.serve, ["--port", "5077"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:5077/" in result.output
+    assert (tmp_path / "consult.sqlite3").exists() and (tmp_path / "secret_key").exists()
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_refuses_a_bad_port() -> None:
+    result = CliRunner().invoke(cli.serve, ["--port", "70000"])
+    assert result.exit_code == 2 and "70000" in result.output
