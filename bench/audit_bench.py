@@ -154,29 +154,31 @@ def chain_and_verify(backend: str, url: str, events: int, runs: int) -> None:
 
 
 class TimedListener:
-    """Wraps the chain listener to add up the time the ballot path spends in it."""
+    """Wraps the chain listener to add up the time (wall and CPU) the saving thread spends in it."""
 
     def __init__(self, inner: Callable[[int], None]) -> None:
         self.inner = inner
-        self.seconds = 0.0
+        self.seconds = self.cpu = 0.0
         self.calls = 0
 
     def __call__(self, position: int) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         self.inner(position)
         self.seconds += time.perf_counter() - started
+        self.cpu += time.thread_time() - cpu
         self.calls += 1
 
 
 def ballot_run(
     url: str, key: Path, chain: bool, ballots: int, background: bool | None = None
 ) -> dict[str, float]:
-    """One run on a fresh store: ballots/s (wall clock), this process's CPU time per ballot (all
-    threads: the background chain worker included; other processes' load left out), and the time
-    the saving thread spent in the chain listener."""
+    """One run on a fresh store. Wall clock: ballots/s, and the share of the saving thread's time
+    spent in the listener. CPU time (other processes' load left out): the saving thread's per
+    ballot outside the listener, and the chain's (the listener, plus every other thread of this
+    process: the background worker)."""
     clock = FixedClock()
     app = build_app(url, clock)
-    timed = None
+    timed = TimedListener(lambda position: None)
     follower = None
     if chain:
         follower = attach(app, url, key, background=background)  # a checkpoint every 1000
@@ -186,23 +188,26 @@ def ballot_run(
     vote_id, heads = open_vote(app, clock, "roll-1200.csv")
     if follower is not None:
         follower.catch_up()  # and the first checkpoint, before the clock starts
-    if timed is not None:
-        timed.seconds, timed.calls = 0.0, 0
-    cpu = time.process_time()
+    timed.seconds = timed.cpu = 0.0
+    timed.calls = 0
+    cpu_all, cpu_main = time.process_time(), time.thread_time()
     started = time.perf_counter()
     for i, h in enumerate(heads[:ballots]):
         app.cast_ballot(vote_id, ("yes", "no", "abstain")[i % 3], owner(h.owners[0]))
-    if follower is not None:  # the background worker's work counts too
+    seconds = time.perf_counter() - started
+    if follower is not None:  # what the background worker still has to do counts too
         follower.wait(app.recorder.max_notification_id())
         follower.stop()
-    seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    cpu_main = time.thread_time() - cpu_main
+    cpu_others = time.process_time() - cpu_all - cpu_main
     app.close()
     return {
         "rate": ballots / seconds,
-        "cpu_us": cpu / ballots * 1e6,
-        "share": timed.seconds / (seconds - timed.seconds) if timed else 0.0,
-        "listener_us": timed.seconds / timed.calls * 1e6 if timed and timed.calls else 0.0,
+        "ballot_cpu_us": (cpu_main - timed.cpu) / ballots * 1e6,
+        "others_cpu_us": cpu_others / ballots * 1e6,
+        "listener_cpu_us": timed.cpu / ballots * 1e6,
+        "share": timed.seconds / (seconds - timed.seconds),
+        "listener_us": timed.seconds / timed.calls * 1e6 if timed.calls else 0.0,
     }
 
 
@@ -233,7 +238,9 @@ def ballot_cost(backend: str, ballots: int, runs: int, background: bool | None) 
 
     p, c = median(plain, "rate"), median(chained, "rate")
     paired = [1 - w["rate"] / wo["rate"] for w, wo in zip(chained, plain, strict=True)]
-    cpu_p, cpu_c = median(plain, "cpu_us"), median(chained, "cpu_us")
+    ballot_cpu = median(plain, "ballot_cpu_us")
+    idle_others = median(plain, "others_cpu_us")  # the connection pool's threads, say
+    chain_cpu = [r["listener_cpu_us"] + max(0.0, r["others_cpu_us"] - idle_others) for r in chained]
     emit(
         measure="ballots with and without the chain listener",
         backend=backend,
@@ -245,10 +252,10 @@ def ballot_cost(backend: str, ballots: int, runs: int, background: bool | None) 
         with_median=round(c),
         cost_wall_medians=round(1 - c / p, 3),
         cost_wall_paired_median=round(statistics.median(paired), 3),
-        cpu_us_per_ballot_without=round(cpu_p),
-        cpu_us_per_ballot_with=round(cpu_c),
-        cost_cpu=round(cpu_c / cpu_p - 1, 3),
-        listener_share_median=round(median(chained, "share"), 3),
+        ballot_cpu_us=round(ballot_cpu),
+        chain_cpu_us_per_ballot=[round(x) for x in chain_cpu],
+        cost_cpu=round(statistics.median(chain_cpu) / ballot_cpu, 3),
+        listener_wall_share_median=round(median(chained, "share"), 3),
         listener_us_per_save_median=round(median(chained, "listener_us")),
         load_average=[round(x, 2) for x in os.getloadavg()],
     )

@@ -163,6 +163,7 @@ def test_a_checkpoint_is_refused_when_the_history_since_the_last_one_does_not_ve
     vote_id, heads = story(app, clock, ballots=10)
     last = follower.checkpoint()
     cast_ballots(app, clock, vote_id, heads[10:13])
+    assert follower.wait(app.recorder.max_notification_id())  # chained, then changed
     SQLiteTamperer(sqlite_url).update_state(last.position + 2, b"{}")
     with pytest.raises(TamperedError) as err:
         follower.checkpoint()
@@ -170,6 +171,8 @@ def test_a_checkpoint_is_refused_when_the_history_since_the_last_one_does_not_ve
 
     follower.checkpoint_every = 5  # the periodic checkpoints refuse too, and the saves go on
     cast_ballots(app, clock, vote_id, heads[13:23])
+    assert follower.wait(app.recorder.max_notification_id())
+    follower.stop()
     assert follower.store.latest_checkpoint() == last
     assert "未签发审计检查点" in caplog.text and f"Position {last.position + 2}" in caplog.text
     follower.store.close()
@@ -244,11 +247,36 @@ def test_a_background_follower_chains_what_arrives(
         follower.stop()
         follower.store.close()
         app.close()
-    with build_app(any_url, clock) as again:  # PostgreSQL chains in the background by default
+    with build_app(any_url, clock) as again:  # a database is chained in the background by default
         default = attach(again, any_url, catch_up=False)
-        assert default.in_background is any_url.startswith("postgresql")
+        assert default.in_background
         default.stop()
         default.store.close()
+    assert not attach(build_app("memory://", clock), "memory://").in_background
+
+
+def test_a_background_follower_survives_a_failed_catch_up(
+    sqlite_url: str, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = build_app(sqlite_url, clock)
+    follower = attach(app, sqlite_url, background=True)
+    extend = follower.store.extend_chain
+    failures = iter([OSError("connection lost")])
+
+    def flaky(limit: int) -> Any:
+        for failure in failures:
+            raise failure
+        return extend(limit)
+
+    follower.store.extend_chain = flaky  # type: ignore[method-assign]
+    try:
+        story(app, clock, ballots=3)
+        assert follower.wait(app.recorder.max_notification_id(), timeout=30)
+        assert "审计链补链失败" in caplog.text
+    finally:
+        follower.stop()
+        follower.store.close()
+        app.close()
 
 
 def test_chain_status_for_the_auditors_page(
@@ -335,6 +363,7 @@ def exported(sqlite_url: str, clock: FixedClock, tmp_path: Path) -> tuple[Path, 
     export_bundle(follower.store, tmp_path / "bundle", clock.now())
     pem = tmp_path / "public.pem"
     pem.write_bytes(follower.signer().public_pem)
+    follower.stop()
     follower.store.close()
     app.close()
     return tmp_path / "bundle", pem, cp

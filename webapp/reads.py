@@ -9,6 +9,7 @@ is a frozen dataclass of plain values.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from fractions import Fraction
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.utils import get_topic
 
 from consult.application import ConsultationApp
@@ -1005,7 +1007,7 @@ class ProjectionReads(DomainReads):
 
         try:
             status = chain_status(self.audit_store)
-        except ConsultError:
+        except (ConsultError, sqlite3.Error, psycopg.Error):  # shown as "status unavailable"
             logger.exception("the audit chain's status could not be read")
             return None
         cp = status.latest_checkpoint

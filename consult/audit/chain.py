@@ -4,10 +4,9 @@ Call it with a log position (it is one of ``app.listeners``) or use :meth:`Chain
 Each step chains the events after the last chained position and stores their links in one
 transaction, so a crash or a second follower never chains an event twice or skips one.
 
-On SQLite it chains in the saving thread, right after the save (a few hundred microseconds: there
-is one writer, and a second thread would only wait for the file lock). On PostgreSQL, where the
-same work takes several round trips, a save only wakes a background thread (:meth:`start`), which
-chains whatever has arrived in one transaction.
+On SQLite and PostgreSQL a save only wakes a background thread (:meth:`start`), which chains what
+has arrived within ``linger`` (50 ms) in one transaction: the ballot path pays a wake-up, not a
+transaction. The in-memory store (tests, demos) chains in the saving thread.
 """
 
 from __future__ import annotations
@@ -125,6 +124,7 @@ class ChainFollower:
             self._wake.set()
 
     def _run(self, idle: float, linger: float) -> None:
+        backoff = 1.0
         while not self._stopping.is_set():
             if self._wake.wait(idle):
                 self._stopping.wait(linger)
@@ -133,9 +133,13 @@ class ChainFollower:
                 return
             try:
                 self.catch_up()
-            except Exception:  # a worker outlives a dropped connection; it says so and retries
-                logger.exception("audit chain: catch-up failed / 审计链补链失败; retrying")
-                self._stopping.wait(1.0)
+                backoff = 1.0
+            except Exception:  # a worker outlives a dropped connection: it says so and retries
+                logger.exception(
+                    "audit chain: catch-up failed / 审计链补链失败 (retry in %.0f s)", backoff
+                )
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
                 self._wake.set()
 
     def wait(self, position: int, timeout: float = 10.0) -> bool:
@@ -206,13 +210,13 @@ def attach(
     background: bool | None = None,
 ) -> ChainFollower:
     """Keep the chain of ``app`` (on the store at ``url``) after every save; sign checkpoints with
-    the key in ``key_file`` (none: chain only). ``background`` defaults to on for PostgreSQL."""
+    the key in ``key_file`` (none: chain only). ``background`` defaults to on for a database."""
     store = open_store(url, app)
     signer = (lambda: load_signer(key_file)) if key_file is not None else None
     follower = ChainFollower(store, signer, app.clock, checkpoint_every, checkpoint_interval)
     if catch_up:
         follower.catch_up()
-    if store.backend == "postgresql" if background is None else background:
+    if store.backend != "memory" if background is None else background:
         follower.start()
     app.listeners.append(follower)
     return follower
