@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+import orjson
+
 from consult.rules import (
     NOT_VOTED,
     Choice,
@@ -80,22 +82,41 @@ def _counts(uses_area: bool, group: Counters) -> tuple[dict[Choice, Count], Coun
     )
 
 
-@lru_cache(maxsize=8192)
-def _building(uses_area: bool, group: Counters) -> tuple[tuple[Choice | str, Count], ...]:
-    """One building's counts (memoised: a pure function of the counters, and most buildings'
-    counters are unchanged from one query to the next)."""
-    counts, not_voted, _ = _counts(uses_area, group)
-    return (*((c, counts[c]) for c in CHOICE_ORDER), (NOT_VOTED, not_voted))
+ByBuilding = dict[str, dict[Choice | str, Count]]
+
+
+def building_counts(uses_area: bool, buildings: Mapping[str, Counters]) -> ByBuilding:
+    """Each building's counts by choice and not voted, as ``tally`` gives them."""
+    result: ByBuilding = {}
+    for building, group in sorted(buildings.items()):
+        counts, not_voted, _ = _counts(uses_area, group)
+        row: dict[Choice | str, Count] = {c: counts[c] for c in CHOICE_ORDER}
+        row[NOT_VOTED] = not_voted
+        result[building] = row
+    return result
+
+
+@lru_cache(maxsize=256)
+def _from_json(uses_area: bool, text: str) -> ByBuilding:
+    groups = {b: Counters(v[0], v[1], tuple(v[2:])) for b, v in orjson.loads(text).items()}
+    return building_counts(uses_area, groups)
+
+
+def building_counts_from_json(uses_area: bool, text: str) -> ByBuilding:
+    """``building_counts`` of the view's per-building JSON; memoised by the text, which changes
+    whenever a count does (each call gets its own dicts; the counts are immutable)."""
+    return {building: dict(row) for building, row in _from_json(uses_area, text).items()}
 
 
 def result_from_counters(
     rs: RuleSet,
     options: CountingOptions,
     total: Counters,
-    buildings: Mapping[str, Counters],
+    by_building: ByBuilding,
     households: tuple[int, int] | None = None,
 ) -> VoteResult:
-    """The result :func:`consult.rules.tally` gives for the ballots these counters summarise.
+    """The result :func:`consult.rules.tally` gives for the ballots these counters summarise
+    (``by_building`` from :func:`building_counts`).
 
     ``households`` is (households with a participating member, all households), needed only by
     rule sets with a household quorum (villagers' meetings).
@@ -132,9 +153,6 @@ def result_from_counters(
             else:
                 deemed = _deem(rs, raw, side, options)
                 status = SilentMajorityStatus.APPLIED
-    by_building = {
-        building: dict(_building(uses_area, group)) for building, group in sorted(buildings.items())
-    }
     return VoteResult(
         rule_set=rs,
         options=options,

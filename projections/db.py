@@ -138,23 +138,6 @@ class ViewStore(ABC):
         )
         conn.execute(stmt, list(rows))
 
-    def add(
-        self,
-        conn: Connection,
-        table: sa.Table,
-        rows: Sequence[Mapping[str, Any]],
-        keys: Sequence[str],
-    ) -> None:
-        """Insert rows, or add their non-key columns to those of existing rows (counters)."""
-        if not rows:
-            return
-        stmt = self._insert(table)
-        columns = [c for c in rows[0] if c not in keys]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: table.c[c] + stmt.excluded[c] for c in columns}
-        )
-        conn.execute(stmt, list(rows))
-
     placeholder = "?"
 
     def insert_many(

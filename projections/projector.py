@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from eventsourcing.persistence import Notification
 from sqlalchemy.engine import Connection
 
 from projections.db import ViewStore, tracking
 from projections.decoding import EventDecoder
 from projections.errors import ProjectionTimeoutError
+from projections.reading import ProcessReader, Reader, Section, ThreadReader
 from projections.views import default_views
 from projections.views.base import Projected, View
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 
 DEFAULT_SECTION_SIZE = 1000
+DEFAULT_READ_PROCESS_THRESHOLD = 50_000  # below it, starting a process costs more than it saves
 
 
 class Projector:
@@ -47,12 +48,15 @@ class Projector:
         store: ViewStore,
         views: Sequence[View] | None = None,
         section_size: int = DEFAULT_SECTION_SIZE,
+        read_process_threshold: int | None = DEFAULT_READ_PROCESS_THRESHOLD,
     ) -> None:
         if section_size < 1:
             raise ValueError("section_size must be at least 1")
         self.app = app
         self.store = store
         self.section_size = section_size
+        #: Catching up this many events or more, the log is read in a child process (None: never).
+        self.read_process_threshold = read_process_threshold
         chosen = list(views) if views is not None else default_views(app, store)
         self.views: dict[str, View] = {v.name: v for v in chosen}
         self.decoder = EventDecoder(app.mapper)
@@ -148,17 +152,35 @@ class Projector:
     def _drain(
         self, names: Sequence[str], progress: Progress | None, stop: threading.Event | None = None
     ) -> int:
-        target = (self.app.recorder.max_notification_id() or 0) if progress else 0
-        while True:
-            count, reached = self._section(names)
-            if count < 0:
-                continue  # another process applied that section: read on from where it is
-            if progress is not None:
-                progress(reached, max(target, reached))
-            if count < self.section_size or (stop is not None and stop.is_set()):
-                return reached
+        """Apply sections until the log is exhausted, reading ahead (``projections.reading``)."""
+        head = self.app.recorder.max_notification_id() or 0
+        target = head if progress else 0
+        reader = self._reader(names, head)
+        try:
+            while True:
+                count, reached = self._section(names, reader)
+                if count < 0:
+                    continue  # another process applied that section: read on from where it is
+                if progress is not None:
+                    progress(reached, max(target, reached))
+                if count < self.section_size or (stop is not None and stop.is_set()):
+                    return reached
+        finally:
+            reader.close()
 
-    def _section(self, names: Sequence[str]) -> tuple[int, int]:
+    def _reader(self, names: Sequence[str], head: int) -> Reader:
+        """A thread reads ahead; a process, when the log is far ahead and in a shared database."""
+        wanted = frozenset().union(*(self.views[n].topics for n in names))
+        reader = ThreadReader(self.app.recorder, self.decoder, wanted, self.section_size)
+        threshold = self.read_process_threshold
+        if threshold is None or not _shared(self.app.env):
+            return reader
+        start = min(self.positions(names).values()) + 1
+        if head - start < threshold:
+            return reader
+        return ProcessReader(self.app, start, self.section_size, wanted, reader)
+
+    def _section(self, names: Sequence[str], reader: Reader) -> tuple[int, int]:
         """Apply the next section of the log to the named views in one transaction.
 
         Returns (events read, position reached); (-1, position) when another updater applied
@@ -168,24 +190,19 @@ class Projector:
         views = [self.views[n] for n in names]
         positions = self.positions(names)
         start = min(positions.values())
-        notifications = self.app.recorder.select_notifications(start + 1, self.section_size)
-        if not notifications:
-            return 0, start
         try:
             with _gc_paused():
-                applied = self._apply(views, positions, notifications)
+                section = reader.section(start + 1)
+                if not section.read:
+                    return 0, start
+                applied = self._apply(views, positions, section)
         except BaseException:
             for view in views:
                 view.reset()  # caches may hold what the rolled-back transaction did
             raise
-        return (len(notifications), notifications[-1].id) if applied else (-1, start)
+        return (section.read, section.last) if applied else (-1, start)
 
-    def _apply(
-        self,
-        views: Sequence[View],
-        positions: dict[str, int],
-        notifications: Sequence[Notification],
-    ) -> bool:
+    def _apply(self, views: Sequence[View], positions: dict[str, int], section: Section) -> bool:
         readers: dict[str, list[tuple[View, int, list[Projected]]]] = {}
         routes: list[tuple[View, int, list[Projected]]] = []
         for view in views:
@@ -193,18 +210,14 @@ class Projector:
             routes.append(route)
             for t in view.topics:
                 readers.setdefault(t, []).append(route)
-        decode = self.decoder.decode
-        for n in notifications:
-            entries = readers.get(n.topic)
-            if entries:
-                item = Projected(n.id, n.topic, decode(n))
-                for _, after, events in entries:
-                    if n.id > after:
-                        events.append(item)
+        for item in section.items:
+            for _, after, events in readers.get(item.topic, ()):
+                if item.position > after:
+                    events.append(item)
         work = [(view, events) for view, _, events in routes if events]
         for view, events in work:
             view.prepare(events)
-        names, last = list(positions), notifications[-1].id
+        names, last = list(positions), section.last
         with self.store.write() as conn:
             if self._positions(conn, names) != positions:
                 return False
@@ -262,6 +275,15 @@ class Projector:
 
     def dispose(self) -> None:
         self.store.dispose()
+
+
+def _shared(env: dict[str, str]) -> bool:
+    """Whether another process can open this application's event store."""
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module == "eventsourcing.postgres":
+        return True
+    name = env.get("SQLITE_DBNAME", "")
+    return module == "eventsourcing.sqlite" and ":memory:" not in name and "mode=memory" not in name
 
 
 @contextmanager

@@ -40,7 +40,7 @@ from consult.rules import (
     rule_set,
     tally,
 )
-from projections.counting import Counters, result_from_counters
+from projections.counting import Counters, building_counts_from_json, result_from_counters
 from projections.db import ViewStore, area, maybe_moment, micros, moment, tracking
 from projections.views.cases import (
     case_row,
@@ -52,7 +52,7 @@ from projections.views.cases import (
 from projections.views.councils import view_council_seat, view_session, view_session_position
 from projections.views.motions import view_motion
 from projections.views.rolls import view_roll_version
-from projections.views.tallies import COUNTERS, view_ballot_event, view_vote, view_vote_building
+from projections.views.tallies import COUNTERS, view_ballot_event, view_vote
 from projections.views.timeline import view_case_event
 
 if TYPE_CHECKING:
@@ -425,12 +425,6 @@ class RollAsOf:
 # The tally's statements, built once (a query then only binds its vote).
 _POSITION = sa.select(tracking.c.position).where(tracking.c.name == sa.bindparam("name"))
 _VOTE = sa.select(view_vote).where(view_vote.c.vote_id == sa.bindparam("vote_id"))
-_VOTE_BUILDINGS = sa.select(
-    view_vote_building.c.building,
-    view_vote_building.c.total_heads,
-    view_vote_building.c.total_area,
-    *(view_vote_building.c[n] for n in COUNTERS),
-).where(view_vote_building.c.vote_id == sa.bindparam("vote_id"))
 
 
 class Queries:
@@ -464,7 +458,6 @@ class Queries:
                 raise NotFoundError(
                     field="vote_id", kind="表决", kind_en="vote", ident=str(vote_id)
                 )
-            buildings = conn.execute(_VOTE_BUILDINGS, {"vote_id": vote_id.hex}).all()
             position = self._position(conn, "tallies")
         rs = rule_set(row["rule_set_id"])
         options = CountingOptions.from_dict(json.loads(row["options"]))
@@ -472,7 +465,7 @@ class Queries:
             rs,
             options,
             _counters(row),
-            {r[0]: Counters(r[1], r[2], tuple(r[3:])) for r in buildings},
+            building_counts_from_json(rs.uses_area, row["buildings"]),
             (row["households_participating"], row["total_households"]),
         )
         return VoteTally(

@@ -28,7 +28,14 @@ from consult.vote import Ballot, ballot_id
 from projections import ProjectionTimeoutError, Projector, Queries, attach, open_store
 from projections.cli import projections as projections_cli
 from projections.db import ViewStore
+from projections.decoding import (
+    BALLOT_TOPICS,
+    EventDecoder,
+    ballot_fact_from_event,
+    ballot_fact_from_json,
+)
 from projections.queries import DeadlineKind, Scope
+from projections.reading import ProcessReader
 from projections.views import default_views
 from projections.views.tallies import TalliesView
 from tests.conftest import OC, PARTY, RC, STREET, TELLER_A, TELLER_B, owner
@@ -468,5 +475,56 @@ def test_cli_rebuild_run_and_status(
         assert result.exit_code == 2 and "nonsense" in result.output
         result = runner.invoke(projections_cli, ["status"])
         assert result.exit_code == 0 and result.output.count("up to date") == len(w.projector.names)
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_ballot_facts_read_from_json_equal_the_mappers(clock: FixedClock, compressed: bool) -> None:
+    env = {**ConsultationApp.env, "PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if compressed:
+        env["COMPRESSOR_TOPIC"] = "eventsourcing.compressor:ZlibCompressor"
+    app = ConsultationApp(env=env, clock=clock)
+    estate = setup_place(app, synthetic_roll(12))
+    _, (vote,) = open_owners_vote(app, clock, estate)
+    for i, head in enumerate(heads_of(app, estate)):
+        app.cast_ballot(vote, "yes", owner(head.owners[0]))
+        if i % 2:
+            clock.advance(seconds=1.5)
+            app.cast_ballot(vote, "no", owner(head.owners[0]))
+    decoder = EventDecoder(app.mapper)
+    assert decoder.fast is not compressed
+    ballots = [n for n in app.recorder.select_notifications(1, 10_000) if n.topic in BALLOT_TOPICS]
+    assert len(ballots) > 12
+    for n in ballots:
+        expected = ballot_fact_from_event(app.mapper.to_domain_event(n))
+        assert decoder.decode(n) == expected
+        if not compressed:
+            assert ballot_fact_from_json(n) == expected
+
+
+def test_a_rebuild_reading_the_log_in_a_child_process(
+    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = World(f"sqlite:///{tmp_path / 'p.sqlite3'}", clock, section_size=7)
+    started: list[ProcessReader] = []
+    original = ProcessReader.__init__
+
+    def spy(self: ProcessReader, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(ProcessReader, "__init__", spy)
+    try:
+        estate = setup_place(w.app, synthetic_roll(40))
+        _, (vote,) = open_owners_vote(w.app, clock, estate)
+        for i, head in enumerate(heads_of(w.app, estate)):
+            w.app.cast_ballot(vote, "yes" if i % 3 else "no", owner(head.owners[0]))
+        rows = view_rows(w.store)
+        assert not started  # commands catch up a few events at a time: no process for that
+        Projector(w.app, w.store, section_size=7, read_process_threshold=0).rebuild()
+        assert len(started) == 1 and started[0]._process.poll() is not None
+        assert view_rows(w.store) == rows
+        assert w.queries.vote_tally(vote).result == w.app.tally(vote)
     finally:
         w.close()

@@ -9,8 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consult.rules import RULE_SETS, Choice, CountingOptions, Elector, RuleSet, tally
-from projections.counting import Counters, result_from_counters
+from projections.counting import (
+    Counters,
+    building_counts,
+    building_counts_from_json,
+    result_from_counters,
+)
 from projections.db import hundredths
+from projections.views.tallies import dump_buildings
 
 BUILDINGS = ("1", "2", "3", "S")
 
@@ -102,9 +108,16 @@ def test_result_from_counters_equals_tally(
     total, buildings = counters_of(electors, ballots)
     expected = tally(rs, electors, ballots, options)
     got = result_from_counters(
-        rs, options, total, buildings, households_of(electors, ballots, options)
+        rs,
+        options,
+        total,
+        building_counts(rs.uses_area, buildings),
+        households_of(electors, ballots, options),
     )
     assert got == expected
+    # the view keeps the buildings as JSON; read back, they give the same counts
+    text = dump_buildings({b: [g.total_heads, g.total_area, *g.cast] for b, g in buildings.items()})
+    assert building_counts_from_json(rs.uses_area, text) == expected.by_building
     assert got.passed == expected.passed and got.silent_majority == expected.silent_majority
 
 
@@ -113,4 +126,4 @@ def test_villagers_meeting_needs_household_counts() -> None:
         next(k for k, v in RULE_SETS.items() if v.household_quorum_threshold is not None)
     ]
     with pytest.raises(ValueError, match="household"):
-        result_from_counters(rs, CountingOptions(), Counters(1, 0), {"": Counters(1, 0)}, None)
+        result_from_counters(rs, CountingOptions(), Counters(1, 0), {}, None)

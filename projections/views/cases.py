@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -23,6 +23,10 @@ from consult.evaluation import Evaluation, Rating
 from projections.db import metadata, micros
 from projections.errors import ProjectionError
 from projections.views.base import EventByEventView, Handler, Projected, topic
+
+if TYPE_CHECKING:
+    from consult.application import ConsultationApp
+    from projections.db import ViewStore
 
 view_jurisdiction = sa.Table(
     "view_jurisdiction",
@@ -150,7 +154,7 @@ class CasesView(EventByEventView):
     tables = (view_jurisdiction, view_estate, view_case, view_evaluation)
     cache_size = 256
 
-    def __init__(self, app: Any, store: Any) -> None:
+    def __init__(self, app: ConsultationApp, store: ViewStore) -> None:
         super().__init__(app, store)
         self._cases: OrderedDict[UUID, Case] = OrderedDict()  # recently changed cases
         self._working: dict[UUID, Case] = {}  # the section's cases, as they stand

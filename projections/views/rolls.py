@@ -3,7 +3,7 @@ so the roll as it stood at any moment is found without reading the roll's (large
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -12,6 +12,10 @@ from consult.registers import Roll
 from projections.db import metadata, micros
 from projections.summaries import summarize
 from projections.views.base import EventByEventView, Handler, Projected, topic
+
+if TYPE_CHECKING:
+    from consult.application import ConsultationApp
+    from projections.db import ViewStore
 
 view_roll_version = sa.Table(
     "view_roll_version",
@@ -42,7 +46,7 @@ class RollsView(EventByEventView):
     name = "rolls"
     tables = (view_roll_version,)
 
-    def __init__(self, app: Any, store: Any) -> None:
+    def __init__(self, app: ConsultationApp, store: ViewStore) -> None:
         super().__init__(app, store)
         self._estates: dict[str, str] = {}  # roll -> estate: facts of the log, never changed
 

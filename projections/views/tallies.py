@@ -12,9 +12,10 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -25,6 +26,10 @@ from projections.db import hundredths, metadata, micros
 from projections.decoding import BallotFact
 from projections.errors import ProjectionError
 from projections.views.base import Projected, View, topic
+
+if TYPE_CHECKING:
+    from consult.application import ConsultationApp
+    from projections.db import ViewStore
 
 COUNTERS = tuple(f"{c.value}_{k}" for c in CHOICE_ORDER for k in ("heads", "area"))
 _KEYS = {c.value: (f"{c.value}_heads", f"{c.value}_area") for c in CHOICE_ORDER}
@@ -61,16 +66,9 @@ view_vote = sa.Table(
     sa.Column("proxies", sa.BigInteger, nullable=False, default=0),
     sa.Column("late_ballots", sa.BigInteger, nullable=False, default=0),
     *_counter_columns(),
-)
-
-view_vote_building = sa.Table(
-    "view_vote_building",
-    metadata,
-    sa.Column("vote_id", sa.String(32), primary_key=True),
-    sa.Column("building", sa.Text, primary_key=True),
-    sa.Column("total_heads", sa.BigInteger, nullable=False),
-    sa.Column("total_area", sa.BigInteger, nullable=False),
-    *_counter_columns(),
+    # Per building, as JSON: {"building": [heads, area, yes heads, yes area, no heads, ...]} in
+    # COUNTERS order. One row per vote: a tally reads the same one row for 6 or 60 buildings.
+    sa.Column("buildings", sa.Text, nullable=False),
 )
 
 #: Every ballot event (a ballot is created, and may be changed once); the counted choice of a
@@ -82,7 +80,6 @@ view_ballot_event = sa.Table(
     sa.Column("elector_id", sa.Text, primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("position", sa.BigInteger, nullable=False),
-    sa.Column("ballot_id", sa.String(32), nullable=False),
     sa.Column("choice", sa.String(16), nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("at", sa.BigInteger, nullable=False),
@@ -96,7 +93,6 @@ BALLOT_COLUMNS = (
     "elector_id",
     "version",
     "position",
-    "ballot_id",
     "choice",
     "channel",
     "at",
@@ -113,6 +109,24 @@ view_vote_household = sa.Table(
 )
 
 
+_VOTE_DELTAS = (*COUNTERS, "late_ballots", "proxies", "households_participating")
+_ADD_TO_VOTE = (
+    sa.update(view_vote)
+    .where(view_vote.c.vote_id == sa.bindparam("b_vote_id"))
+    .values({n: view_vote.c[n] + sa.bindparam(f"d_{n}") for n in _VOTE_DELTAS})
+)
+_SET_BUILDINGS = (
+    sa.update(view_vote)
+    .where(view_vote.c.vote_id == sa.bindparam("b_vote_id"))
+    .values(buildings=sa.bindparam("b_buildings"))
+)
+
+
+def dump_buildings(buildings: dict[str, list[int]]) -> str:
+    """The per-building JSON, always written the same way (rebuild == incremental, to the byte)."""
+    return orjson.dumps(buildings, option=orjson.OPT_SORT_KEYS).decode()
+
+
 @dataclass(frozen=True)
 class VoteRules:
     """What never changes about a vote once opened: who may vote, where, with how much area."""
@@ -122,11 +136,13 @@ class VoteRules:
     households: bool  # the rule set has a household quorum
 
 
-@dataclass
 class _Ballot:
-    vote_id: str
-    elector_id: str
-    counted: str | None  # the choice currently counted, if any
+    __slots__ = ("counted", "elector_id", "vote_id")
+
+    def __init__(self, vote_id: str, elector_id: str, counted: str | None) -> None:
+        self.vote_id = vote_id
+        self.elector_id = elector_id
+        self.counted = counted  # the choice currently counted, if any
 
 
 class _Deltas:
@@ -140,9 +156,7 @@ class _Deltas:
     def vote(self, vote_id: str) -> dict[str, int]:
         row = self.votes.get(vote_id)
         if row is None:
-            row = self.votes[vote_id] = dict.fromkeys(
-                (*COUNTERS, "late_ballots", "proxies", "households_participating"), 0
-            )
+            row = self.votes[vote_id] = dict.fromkeys(_VOTE_DELTAS, 0)
         return row
 
     def count(
@@ -153,10 +167,9 @@ class _Deltas:
         row = self.votes.get(vote_id) or self.vote(vote_id)
         row[heads_key] += sign
         row[area_key] += sign * area
-        key = (vote_id, building)
-        brow = self.buildings.get(key)
+        brow = self.buildings.get((vote_id, building))
         if brow is None:
-            brow = self.buildings[key] = dict.fromkeys(COUNTERS, 0)
+            brow = self.buildings[(vote_id, building)] = dict.fromkeys(COUNTERS, 0)
         brow[heads_key] += sign
         brow[area_key] += sign * area
         if rules.households and household is not None and choice in rules.participating:
@@ -166,7 +179,7 @@ class _Deltas:
 
 class TalliesView(View):
     name = "tallies"
-    tables = (view_vote, view_vote_building, view_ballot_event, view_vote_household)
+    tables = (view_vote, view_ballot_event, view_vote_household)
     cache_size = 16  # votes whose electorates are kept
     recent_size = 100_000  # ballots remembered for a later change (older ones are read back)
 
@@ -179,9 +192,10 @@ class TalliesView(View):
     BALLOT_CREATED = topic(Ballot.Created)
     BALLOT_CHANGED = topic(Ballot.Changed)
 
-    def __init__(self, app: Any, store: Any) -> None:
+    def __init__(self, app: ConsultationApp, store: ViewStore) -> None:
         super().__init__(app, store)
         self._rules: OrderedDict[str, VoteRules] = OrderedDict()  # a few recent votes
+        self._electorates: OrderedDict[str, dict[str, tuple[str, int, str | None]]] = OrderedDict()
         self._pinned: dict[str, VoteRules] = {}  # every vote of the section being applied
         self._ballots: dict[str, _Ballot] = {}  # the section's ballots created before it
         # Recently seen ballot events: ballot -> (vote, elector, version, choice). Facts of the
@@ -205,6 +219,7 @@ class TalliesView(View):
 
     def reset(self) -> None:
         self._rules.clear()
+        self._electorates.clear()
         self._pinned = {}
         self._ballots = {}
 
@@ -216,7 +231,6 @@ class TalliesView(View):
         if rules is not None:
             self._rules.move_to_end(key)
             return rules
-        electorate = self.app.electorate(vote)
         rs = vote.rules
         participating = {Choice.YES.value, Choice.NO.value}
         if vote.options.abstain_participates:
@@ -224,14 +238,7 @@ class TalliesView(View):
         if vote.options.invalid_participates:
             participating.add(Choice.INVALID.value)
         rules = VoteRules(
-            electors={
-                e.elector_id: (
-                    e.building,
-                    hundredths(e.area) if e.area is not None else 0,
-                    e.household,
-                )
-                for e in electorate.electors
-            },
+            electors=self._electors(vote),
             participating=frozenset(participating),
             households=rs.household_quorum_threshold is not None,
         )
@@ -239,6 +246,25 @@ class TalliesView(View):
         while len(self._rules) > self.cache_size:
             self._rules.popitem(last=False)
         return rules
+
+    def _electors(self, vote: Vote) -> dict[str, tuple[str, int, str | None]]:
+        """Elector -> (building, area, household) of a frozen electorate, shared by every vote
+        on the same roll (or register) version."""
+        key = json.dumps(vote.electorate, sort_keys=True, default=str)
+        electors = self._electorates.get(key)
+        if electors is None:
+            electors = {
+                e.elector_id: (
+                    e.building,
+                    hundredths(e.area) if e.area is not None else 0,
+                    e.household,
+                )
+                for e in self.app.electorate(vote).electors
+            }
+            self._electorates[key] = electors
+            while len(self._electorates) > 4:
+                self._electorates.popitem(last=False)
+        return electors
 
     def prepare(self, events: Sequence[Projected]) -> None:
         """Pin the electorate of every vote the section concerns, and read from the event store
@@ -283,55 +309,20 @@ class TalliesView(View):
         return rules
 
     def _project(self, conn: Connection, events: Sequence[Projected]) -> None:
-        ballots, recent = self._ballots, self._recent
+        recent = self._recent
         closed = self._closed_votes(conn, set(self._pinned))
         deltas = _Deltas()
         new_votes: list[dict[str, Any]] = []
-        new_buildings: list[dict[str, Any]] = []
         updates: dict[str, dict[str, Any]] = {}
         rows: list[tuple[Any, ...]] = []
+        ballot_topics = (self.BALLOT_CREATED, self.BALLOT_CHANGED)
         for item in events:
             t, e = item.topic, item.event
-            if t == self.BALLOT_CREATED or t == self.BALLOT_CHANGED:
-                fact: BallotFact = e
-                if t == self.BALLOT_CREATED:
-                    assert fact.vote_id is not None and fact.elector_id is not None
-                    ballot = ballots[fact.ballot_id] = _Ballot(fact.vote_id, fact.elector_id, None)
-                else:
-                    found = ballots.get(fact.ballot_id)
-                    if found is None:
-                        raise ProjectionError(
-                            f"ballot {fact.ballot_id} changed at {item.position} but never created"
-                        )
-                    ballot = found
-                vote_id = ballot.vote_id
-                rules = self._rules_of(vote_id)
-                is_closed = closed.get(vote_id, False)
-                counted = not is_closed and ballot.elector_id in rules.electors
-                if counted:
-                    if ballot.counted is not None:
-                        deltas.count(vote_id, rules, ballot.elector_id, ballot.counted, -1)
-                    deltas.count(vote_id, rules, ballot.elector_id, fact.choice, +1)
-                    ballot.counted = fact.choice
-                elif is_closed:
-                    deltas.vote(vote_id)["late_ballots"] += 1
-                recent[fact.ballot_id] = (vote_id, ballot.elector_id, fact.version, fact.choice)
-                rows.append(
-                    (
-                        vote_id,
-                        ballot.elector_id,
-                        fact.version,
-                        item.position,
-                        fact.ballot_id,
-                        fact.choice,
-                        fact.channel,
-                        fact.at,
-                        counted,
-                    )
-                )
+            if t in ballot_topics:
+                self._ballot_event(item.position, e, t == self.BALLOT_CREATED, closed, deltas, rows)
             elif t == self.VOTE_CREATED:
                 vote = cast(Vote, e.mutate(None))
-                self._vote_created(vote, self._rules_of(vote.id.hex), e, new_votes, new_buildings)
+                self._vote_created(vote, self._rules_of(vote.id.hex), e, new_votes)
                 closed[vote.id.hex] = False
             elif t == self.VOTE_CLOSED:
                 vote_id = e.originator_id.hex
@@ -351,9 +342,44 @@ class TalliesView(View):
                 deltas.vote(e.originator_id.hex)["proxies"] += 1
             elif t == self.PROXY_REVOKED:
                 deltas.vote(e.originator_id.hex)["proxies"] -= 1
-        self._flush(conn, new_votes, new_buildings, updates, rows, deltas)
+        self._flush(conn, new_votes, updates, rows, deltas)
         while len(recent) > self.recent_size:
             recent.popitem(last=False)
+
+    def _ballot_event(
+        self,
+        position: int,
+        fact: BallotFact,
+        created: bool,
+        closed: dict[str, bool],
+        deltas: _Deltas,
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Count one ballot event (the hot path of a rebuild: nine events in ten)."""
+        ballot_id = fact.ballot_id
+        if created:
+            assert fact.vote_id is not None and fact.elector_id is not None
+            ballot = self._ballots[ballot_id] = _Ballot(fact.vote_id, fact.elector_id, None)
+        else:
+            found = self._ballots.get(ballot_id)
+            if found is None:
+                raise ProjectionError(f"ballot {ballot_id} changed at {position} but never created")
+            ballot = found
+        vote_id, elector_id, choice = ballot.vote_id, ballot.elector_id, fact.choice
+        rules = self._rules_of(vote_id)
+        is_closed = closed.get(vote_id, False)
+        counted = not is_closed and elector_id in rules.electors
+        if counted:
+            if ballot.counted is not None:
+                deltas.count(vote_id, rules, elector_id, ballot.counted, -1)
+            deltas.count(vote_id, rules, elector_id, choice, +1)
+            ballot.counted = choice
+        elif is_closed:
+            deltas.vote(vote_id)["late_ballots"] += 1
+        self._recent[ballot_id] = (vote_id, elector_id, fact.version, choice)
+        rows.append(
+            (vote_id, elector_id, fact.version, position, choice, fact.channel, fact.at, counted)
+        )
 
     def _vote_created(
         self,
@@ -361,12 +387,13 @@ class TalliesView(View):
         rules: VoteRules,
         e: Any,
         new_votes: list[dict[str, Any]],
-        new_buildings: list[dict[str, Any]],
     ) -> None:
         buildings: dict[str, list[int]] = {}
         total_area = 0
         for building, area, _ in rules.electors.values():
-            b = buildings.setdefault(building, [0, 0])
+            b = buildings.get(building)
+            if b is None:
+                b = buildings[building] = [0] * (2 + len(COUNTERS))
             b[0] += 1
             b[1] += area
             total_area += area
@@ -398,18 +425,9 @@ class TalliesView(View):
                 "proxies": 0,
                 "late_ballots": 0,
                 **zero,
+                "buildings": dump_buildings(buildings),
             }
         )
-        for building, (heads, area) in sorted(buildings.items()):
-            new_buildings.append(
-                {
-                    "vote_id": vote.id.hex,
-                    "building": building,
-                    "total_heads": heads,
-                    "total_area": area,
-                    **zero,
-                }
-            )
 
     def _closed_votes(self, conn: Connection, vote_ids: set[str]) -> dict[str, bool]:
         """Whether each vote was closed before the section."""
@@ -441,15 +459,12 @@ class TalliesView(View):
         self,
         conn: Connection,
         new_votes: list[dict[str, Any]],
-        new_buildings: list[dict[str, Any]],
         updates: dict[str, dict[str, Any]],
         rows: list[tuple[Any, ...]],
         deltas: _Deltas,
     ) -> None:
         if new_votes:
             conn.execute(view_vote.insert(), new_votes)
-        if new_buildings:
-            conn.execute(view_vote_building.insert(), new_buildings)
         self.store.insert_many(conn, view_ballot_event, BALLOT_COLUMNS, rows)
         for vote_id, values in updates.items():
             conn.execute(
@@ -457,35 +472,32 @@ class TalliesView(View):
             )
         self._flush_households(conn, deltas)
         if deltas.votes:
-            names = (*COUNTERS, "late_ballots", "proxies", "households_participating")
-            stmt = (
-                sa.update(view_vote)
-                .where(view_vote.c.vote_id == sa.bindparam("b_vote_id"))
-                .values({n: view_vote.c[n] + sa.bindparam(f"d_{n}") for n in names})
-            )
             conn.execute(
-                stmt,
+                _ADD_TO_VOTE,
                 [
-                    {"b_vote_id": v, **{f"d_{n}": d[n] for n in names}}
+                    {"b_vote_id": v, **{f"d_{n}": d[n] for n in _VOTE_DELTAS}}
                     for v, d in deltas.votes.items()
                 ],
             )
         if deltas.buildings:
-            b = view_vote_building.c
-            stmt = (
-                sa.update(view_vote_building)
-                .where(
-                    b.vote_id == sa.bindparam("b_vote_id"), b.building == sa.bindparam("b_building")
-                )
-                .values({n: b[n] + sa.bindparam(f"d_{n}") for n in COUNTERS})
-            )
-            conn.execute(
-                stmt,
-                [
-                    {"b_vote_id": v, "b_building": bld, **{f"d_{n}": d[n] for n in COUNTERS}}
-                    for (v, bld), d in deltas.buildings.items()
-                ],
-            )
+            self._flush_buildings(conn, deltas)
+
+    def _flush_buildings(self, conn: Connection, deltas: _Deltas) -> None:
+        touched = {vote_id for vote_id, _ in deltas.buildings}
+        v = view_vote.c
+        stored = conn.execute(sa.select(v.vote_id, v.buildings).where(v.vote_id.in_(touched)))
+        current = {vote_id: orjson.loads(text) for vote_id, text in stored}
+        for (vote_id, building), d in deltas.buildings.items():
+            counts = current[vote_id][building]
+            for i, name in enumerate(COUNTERS, start=2):
+                counts[i] += d[name]
+        conn.execute(
+            _SET_BUILDINGS,
+            [
+                {"b_vote_id": vote_id, "b_buildings": dump_buildings(b)}
+                for vote_id, b in current.items()
+            ],
+        )
 
     def _flush_households(self, conn: Connection, deltas: _Deltas) -> None:
         """A household participates while at least one of its members does."""

@@ -5,7 +5,7 @@ tally shows them counted); roll changes have their own history (``rolls``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,6 +19,10 @@ from projections.db import metadata, micros
 from projections.errors import ProjectionError
 from projections.summaries import summarize
 from projections.views.base import Projected, View, topic
+
+if TYPE_CHECKING:
+    from consult.application import ConsultationApp
+    from projections.db import ViewStore
 
 #: Which case each vote, motion and evaluation belongs to.
 view_case_link = sa.Table(
@@ -61,7 +65,7 @@ class TimelineView(View):
     name = "timeline"
     tables = (view_case_link, view_case_event)
 
-    def __init__(self, app: Any, store: Any) -> None:
+    def __init__(self, app: ConsultationApp, store: ViewStore) -> None:
         super().__init__(app, store)
         self._kind: dict[str, str] = {}
         self._created: set[str] = set()
