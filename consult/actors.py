@@ -58,6 +58,3 @@ class Actor:
     @property
     def label(self) -> str:
         return self.name or self.person_id
-
-
-SYSTEM = Actor.of("system", Role.OPERATOR, name="系统 system")

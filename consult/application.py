@@ -24,7 +24,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
 
 from consult import electorate as electorates
-from consult.actors import SYSTEM, Actor, Role
+from consult.actors import Actor, Role
 from consult.aggregate import ConsultAggregate, natural_id
 from consult.bodies import (
     COUNCIL_PARTIES,
@@ -225,7 +225,7 @@ class ConsultationApp(Application[UUID]):
             raise NotFoundError(field="id", kind=kind, kind_en=kind_en, ident=str(aggregate_id))
         return agg
 
-    def _exists(self, aggregate_id: UUID) -> bool:
+    def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def _save(self, *aggs: ConsultAggregate | None) -> int:
@@ -510,7 +510,7 @@ class ConsultationApp(Application[UUID]):
         at = self.now()
 
         def attempt() -> tuple[HeadRules, int]:
-            if self._exists(rid):
+            if self.exists(rid):
                 roll = self._get(Roll, rid, "名册", "roll")
                 roll.record(
                     Roll.Reimported,
@@ -722,7 +722,7 @@ class ConsultationApp(Application[UUID]):
         rid = register_id(community)
 
         def attempt() -> int:
-            if self._exists(rid):
+            if self.exists(rid):
                 reg = self._get(ResidentsRegister, rid, "居民名册", "residents' register")
             else:
                 reg = ResidentsRegister.start(
@@ -1396,7 +1396,7 @@ class ConsultationApp(Application[UUID]):
                 self._save(entry)
                 return None
             bid = ballot_id(vote_id, elector_id)
-            if self._exists(bid):
+            if self.exists(bid):
                 entry.record(
                     PaperEntry.MarkedDuplicate,
                     at,
@@ -1835,9 +1835,6 @@ class ConsultationApp(Application[UUID]):
             if len(batch) < 1000:
                 return
             position = batch[-1].id + 1
-
-    def system(self) -> Actor:
-        return SYSTEM
 
 
 def _new_id() -> UUID:

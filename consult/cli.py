@@ -118,7 +118,7 @@ def roll_import(
     units = read_roll_file(file)  # validates before touching the store
     app = build_app()
     eid = estate_id(estate_code.strip())
-    if not app._exists(eid):
+    if not app.exists(eid):
         raise ValidationError(
             field="estate",
             label="小区",

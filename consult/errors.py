@@ -6,7 +6,7 @@ returns `code`, `field` and both messages. Templates use `str.format` with the e
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -196,8 +196,3 @@ class RollValidationError(ConsultError):
         data = super().as_dict()
         data["problems"] = [p.as_dict() for p in self.problems]
         return data
-
-
-def field_errors(errors: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    """Normalise a mapping of field to messages (used by the web layer)."""
-    return {k: list(v) for k, v in errors.items()}

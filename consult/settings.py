@@ -5,7 +5,7 @@ Every result shows the choices in force (``describe``), so a reader can see how 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
@@ -177,6 +177,3 @@ class EstateSettings:
 
     def merged(self, changes: dict[str, Any]) -> EstateSettings:
         return EstateSettings.from_dict({**self.to_dict(), **changes})
-
-    def with_(self, **changes: Any) -> EstateSettings:
-        return replace(self, **changes)

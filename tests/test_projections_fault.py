@@ -113,7 +113,7 @@ def test_follower_killed_between_sections_counts_every_ballot_once(tmp_path: Pat
             receipt="L",
         )
         for h in heads
-        if not app._exists(ballot_id(votes[0], h.head_id))
+        if not app.exists(ballot_id(votes[0], h.head_id))
     ]
     app.save(*late)
     head = app.recorder.max_notification_id() or 0

@@ -62,7 +62,7 @@ def run(url: str, ops: list[tuple[object, ...]], section: int, rebuild_section: 
                     _, v, h, choice = op
                     vote = app.vote(votes[int(v)])
                     head = heads[int(h)]
-                    if vote.state == VoteState.CLOSED and not app._exists(
+                    if vote.state == VoteState.CLOSED and not app.exists(
                         ballot_id(vote.id, head.head_id)
                     ):
                         app.save(

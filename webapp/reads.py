@@ -576,9 +576,7 @@ class DomainReads:
     def estate(self, estate_id: UUID) -> EstateView:
         e = self.app.estate(estate_id)
         councils = tuple(
-            cid
-            for kind in CouncilKind
-            if self.app._exists(cid := council_id(estate_id, kind.value))
+            cid for kind in CouncilKind if self.app.exists(cid := council_id(estate_id, kind.value))
         )
         return EstateView(
             id=e.id,
@@ -762,7 +760,7 @@ class DomainReads:
     def council(self, estate_id: UUID) -> CouncilView | None:
         for kind in (CouncilKind.SIX_PARTY, CouncilKind.FOUR_IN_ONE):
             cid = council_id(estate_id, kind.value)
-            if self.app._exists(cid):
+            if self.app.exists(cid):
                 c = self.app.council(cid)
                 return CouncilView(
                     id=c.id,
