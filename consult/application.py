@@ -1583,7 +1583,7 @@ class ConsultationApp(Application[UUID]):
     def open_evaluation(self, case_id: UUID, closes_at: datetime, actor: Actor) -> Done:
         case = self.case(case_id)
         self.require_convener(case, actor)
-        eligible = self._eligible_count(case)
+        roll_version, eligible = self._eligible_heads(case)
         at = self.now()
 
         def attempt() -> Done:
@@ -1597,16 +1597,24 @@ class ConsultationApp(Application[UUID]):
                 round_no=c.evaluation_rounds,
                 eligible=eligible,
                 closes_at=closes_at,
+                roll_version=roll_version,
             )
             return Done(ev.id, self._save(c, ev))
 
         return self._retrying(attempt)
 
-    def _eligible_count(self, case: Case) -> int:
+    def _eligible_heads(self, case: Case) -> tuple[int | None, int]:
+        """The roll version whose owners' heads may rate, and how many heads it has."""
         try:
-            return self.owners_electorate(case.estate_id).total_heads
+            version = self.roll_version(case.estate_id)
+            return version, self.owners_electorate(case.estate_id, version).total_heads
         except NotFoundError:
-            return 0
+            return None, 0
+
+    def _rater_heads(self, ev: Evaluation, estate: UUID, person: str) -> tuple[str, ...]:
+        if ev.roll_version is None:
+            return (person,)  # a round opened before ratings were kept per head
+        return self.owners_electorate(estate, ev.roll_version).electors_of(person)
 
     def rate(
         self, case_id: UUID, rating: str, aware: bool, participated: bool, actor: Actor
@@ -1620,7 +1628,8 @@ class ConsultationApp(Application[UUID]):
             ev = self._get(
                 Evaluation, evaluation_id(case_id, case.evaluation_rounds), "评价", "evaluation"
             )
-            ev.rate(actor.person_id, r, aware, participated, self.now())
+            heads = self._rater_heads(ev, case.estate_id, actor.person_id)
+            ev.rate(actor.person_id, heads, r, aware, participated, self.now())
             return Done(ev.id, self._save(ev))
 
         return self._retrying(attempt)

@@ -78,22 +78,36 @@ class Evaluation(ConsultAggregate):
         round_no: int
         eligible: int
         closes_at: datetime
+        # the owners' roll whose heads may rate (None in rounds recorded before heads)
+        roll_version: int | None = None
 
-    def __init__(self, case_id: UUID, round_no: int, eligible: int, closes_at: datetime) -> None:
+    def __init__(
+        self,
+        case_id: UUID,
+        round_no: int,
+        eligible: int,
+        closes_at: datetime,
+        roll_version: int | None = None,
+    ) -> None:
         self.case_id = case_id
         self.round_no = round_no
         self.eligible = eligible
         self.closes_at = closes_at
+        self.roll_version = roll_version
+        # One response per owners' head (like a ballot), so that respondents never exceed eligible.
         self.responses: dict[str, dict[str, Any]] = {}
+        self.raters: set[str] = set()
         self.closed = False
 
     class Rated(ConsultAggregate.Event):
         rating: str
         aware: bool
         participated: bool
+        head: str | None = None  # the head rated for; None in rounds recorded before heads
 
         def apply(self, ev: Evaluation) -> None:
-            ev.responses[self.actor] = {
+            ev.raters.add(self.actor)
+            ev.responses[self.head or self.actor] = {
                 "rating": self.rating,
                 "aware": self.aware,
                 "participated": self.participated,
@@ -103,30 +117,54 @@ class Evaluation(ConsultAggregate):
         def apply(self, ev: Evaluation) -> None:
             ev.closed = True
 
+    def has_rated(self, person: str) -> bool:
+        return person in self.raters
+
     def rate(
-        self, person: str, rating: Rating, aware: bool, participated: bool, at: datetime
+        self,
+        person: str,
+        heads: tuple[str, ...],
+        rating: Rating,
+        aware: bool,
+        participated: bool,
+        at: datetime,
     ) -> None:
+        """Record ``person``'s rating for each of the heads they may answer for.
+
+        A head answers once: a co-owner cannot rate a head another co-owner has rated.
+        """
         if self.closed or at >= self.closes_at:
             raise VoteNotOpenError(
                 field="rating", state="评价已结束", state_en="the evaluation has ended"
             )
-        if person in self.responses:
+        if not heads:
             raise ValidationError(
                 field="rating",
                 label="评价",
                 label_en="rating",
-                reason="您已评价过",
-                reason_en="you have already rated",
+                reason="您不在本小区的业主名册上，不能参与本轮评价",
+                reason_en="you are not on this estate's owners' roll, so you cannot rate this round",
             )
-        self.record(
-            Evaluation.Rated,
-            at,
-            person,
-            "",
-            rating=rating.value,
-            aware=aware,
-            participated=participated,
-        )
+        open_heads = [h for h in heads if h not in self.responses]
+        if person in self.raters or not open_heads:
+            raise ValidationError(
+                field="rating",
+                label="评价",
+                label_en="rating",
+                reason="您（或与您共有房屋的业主）已评价过",
+                reason_en="you (or a co-owner of your unit) have already rated",
+            )
+        for head in open_heads:
+            self.record(
+                Evaluation.Rated,
+                at,
+                person,
+                "",
+                rating=rating.value,
+                aware=aware,
+                participated=participated,
+                head=head,
+            )
 
     def rates(self) -> Rates:
         n = len(self.responses)

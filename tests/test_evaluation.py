@@ -13,7 +13,7 @@ from consult.clock import FixedClock
 from consult.errors import IllegalTransitionError, ValidationError, VoteNotOpenError
 from consult.evaluation import Evaluation
 from tests.conftest import OC, owner
-from tests.test_case import World, assert_specific, make_world
+from tests.test_case import World, assert_specific, make_world, plain_units, unit
 
 
 @pytest.fixture
@@ -158,3 +158,25 @@ def test_closing_the_evaluation_closes_the_round(world: World) -> None:
         "Rated",
         "Closed",
     ]
+
+
+def test_only_owners_on_the_roll_rate_so_the_response_rate_never_exceeds_one(
+    app: ConsultationApp, clock: FixedClock
+) -> None:
+    # U1 is co-owned by O1 and C1 (one head); O3 owns U3 and U7 (one buyer of two units: one head).
+    rows = [unit("U1", "O1", "C1"), *plain_units(6)[1:], unit("U7", "O3")]
+    w = make_world(app, clock, rows)
+    cid = w.evaluating()
+    assert w.app.evaluation(cid).eligible == 6
+    with pytest.raises(ValidationError) as outsider:
+        w.app.rate(cid, "satisfied", True, True, owner("TENANT-9"))
+    assert_specific(outsider.value, "not on this estate's owners' roll")
+    w.app.rate(cid, "satisfied", True, True, owner("O1"))
+    with pytest.raises(ValidationError) as co_owner:
+        w.app.rate(cid, "dissatisfied", True, True, owner("C1"))  # the head has answered
+    assert_specific(co_owner.value, "co-owner")
+    w.app.rate(cid, "dissatisfied", False, False, owner("O3"))
+    rates = w.app.evaluation(cid).rates()
+    assert (rates.eligible, rates.respondents, rates.response) == (6, 2, Fraction(1, 3))
+    assert rates.counts == {"satisfied": 1, "basically-satisfied": 0, "dissatisfied": 1}
+    assert w.app.evaluation(cid).has_rated("O1") and not w.app.evaluation(cid).has_rated("C1")

@@ -741,7 +741,7 @@ class DomainReads:
             satisfaction=rates.satisfaction,
             response=rates.response,
             counts=tuple((r.value, RATING_NAMES[r], rates.counts[r.value]) for r in Rating),
-            rated_by_me=person_id is not None and person_id in ev.responses,
+            rated_by_me=person_id is not None and ev.has_rated(person_id),
         )
 
     def paper_entries(self, vote_id: UUID) -> list[PaperEntryView]:

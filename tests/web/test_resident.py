@@ -150,7 +150,9 @@ def test_rating_an_outcome(world: World) -> None:
     page = c.get(f"/cases/{case}")
     assert "您已评价" in page.text and "100.0%" in page.text
     r = post(c, f"/cases/{case}/rating", {"rating": "satisfied"})
-    assert r.status_code == 422 and "您已评价过" in r.text
+    assert r.status_code == 422 and "已评价过" in r.text
+    r = post(world.client("outsider"), f"/cases/{case}/rating", {"rating": "satisfied"})
+    assert r.status_code == 422 and "不在本小区的业主名册上" in r.text  # respondents <= eligible
     r = post(world.client("resident2"), f"/cases/{case}/rating", {"rating": "meh"})
     assert r.status_code == 422 and any("评价" in e for e in field_errors(r))
 
