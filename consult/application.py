@@ -146,6 +146,24 @@ class EvaluationOutcome:
     position: int
 
 
+@dataclass(frozen=True)
+class MotionOpened:
+    """A threshold motion and its topic case, and the log position of their events."""
+
+    motion_id: UUID
+    case_id: UUID
+    position: int
+
+
+@dataclass(frozen=True)
+class VoteClosed:
+    """A closed vote's counted result, and the log position of its close and recorded result."""
+
+    vote_id: UUID
+    result: VoteResult
+    position: int
+
+
 @dataclass
 class _LRU:
     maxsize: int
@@ -1492,7 +1510,7 @@ class ConsultationApp(Application[UUID]):
 
         return self._retrying(attempt)
 
-    def close_vote(self, vote_id: UUID, actor: Actor, reason: str = "") -> VoteResult:
+    def close_vote(self, vote_id: UUID, actor: Actor, reason: str = "") -> VoteClosed:
         """Close the vote; ballots stored after the close are refused and not counted."""
 
         def attempt() -> int:
@@ -1503,17 +1521,22 @@ class ConsultationApp(Application[UUID]):
             return self._save(vote)
 
         position = self._retrying(attempt)
-        return self.record_result(vote_id, position)
+        result, recorded = self._record_result(vote_id, position)
+        return VoteClosed(vote_id, result, max(position, recorded))
 
     def record_result(self, vote_id: UUID, close_position: int | None = None) -> VoteResult:
         """Count a closed vote and record its result on the vote and the case (idempotent)."""
+        return self._record_result(vote_id, close_position)[0]
+
+    def _record_result(self, vote_id: UUID, close_position: int | None) -> tuple[VoteResult, int]:
+        """The result and the log position of its recording (0 if it was recorded before)."""
         vote = self.vote(vote_id)
         if vote.state != VoteState.CLOSED:
             raise vote.state_error()
         until = close_position or self._close_position(vote_id)
         result = self._count(vote, until)
         if vote.result is not None:
-            return result
+            return result, 0
 
         def attempt() -> int:
             v = self.vote(vote_id)
@@ -1531,8 +1554,7 @@ class ConsultationApp(Application[UUID]):
             c.conclude_vote(vote_id, result.passed, RESULT_NOTICE_DAYS, at, "system")
             return self._save(v, c)
 
-        self._retrying(attempt)
-        return result
+        return result, self._retrying(attempt)
 
     # --- result, implementation, feedback, evaluation, exits -----------------------------------
 
@@ -1702,8 +1724,8 @@ class ConsultationApp(Application[UUID]):
         actor: Actor,
         preset: str = "motion-5pct",
         rule: ThresholdRule | None = None,
-    ) -> tuple[UUID, UUID]:
-        """Open a threshold motion with its topic case; returns (motion id, case id)."""
+    ) -> MotionOpened:
+        """Open a threshold motion with its topic case."""
         if rule is None:
             if preset not in THRESHOLD_PRESETS:
                 raise ValidationError(
@@ -1737,8 +1759,7 @@ class ConsultationApp(Application[UUID]):
             total_area=electorate.total_area,
             closes_at=at + timedelta(days=rule.window_days),
         )
-        self._save(case, motion)
-        return motion_id, case.id
+        return MotionOpened(motion_id, case.id, self._save(case, motion))
 
     def sign_motion(
         self, motion_id: UUID, actor: Actor, head_id: str | None = None

@@ -317,17 +317,18 @@ class _Builder:
 
         # Phase 4 (the last three weeks): cases now in the earlier stages.
         self.day()
-        motion_open, _ = app.open_motion(
+        motion_open = app.open_motion(
             self.estate,
             "增设电动自行车充电棚",
             "建议在2号楼旁增设充电棚，解决飞线充电隐患。",
             owner[10],
-        )
+        ).motion_id
         for actor in owner[10:15]:
             app.sign_motion(motion_open, actor)
-        motion_tabled, tabled_case = app.open_motion(
+        opened = app.open_motion(
             self.estate, "公开物业费收支明细", "请物业按季度公开物业费收支明细。", owner[20]
         )
+        motion_tabled, tabled_case = opened.motion_id, opened.case_id
         for actor in owner[20:60]:
             if app.sign_motion(motion_tabled, actor).tabled:
                 break

@@ -1011,7 +1011,7 @@ def test_a_special_matter_needs_three_quarters(world: World) -> None:
         vote_id = world.open_vote(cid, item)
         for i in range(1, 7):
             world.app.cast_ballot(vote_id, "yes" if i <= 4 else "no", owner(f"O{i}"))
-        results[item] = world.app.close_vote(vote_id, OC).passed
+        results[item] = world.app.close_vote(vote_id, OC).result.passed
     assert results == {"1": True, "2": False}
 
 
@@ -1096,7 +1096,8 @@ def test_a_motion_tabled_case_can_be_neither_rejected_nor_withdrawn(
     app: ConsultationApp, clock: FixedClock
 ) -> None:
     estate = make_estate(app, plain_units(6))
-    motion_id, cid = app.open_motion(estate, "公开账目", "请公开物业费收支。", owner("O1"))
+    opened = app.open_motion(estate, "公开账目", "请公开物业费收支。", owner("O1"))
+    motion_id, cid = opened.motion_id, opened.case_id
     assert app.sign_motion(motion_id, owner("O1")).tabled  # 1 of 6 heads is at least 5%
     for attempt in (
         lambda: app.reject_topic(cid, PARTY, "不同意"),

@@ -151,7 +151,7 @@ def test_concurrent_casts_store_exactly_one_ballot_per_head(
         last = next((r for r in got if r.changed), got[0])
         assert counted[head] == last.choice
         assert len({r.ballot_id for r in got}) == 1
-    result = app.close_vote(vote_id, OC)
+    result = app.close_vote(vote_id, OC).result
     assert result.raw.total.heads == heads
     assert result.raw.participating.heads + result.raw.not_voted.heads == heads
     assert sum(c.heads for c in result.raw.by_choice.values()) == len(attempted)
@@ -181,7 +181,8 @@ def test_concurrent_cosignatures_count_each_head_once_and_table_once(
 ) -> None:
     heads = 24  # tabled at 12 heads
     w = make_world(apps[0], clock, plain_units(heads))
-    motion_id, case_id = apps[0].open_motion(w.estate, "议题", "内容", OPERATOR, rule=HALF_BY_HEADS)
+    opened = apps[0].open_motion(w.estate, "议题", "内容", OPERATOR, rule=HALF_BY_HEADS)
+    motion_id, case_id = opened.motion_id, opened.case_id
 
     def job(i: int) -> Callable[[], list[Outcome]]:
         app = apps[i % INSTANCES]
@@ -294,7 +295,7 @@ def test_a_ballot_committed_while_the_close_is_counted_is_not_in_the_recorded_re
         return batch
 
     monkeypatch.setattr(app.recorder, "select_notifications", then_a_late_ballot_commits)
-    result = app.close_vote(vote_id, OC)
+    result = app.close_vote(vote_id, OC).result
     monkeypatch.undo()
     assert late_ballots  # the late ballot was stored after the close event
     assert result.raw.by_choice[Choice.YES].heads == 1

@@ -56,7 +56,8 @@ def signers(app: ConsultationApp, motion_id: UUID) -> set[str]:
 def test_the_frozen_roll_gives_the_motion_its_denominators(
     app: ConsultationApp, estate: UUID
 ) -> None:
-    motion_id, case_id = app.open_motion(estate, "公开账目", "请公开收支。", owner("O1"))
+    opened = app.open_motion(estate, "公开账目", "请公开收支。", owner("O1"))
+    motion_id, case_id = opened.motion_id, opened.case_id
     motion = app.motion(motion_id)
     assert (motion.total_heads, motion.total_area) == (40, Decimal("800.00"))
     assert motion.roll_version == app.roll_version(estate)
@@ -67,7 +68,8 @@ def test_the_frozen_roll_gives_the_motion_its_denominators(
 
 
 def test_five_percent_is_reached_by_heads(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, case_id = app.open_motion(estate, "议题", "内容", owner("O1"))
+    opened = app.open_motion(estate, "议题", "内容", owner("O1"))
+    motion_id, case_id = opened.motion_id, opened.case_id
     first = app.sign_motion(motion_id, owner("O1"))
     assert not first.tabled and first.progress.heads_missing == 1
     second = app.sign_motion(motion_id, owner("O2"))
@@ -80,7 +82,8 @@ def test_five_percent_is_reached_by_heads(app: ConsultationApp, estate: UUID) ->
 def test_five_percent_is_reached_by_area(
     app: ConsultationApp, estate: UUID, clock: FixedClock
 ) -> None:
-    motion_id, case_id = app.open_motion(estate, "议题", "内容", owner("W"))
+    opened = app.open_motion(estate, "议题", "内容", owner("W"))
+    motion_id, case_id = opened.motion_id, opened.case_id
     result = app.sign_motion(motion_id, owner("W"))
     assert result.tabled
     assert result.progress.area.met and not result.progress.heads.met  # 1 of 40 heads
@@ -94,18 +97,18 @@ def test_five_percent_is_reached_by_area(
 
 
 def test_twenty_percent_needs_heads_and_area(app: ConsultationApp, estate: UUID) -> None:
-    by_heads, _ = app.open_motion(
+    by_heads = app.open_motion(
         estate, "临时会议", "提议召开临时业主大会。", owner("O1"), preset="extraordinary-20pct"
-    )
+    ).motion_id
     results = [app.sign_motion(by_heads, owner(f"O{i}")) for i in range(1, 9)]
     last = results[-1].progress
     assert last.heads.met and not last.area.met  # 8 heads but 80 of 160 m²
     assert not any(r.tabled for r in results)
     assert app.sign_motion(by_heads, owner("W")).tabled
 
-    by_area, _ = app.open_motion(
+    by_area = app.open_motion(
         estate, "临时会议", "再提议。", owner("W"), preset="extraordinary-20pct"
-    )
+    ).motion_id
     only_area = app.sign_motion(by_area, owner("W"))
     assert only_area.progress.area.met and not only_area.progress.heads.met
     assert not only_area.tabled
@@ -113,9 +116,9 @@ def test_twenty_percent_needs_heads_and_area(app: ConsultationApp, estate: UUID)
 
 
 def test_founding_motion_signatures_cannot_be_withdrawn(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, _ = app.open_motion(
+    motion_id = app.open_motion(
         estate, "成立业主大会", "申请成立业主大会。", owner("O1"), preset="founding-5pct"
-    )
+    ).motion_id
     rule = app.motion(motion_id).rule
     assert rule.effect == MotionEffect.FOUND_ASSEMBLY and not rule.withdrawable
     app.sign_motion(motion_id, owner("O1"))
@@ -127,9 +130,9 @@ def test_founding_motion_signatures_cannot_be_withdrawn(app: ConsultationApp, es
 
 
 def test_signatures_count_once_per_head(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, _ = app.open_motion(
+    motion_id = app.open_motion(
         estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
-    )
+    ).motion_id
 
     # Z owns two units with the same owner set: one head, with both units' area.
     z = app.sign_motion(motion_id, owner("Z"))
@@ -157,9 +160,9 @@ def test_signatures_count_once_per_head(app: ConsultationApp, estate: UUID) -> N
 
 
 def test_a_signer_signs_only_for_their_own_heads(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, _ = app.open_motion(
+    motion_id = app.open_motion(
         estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
-    )
+    ).motion_id
     with pytest.raises(NotOnRollError) as err:
         app.sign_motion(motion_id, owner("O1"), head_id="H:O2")
     assert err.value.field == "head_id"
@@ -173,9 +176,9 @@ def test_a_signer_signs_only_for_their_own_heads(app: ConsultationApp, estate: U
 
 
 def test_withdrawal_where_the_rule_allows_it(app: ConsultationApp, estate: UUID) -> None:
-    motion_id, _ = app.open_motion(
+    motion_id = app.open_motion(
         estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
-    )
+    ).motion_id
     app.sign_motion(motion_id, owner("X"))
     app.sign_motion(motion_id, owner("O1"))
     withdrawn = app.withdraw_signature(motion_id, owner("X"), head_id="H:X")
@@ -200,9 +203,9 @@ def test_withdrawal_where_the_rule_allows_it(app: ConsultationApp, estate: UUID)
 def test_the_window_closes_on_the_clock(
     app: ConsultationApp, estate: UUID, clock: FixedClock
 ) -> None:
-    motion_id, _ = app.open_motion(
+    motion_id = app.open_motion(
         estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
-    )
+    ).motion_id
     app.sign_motion(motion_id, owner("O1"))
     closes_at = app.motion(motion_id).closes_at
     assert closes_at == clock.now() + timedelta(days=30)
@@ -222,16 +225,16 @@ def test_the_window_closes_on_the_clock(
 def test_process_deadlines_lapses_expired_motions_only(
     app: ConsultationApp, estate: UUID, clock: FixedClock
 ) -> None:
-    expired, _ = app.open_motion(
+    expired = app.open_motion(
         estate, "议题一", "内容", owner("O1"), preset="extraordinary-20pct"
-    )
+    ).motion_id
     app.sign_motion(expired, owner("O1"))
-    tabled, _ = app.open_motion(estate, "议题二", "内容", owner("W"))
+    tabled = app.open_motion(estate, "议题二", "内容", owner("W")).motion_id
     app.sign_motion(tabled, owner("W"))
     clock.advance(days=10)
-    running, _ = app.open_motion(
+    running = app.open_motion(
         estate, "议题三", "内容", owner("O2"), preset="extraordinary-20pct"
-    )
+    ).motion_id
 
     clock.advance(days=19, hours=23)
     assert app.process_deadlines()["lapsed"] == []
@@ -250,9 +253,9 @@ def test_process_deadlines_lapses_expired_motions_only(
 def test_process_deadlines_escalates_an_unanswered_tabled_topic(
     app: ConsultationApp, estate: UUID, clock: FixedClock
 ) -> None:
-    _, unanswered = app.open_motion(estate, "议题一", "内容", owner("W"))
-    _, answered = app.open_motion(estate, "议题二", "内容", owner("W"))
-    _, referred = app.open_motion(estate, "议题三", "内容", owner("W"))
+    unanswered = app.open_motion(estate, "议题一", "内容", owner("W")).case_id
+    answered = app.open_motion(estate, "议题二", "内容", owner("W")).case_id
+    referred = app.open_motion(estate, "议题三", "内容", owner("W")).case_id
     for case_id in (unanswered, answered, referred):
         motion_id = app.case(case_id).motion_id
         assert motion_id is not None
@@ -281,9 +284,8 @@ def test_process_deadlines_escalates_an_unanswered_tabled_topic(
 def test_twenty_percent_motion_waits_its_own_answer_period(
     app: ConsultationApp, estate: UUID, clock: FixedClock
 ) -> None:
-    motion_id, case_id = app.open_motion(
-        estate, "临时会议", "内容", owner("W"), preset="extraordinary-20pct"
-    )
+    opened = app.open_motion(estate, "临时会议", "内容", owner("W"), preset="extraordinary-20pct")
+    motion_id, case_id = opened.motion_id, opened.case_id
     for who in ("W", *(f"O{i}" for i in range(1, 8))):
         result = app.sign_motion(motion_id, owner(who))
     assert result.tabled
@@ -297,9 +299,9 @@ def test_twenty_percent_motion_waits_its_own_answer_period(
 def test_a_roll_change_after_opening_does_not_move_the_denominator(
     app: ConsultationApp, estate: UUID
 ) -> None:
-    motion_id, _ = app.open_motion(
+    motion_id = app.open_motion(
         estate, "议题", "内容", owner("O1"), preset="extraordinary-20pct"
-    )
+    ).motion_id
     opened_at = app.roll_version(estate)
     new_unit = Unit(
         "NEW", "3", "1", "301", UnitKind.RESIDENTIAL, Decimal("900.00"), AreaSource.REGISTER,
@@ -319,7 +321,9 @@ def test_a_roll_change_after_opening_does_not_move_the_denominator(
     assert signed.progress.heads.denominator == 40
     assert signed.progress.area.denominator == 800
 
-    later, _ = app.open_motion(estate, "议题", "内容", owner("N"), preset="extraordinary-20pct")
+    later = app.open_motion(
+        estate, "议题", "内容", owner("N"), preset="extraordinary-20pct"
+    ).motion_id
     assert (app.motion(later).total_heads, app.motion(later).total_area) == (41, Decimal("1700.00"))
 
 
@@ -332,8 +336,13 @@ def test_opening_a_motion(app: ConsultationApp, estate: UUID) -> None:
     with pytest.raises(ValidationError) as err:
         app.open_motion(estate, " ", "内容", owner("O1"))
     assert err.value.field == "title"
-    motion_id, _ = app.open_motion(estate, "平台发起", "内容", OPERATOR)
-    assert app.motion(motion_id).state == MotionState.OPEN
+    opened = app.open_motion(estate, "平台发起", "内容", OPERATOR)
+    assert app.motion(opened.motion_id).state == MotionState.OPEN
+    assert app.case(opened.case_id).motion_id == opened.motion_id
+    # The position is that of the last event stored: the read side waits for it.
+    assert opened.position == app.recorder.max_notification_id()
+    stored = app.recorder.select_notifications(opened.position - 1, 2)
+    assert {n.originator_id for n in stored} == {opened.motion_id, opened.case_id}
 
 
 # --- property: signatures equal an independent count ------------------------------------------
@@ -393,7 +402,7 @@ def test_signed_heads_and_area_equal_an_independent_computation(
         effect=MotionEffect.TABLE_TOPIC,
         answer_days=15,
     )
-    motion_id, _ = app.open_motion(estate, "议题", "内容", OPERATOR, rule=everyone_rule)
+    motion_id = app.open_motion(estate, "议题", "内容", OPERATOR, rule=everyone_rule).motion_id
 
     signed: set[frozenset[str]] = set()
     tabled = False

@@ -114,7 +114,7 @@ def test_ballots_after_the_close_are_kept_but_not_counted(world: World) -> None:
     heads = heads_of(app, estate)
     for head in heads[:30]:
         app.cast_ballot(vote, "yes", owner(head.owners[0]))
-    before = app.close_vote(vote, OC)
+    before = app.close_vote(vote, OC).result
     # A ballot that raced the close: stored after the Closed event, so never counted.
     late = Ballot.start(
         ballot_id(vote, heads[35].head_id),
@@ -237,9 +237,8 @@ def test_motion_progress_tabling_and_escalation(world: World) -> None:
     app, q, clock = world.app, world.queries, world.clock
     estate = setup_place(app, synthetic_roll(60))
     heads = heads_of(app, estate)
-    motion, case = app.open_motion(
-        estate, "加装门禁", "为各楼栋加装门禁。", owner(heads[0].owners[0])
-    )
+    opened = app.open_motion(estate, "加装门禁", "为各楼栋加装门禁。", owner(heads[0].owners[0]))
+    motion, case = opened.motion_id, opened.case_id
     for head in heads[:2]:
         app.sign_motion(motion, owner(head.owners[0]))
     app.withdraw_signature(motion, owner(heads[1].owners[0]))
@@ -419,7 +418,7 @@ def test_rebuild_gives_exactly_the_incremental_rows(world: World) -> None:
     with contextlib.suppress(AlreadyVotedError):
         app.confirm_paper_ballot(votes[0], heads[-1].head_id, "no", TELLER_B)
     app.close_vote(votes[0], OC)
-    motion, _ = app.open_motion(estate, "动议", "说明", owner(heads[0].owners[0]))
+    motion = app.open_motion(estate, "动议", "说明", owner(heads[0].owners[0])).motion_id
     app.sign_motion(motion, owner(heads[0].owners[0]))
     app.revoke(case, "街责1号", STREET, "程序违法")
     incremental = view_rows(world.store)

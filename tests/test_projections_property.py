@@ -49,7 +49,7 @@ def run(url: str, ops: list[tuple[object, ...]], section: int, rebuild_section: 
         estate = setup_place(app, synthetic_roll(12))
         heads = [h for h in app.owners_electorate(estate).heads.values() if not h.is_developer]
         _, votes = open_owners_vote(app, clock, estate, items=2)
-        motion, _ = app.open_motion(estate, "动议", "说明", owner(heads[0].owners[0]))
+        motion = app.open_motion(estate, "动议", "说明", owner(heads[0].owners[0])).motion_id
         for op in ops:
             kind = op[0]
             try:

@@ -43,9 +43,8 @@ def test_five_percent_motion_to_evaluated_decision(app: ConsultationApp, clock: 
 
     # An owner opens a 5% motion to turn a lawn into parking (a change of use of common parts).
     proposer = owner(heads[0].owners[0])
-    motion_id, case_id = app.open_motion(
-        estate, "草坪改停车位", "将3号楼北侧草坪改建为停车位。", proposer
-    )
+    opened = app.open_motion(estate, "草坪改停车位", "将3号楼北侧草坪改建为停车位。", proposer)
+    motion_id, case_id = opened.motion_id, opened.case_id
 
     # Owners co-sign one by one until 5% of heads (11 of 212) is reached; it tables itself.
     results = [app.sign_motion(motion_id, owner(h.owners[0])) for h in heads[:11]]
@@ -122,7 +121,7 @@ def test_five_percent_motion_to_evaluated_decision(app: ConsultationApp, clock: 
     for h in voters[162:]:
         app.cast_ballot(vote_id, "abstain", owner(h.owners[0]))
 
-    result = app.close_vote(vote_id, OC)
+    result = app.close_vote(vote_id, OC).result
     raw = result.raw
     assert raw.participating.heads == 170 and raw.quorum_met
     # 152 yes of 170 participating heads is more than 3/4: the special matter passes.

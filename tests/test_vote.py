@@ -385,7 +385,7 @@ def test_tally_equals_the_recorded_result(world: World) -> None:
     for i, choice in enumerate(["yes", "yes", "yes", "no", "abstain"], start=1):
         app.cast_ballot(vote_id, choice, owner(f"O{i}"))
     before = app.tally(vote_id)
-    result = app.close_vote(vote_id, OC, "期限届满")
+    result = app.close_vote(vote_id, OC, "期限届满").result
     assert result.passed and result.to_dict() == before.to_dict()
     assert app.tally(vote_id).to_dict() == result.to_dict()
     stored = app.vote(vote_id).result
@@ -395,6 +395,18 @@ def test_tally_equals_the_recorded_result(world: World) -> None:
     assert [type(e).__name__ for e in app.events.get(vote_id)].count("ResultRecorded") == 1  # type: ignore[attr-defined]
     case = app.case(app.vote(vote_id).case_id)
     assert case.votes[vote_id.hex] == {"item_id": "1", "closed": True, "passed": True}
+
+
+def test_closing_gives_the_log_position_of_the_recorded_result(world: World) -> None:
+    app = world.app
+    vote_id = vote_on(world)
+    app.cast_ballot(vote_id, "yes", owner("O1"))
+    closed = app.close_vote(vote_id, OC)
+    assert closed.vote_id == vote_id and closed.position == app.recorder.max_notification_id()
+    (last,) = app.recorder.select_notifications(closed.position, 1)
+    case_id = app.vote(vote_id).case_id
+    assert last.originator_id in (vote_id, case_id)
+    assert last.topic.endswith(("Vote.ResultRecorded", "Case.VoteConcluded"))
 
 
 def test_record_result_refuses_an_open_vote(world: World) -> None:
@@ -435,7 +447,7 @@ def test_silent_majority_needs_an_adopted_covenant_with_the_clause(world: World)
     vote_id = world.open_vote(cid)
     for i, choice in enumerate(["yes", "yes", "no", "abstain"], start=1):
         app.cast_ballot(vote_id, choice, owner(f"O{i}"))
-    result = app.close_vote(vote_id, OC)
+    result = app.close_vote(vote_id, OC).result
     # Raw: 2 yes of 4 participating is not more than half; the 2 non-voters join the yes side.
     assert not result.raw.passed
     assert result.silent_majority == SilentMajorityStatus.APPLIED
@@ -465,7 +477,7 @@ def test_abstain_and_invalid_settings_show_in_the_result(world: World) -> None:
     app.cast_ballot(vote_id, "abstain", owner("O2"))
     app.enter_paper_ballot(vote_id, "H:O3", "invalid", "P-3", TELLER_A)
     app.confirm_paper_ballot(vote_id, "H:O3", "invalid", TELLER_B)
-    result = app.close_vote(vote_id, OC)
+    result = app.close_vote(vote_id, OC).result
     assert not result.options.abstain_participates and result.options.invalid_participates
     raw = result.raw
     assert raw.by_choice[Choice.ABSTAIN].heads == 1 and raw.by_choice[Choice.INVALID].heads == 1
@@ -478,7 +490,7 @@ def test_abstain_and_invalid_settings_show_in_the_result(world: World) -> None:
 def test_default_options_abstain_participates_invalid_does_not(world: World) -> None:
     vote_id = vote_on(world)
     world.app.cast_ballot(vote_id, "abstain", owner("O1"))
-    result = world.app.close_vote(vote_id, OC)
+    result = world.app.close_vote(vote_id, OC).result
     assert result.options.abstain_participates and not result.options.invalid_participates
     assert result.raw.participating.heads == 1
 
@@ -518,8 +530,8 @@ def test_residents_meeting_by_adults_or_by_households(world: World, register: UU
     app.cast_ballot(by_households, "yes", owner("b1"))
     app.cast_ballot(by_households, "yes", owner("c1"))
 
-    adults = app.close_vote(by_adults, RC)
-    households = app.close_vote(by_households, RC)
+    adults = app.close_vote(by_adults, RC).result
+    households = app.close_vote(by_households, RC).result
     assert adults.rule_set.id == RuleSetId.RESIDENTS_MEETING
     # 3 of 6 adults is not more than half: no quorum.
     assert (adults.raw.total.heads, adults.raw.participating.heads) == (6, 3)
@@ -537,7 +549,7 @@ def test_villagers_meeting_quorum_by_households(world: World, register: UUID) ->
     vote_id = world.open_vote(cid)
     for adult in ("b1", "c1", "d1"):  # 3 of 6 adults, but 3 of 4 households (≥ 2/3)
         app.cast_ballot(vote_id, "yes", owner(adult))
-    result = app.close_vote(vote_id, RC)
+    result = app.close_vote(vote_id, RC).result
     assert result.rule_set.id == RuleSetId.VILLAGERS_MEETING
     checks = {c.key: c.met for c in result.raw.quorum}
     assert checks == {"quorum.heads": False, "quorum.households": True}
@@ -558,8 +570,8 @@ def test_owners_committee_needs_more_than_half_of_all_members(world: World) -> N
     three_of_five = world.open_vote(cid, "2")
     for member in ("m1", "m2", "m4"):
         app.cast_ballot(three_of_five, "yes", owner(member))
-    first = app.close_vote(majority_of_voters, OC)
-    second = app.close_vote(three_of_five, OC)
+    first = app.close_vote(majority_of_voters, OC).result
+    second = app.close_vote(three_of_five, OC).result
     assert first.rule_set.id == RuleSetId.OWNERS_COMMITTEE and not first.rule_set.proxies_allowed
     assert first.raw.quorum_met and not first.passed  # 2 yes of 5 members
     assert second.passed  # 3 yes of 5 members
@@ -580,8 +592,8 @@ def test_council_consensus_is_cast_by_seat_holders_only(world: World) -> None:
     split = world.open_vote(cid, "2")
     for holder, choice in [("party-1", "yes"), ("rc-1", "yes"), ("oc-1", "yes"), ("pm-1", "no")]:
         app.cast_ballot(split, choice, owner(holder))
-    consensus = app.close_vote(agreed, convener("consultation"))
-    no_consensus = app.close_vote(split, RC)
+    consensus = app.close_vote(agreed, convener("consultation")).result
+    no_consensus = app.close_vote(split, RC).result
     assert consensus.rule_set.id == RuleSetId.COUNCIL_CONSENSUS
     assert not consensus.rule_set.binding
     assert consensus.passed and not no_consensus.passed
@@ -594,7 +606,7 @@ def test_a_council_vote_waits_for_every_party(world: World) -> None:
     vote_id = world.open_vote(cid)
     for holder in ("party-1", "rc-1", "oc-1"):
         world.app.cast_ballot(vote_id, "yes", owner(holder))
-    assert not world.app.close_vote(vote_id, RC).passed  # the property company never voted
+    assert not world.app.close_vote(vote_id, RC).result.passed  # the property company never voted
 
 
 def test_every_ballot_event_names_its_voter(world: World) -> None:

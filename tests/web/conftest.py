@@ -197,9 +197,10 @@ class World:
         return case
 
     def motion(self, persona: str = "oc_owner") -> tuple[UUID, UUID]:
-        return self.consult.open_motion(
+        opened = self.consult.open_motion(
             self.estate, "增设充电棚", "在2号楼旁增设充电棚。", self.actor(persona)
         )
+        return opened.motion_id, opened.case_id
 
 
 def make_world(tmp_path: Path) -> World:

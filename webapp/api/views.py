@@ -404,8 +404,7 @@ def rate(case_id: UUID) -> Response:
     status=201,
 )
 def open_motion() -> Response:
-    motion_id, case_id = resident.open_motion(require_user(), body(MotionForm()))
-    return dump(OpenedMotionSchema(), {"motion_id": motion_id, "case_id": case_id}, 201)
+    return dump(OpenedMotionSchema(), resident.open_motion(require_user(), body(MotionForm())), 201)
 
 
 @operation(

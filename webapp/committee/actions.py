@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from consult.application import BallotReceipt, Done, EvaluationOutcome
-from consult.rules import VoteResult
+from consult.application import BallotReceipt, Done, EvaluationOutcome, VoteClosed
 from webapp.accounts import Account, IssuedCode
 from webapp.common import remember, scoped_case, scoped_vote
 from webapp.resident.actions import estate_for
@@ -137,11 +136,11 @@ def extend_vote(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:
     return position
 
 
-def close_vote(user: Account, vote_id: UUID, data: dict[str, Any]) -> VoteResult:
+def close_vote(user: Account, vote_id: UUID, data: dict[str, Any]) -> VoteClosed:
     scoped_vote(vote_id)
-    result = services().consult.close_vote(vote_id, user.actor, data.get("reason", ""))
-    remember(_latest())
-    return result
+    closed = services().consult.close_vote(vote_id, user.actor, data.get("reason", ""))
+    remember(closed.position)
+    return closed
 
 
 def register_proxy(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:

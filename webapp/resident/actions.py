@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from consult.application import BallotReceipt, Done, SignatureResult
+from consult.application import BallotReceipt, Done, MotionOpened, SignatureResult
 from consult.errors import ValidationError
 from webapp.accounts import Account
 from webapp.common import remember, scoped_case, scoped_motion, scoped_vote
@@ -37,14 +37,12 @@ def submit_topic(user: Account, data: dict[str, Any], channel: str = "online") -
     return done
 
 
-def open_motion(user: Account, data: dict[str, Any]) -> tuple[UUID, UUID]:
-    s = services()
-    estate = estate_for(user, data)
-    motion_id, case_id = s.consult.open_motion(
-        estate, data["title"], data["description"], user.actor, data["preset"]
+def open_motion(user: Account, data: dict[str, Any]) -> MotionOpened:
+    opened = services().consult.open_motion(
+        estate_for(user, data), data["title"], data["description"], user.actor, data["preset"]
     )
-    remember(s.consult.recorder.max_notification_id() or 0)
-    return motion_id, case_id
+    remember(opened.position)
+    return opened
 
 
 def support(user: Account, case_id: UUID) -> Done:

@@ -190,10 +190,10 @@ def new_motion() -> ResponseReturnValue:
     user = require_user()
     problem: Problem | None = None
     if request.method == "POST":
-        ids, problem = attempt(MotionForm(), lambda d: actions.open_motion(user, d))
+        opened, problem = attempt(MotionForm(), lambda d: actions.open_motion(user, d))
         if problem is None:
             flash(_("动议已发起，请邀请其他业主联署。"), "success")
-            return redirect(url_for("resident.case", case_id=ids[1]))
+            return redirect(url_for("resident.case", case_id=opened.case_id))
     estates = services().reads.estates() if user.estate_id is None else []
     return (
         render_template(
