@@ -18,7 +18,7 @@ import click
 
 from consult.actors import Actor, Role
 from consult.bodies import estate_id
-from consult.config import Config, build_app
+from consult.config import Config, build_app, build_runtime
 from consult.errors import ConsultError, RollValidationError, ValidationError
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
 
@@ -79,6 +79,14 @@ def report_errors(func: F) -> F:
 OPERATOR = Actor.of("operator", Role.OPERATOR, name="平台管理员 operator")
 
 
+def command_app() -> Any:
+    """The application of a command that writes, wired by the composition root (embedded: the
+    views and the audit chain are brought up to date too); closed when the command ends."""
+    runtime = build_runtime(batch=True)
+    click.get_current_context().call_on_close(runtime.close)
+    return runtime.app
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--lang",
@@ -116,7 +124,7 @@ def roll_import(
 ) -> None:
     """Import FILE as the roll of an estate; nothing is stored if any row is bad."""
     units = read_roll_file(file)  # validates before touching the store
-    app = build_app()
+    app = command_app()
     eid = estate_id(estate_code.strip())
     if not app.exists(eid):
         raise ValidationError(
@@ -202,7 +210,7 @@ def estate_create(
     street_name: str | None,
 ) -> None:
     """Create an estate (and its street and community when names are given)."""
-    app = build_app()
+    app = command_app()
     if street_name:
         if not street_code:
             raise ValidationError(
@@ -231,7 +239,7 @@ def estate_create(
 @report_errors
 def deadlines() -> None:
     """Lapse expired motions and escalate unanswered tabled topics to the street."""
-    app = build_app()
+    app = command_app()
     done = app.process_deadlines()
     click.echo(
         say(
@@ -257,6 +265,67 @@ def demo(fresh: bool) -> None:
     summary = build_demo(config)
     for line in summary.lines(lang()):
         click.echo(line)
+
+
+@main.command()
+@click.option(
+    "--poll",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0.005, 60),
+    help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
+)
+@click.option("--projections/--no-projections", default=True, help="Keep the views up to date.")
+@click.option("--audit/--no-audit", default=True, help="Keep the audit hash chain up to date.")
+@click.option("--verbose", is_flag=True, help="Print every committed section and chain batch.")
+@click.option(
+    "--parent", type=int, default=None, hidden=True, help="Stop when this process is gone."
+)
+@report_errors
+def follow(poll: float, projections: bool, audit: bool, verbose: bool, parent: int | None) -> None:
+    """跟随事件日志 · Follow the log in this process: keep the views and the audit chain up to date
+    (for CONSULT_FOLLOWERS=external); stops cleanly on SIGTERM or Ctrl-C."""
+    import threading
+
+    from consult.followers import follow as run_followers
+    from consult.followers import stop_on_signals, watch_parent
+
+    stop = threading.Event()
+    stop_on_signals(stop)
+    if parent is not None:
+        watch_parent(stop, parent)
+
+    def ready(runtime: Any) -> None:
+        how = (
+            say("数据库通知", "database notifications")
+            if runtime.config.backend == "postgresql"
+            else say(f"每 {poll} 秒查看一次", f"polling every {poll} s")
+        )
+        at = runtime.projector.position() if runtime.projector is not None else "-"
+        click.echo(
+            say(
+                f"跟随事件日志（{how}）：读模型位于第 {at} 位",
+                f"following the log ({how}): views at position {at}",
+            ),
+            err=True,
+        )
+
+    def section(position: int, _target: int) -> None:
+        click.echo(f"position {position}", err=True)
+
+    def chained(position: int) -> None:
+        click.echo(f"chained {position}", err=True)
+
+    run_followers(
+        stop=stop,
+        projections=projections,
+        audit=audit,
+        poll=poll,
+        on_section=section if verbose else None,
+        on_chained=chained if verbose else None,
+        ready=ready,
+    )
+    click.echo(say("跟随进程已停止", "follower stopped"), err=True)
 
 
 OPTIONAL_COMMANDS = (

@@ -5,36 +5,96 @@
 - ``sqlite:///path/to/file.sqlite3`` (the embedded default, under the instance folder),
 - ``postgresql://user:password@host:port/dbname`` (production),
 - ``memory://`` (in memory, for unit tests and throw-away demos).
+
+``CONSULT_FOLLOWERS`` chooses where the read side and the audit chain are kept up to date:
+
+- ``embedded`` (the single-process default): in the process that saved, after every command;
+- ``external``: by separate follower processes (``consult follow``); the web processes only write
+  events and read projections, waiting (up to ``CONSULT_READ_WAIT`` seconds, default 5) for the
+  followers to reach the position of the user's last command (read-your-writes).
+
+:func:`build_runtime` wires the application, the projector and the audit follower accordingly;
+the CLI, ``consult serve``, the web factory, the demo and ``consult follow`` all use it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from consult.clock import Clock
 from consult.errors import SettingError
 
+if TYPE_CHECKING:
+    from consult.application import ConsultationApp
+    from consult.audit.chain import ChainFollower
+    from projections.projector import Projector
+    from projections.queries import Queries
+
+logger = logging.getLogger(__name__)
+
 DEFAULT_INSTANCE = "instance"
+EMBEDDED = "embedded"
+EXTERNAL = "external"
+FOLLOWER_MODES = (EMBEDDED, EXTERNAL)
+DEFAULT_READ_WAIT = 5.0
 
 
 @dataclass(frozen=True)
 class Config:
     database_url: str
     instance_path: Path
+    #: where projections and the audit chain are kept up to date: ``embedded`` or ``external``
+    followers: str = EMBEDDED
+    #: seconds a web request waits for the read side to reach the user's last command
+    read_wait: float = DEFAULT_READ_WAIT
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         env = os.environ if environ is None else environ
         instance = Path(env.get("CONSULT_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
         url = env.get("CONSULT_DATABASE_URL") or f"sqlite:///{instance / 'consult.sqlite3'}"
-        return cls(database_url=url, instance_path=instance)
+        return cls(
+            database_url=url,
+            instance_path=instance,
+            followers=followers_mode(env.get("CONSULT_FOLLOWERS") or EMBEDDED),
+            read_wait=_read_wait(env.get("CONSULT_READ_WAIT") or str(DEFAULT_READ_WAIT)),
+        )
 
     @property
     def backend(self) -> str:
         return backend_of(self.database_url)
+
+
+def followers_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in FOLLOWER_MODES:
+        raise SettingError(
+            field="CONSULT_FOLLOWERS",
+            reason=f"CONSULT_FOLLOWERS 须为 embedded（进程内）或 external（独立的跟随进程），而不是“{value}”",
+            reason_en=f"CONSULT_FOLLOWERS must be embedded (in-process) or external (separate follower processes), not '{value}'",
+        )
+    return mode
+
+
+def _read_wait(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 600:
+        raise SettingError(
+            field="CONSULT_READ_WAIT",
+            reason=f"CONSULT_READ_WAIT 须为0至600之间的秒数，而不是“{value}”",
+            reason_en=f"CONSULT_READ_WAIT must be a number of seconds from 0 to 600, not '{value}'",
+        )
+    return seconds
 
 
 def backend_of(url: str) -> str:
@@ -121,3 +181,171 @@ def build_app(url: str | None = None, clock: Clock | None = None):  # type: igno
     prefix = ConsultationApp.name.upper() + "_"
     env = {**ConsultationApp.env, **settings, **{prefix + k: v for k, v in settings.items()}}
     return ConsultationApp(env=env, clock=clock)
+
+
+def postgres_conninfo(url: str) -> str:
+    """A libpq connection URL for a ``postgresql://`` database URL (any accepted scheme)."""
+    _scheme, _, rest = url.partition("://")
+    return f"postgresql://{rest}"
+
+
+class Runtime:
+    """The application and what keeps its read side and audit chain up to date in one process.
+
+    Built by :func:`build_runtime`; :meth:`close` stops the background threads, chains what is
+    left (embedded mode) and disposes the engines. Also a context manager.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        app: ConsultationApp,
+        followers: str,
+        projector: Projector | None,
+        queries: Queries | None,
+        chain: ChainFollower | None,
+        owns_app: bool = False,
+        owns_projector: bool = False,
+        catch_up_on_close: bool = False,
+    ) -> None:
+        self.config = config
+        self.app = app
+        self.followers = followers
+        self.projector = projector
+        self.queries = queries
+        #: the audit chain follower kept in this process (embedded mode), else None
+        self.chain = chain
+        self._owns_app = owns_app
+        self._owns_projector = owns_projector
+        self._catch_up_on_close = catch_up_on_close
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    @property
+    def embedded(self) -> bool:
+        return self.followers == EMBEDDED
+
+    def wait(self, position: int, timeout: float | None = None) -> bool:
+        """Read-your-writes: wait until the projections have applied the log up to ``position``
+        (at most ``timeout`` seconds, by default ``config.read_wait``). False when they have not
+        got there in time: the caller must say that what it shows may be behind."""
+        if self.projector is None or position <= 0:
+            return True
+        from projections.errors import ProjectionTimeoutError
+
+        try:
+            self.projector.wait(position, self.config.read_wait if timeout is None else timeout)
+        except ProjectionTimeoutError as e:
+            logger.warning("read side behind: %s", e)
+            return False
+        return True
+
+    def catch_up(self) -> None:
+        """Bring the projections and the audit chain up to the end of the log now."""
+        if self.projector is not None:
+            self.projector.catch_up()
+        if self.chain is not None:
+            self.chain.catch_up()
+
+    def close(self) -> None:
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._catch_up_on_close and self.projector is not None:
+            try:
+                self.projector.catch_up()
+            except Exception:  # a follower or the next command catches up; closing must not fail
+                logger.exception("projections: final catch-up failed")
+        if self.chain is not None:
+            self.chain.stop()
+            try:
+                self.chain.catch_up()  # what the stopped thread had not chained yet
+            except Exception:  # the next follower chains it; closing must not fail
+                logger.exception("audit chain: final catch-up failed")
+            finally:
+                self.chain.store.close()
+        if self.projector is not None and self._owns_projector:
+            self.projector.dispose()
+        if self._owns_app:
+            self.app.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_runtime(
+    config: Config | None = None,
+    *,
+    followers: str | None = None,
+    clock: Clock | None = None,
+    app: ConsultationApp | None = None,
+    projections: bool = True,
+    audit: bool = True,
+    batch: bool = False,
+) -> Runtime:
+    """The composition root: the application on the configured store, with its read side.
+
+    ``followers`` (default ``config.followers``): ``embedded`` attaches the projector (views
+    updated after every save) and the audit chain follower (a background thread batching saves)
+    to the application; ``external`` attaches neither: ``consult follow`` does that work in its
+    own process, and this process only writes events and reads the views.
+
+    ``batch`` (embedded, for commands that save many times: the CLI, the demo): the views and
+    the chain are brought up to date once, when the runtime closes, not after every save.
+
+    ``app`` wraps an application built elsewhere (tests); it is then not closed by
+    :meth:`Runtime.close`. ``projections`` / ``audit`` = False leave that part out.
+    """
+    config = config or Config.from_env()
+    mode = followers_mode(followers or config.followers)
+    if mode == EXTERNAL and config.backend == "memory":
+        raise SettingError(
+            field="CONSULT_FOLLOWERS",
+            reason="内存存储无法由其他进程跟随：external 模式须使用 SQLite 或 PostgreSQL",
+            reason_en="an in-memory store cannot be followed by another process: external mode needs SQLite or PostgreSQL",
+        )
+    owns_app = app is None
+    if app is None:
+        app = build_app(config.database_url, clock)
+    projector: Projector | None = None
+    queries: Queries | None = None
+    chain: ChainFollower | None = None
+    made: Projector | None = None
+    try:
+        if projections:
+            from projections import Projector, Queries, open_store
+            from projections import attach as attach_projector
+
+            projector = getattr(app, "projector", None)
+            if projector is None:
+                projector = made = Projector(app, open_store(config.database_url))
+                app.projector = projector  # type: ignore[union-attr]
+                if mode == EMBEDDED and not batch:
+                    attach_projector(app, projector)
+                    projector.catch_up()
+            queries = Queries(projector.store, app)
+        if audit and mode == EMBEDDED:
+            from consult.audit.chain import attach_configured, chain_follower
+
+            chain = chain_follower(app, config) if batch else attach_configured(app, config)
+    except BaseException:
+        if made is not None:
+            made.dispose()
+        if owns_app:
+            app.close()
+        raise
+    return Runtime(
+        config,
+        app,
+        mode,
+        projector,
+        queries,
+        chain,
+        owns_app,
+        made is not None,
+        batch and mode == EMBEDDED,
+    )

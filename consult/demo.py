@@ -16,7 +16,7 @@ from consult.actors import Actor, Role
 from consult.application import ConsultationApp
 from consult.case import Stage
 from consult.clock import FixedClock
-from consult.config import Config, build_app
+from consult.config import Config, Runtime, build_runtime
 from consult.registers import Household
 from consult.roll import read_roll_file
 
@@ -85,12 +85,18 @@ def build_demo(config: Config | None = None, app: ConsultationApp | None = None)
     """Create the demo through the application's commands and return what was made."""
     start = datetime.now(tz=UTC).replace(microsecond=0) - timedelta(days=90)
     clock = FixedClock(start)
-    if app is None:
-        app = build_app((config or Config.from_env()).database_url, clock=clock)
+    runtime: Runtime | None = None
+    if app is None:  # the composition root: views and audit chain as configured
+        runtime = build_runtime(config or Config.from_env(), clock=clock, batch=True)
+        app = runtime.app
     else:
         app.clock = clock
-    builder = _Builder(app, clock)
-    summary = builder.build()
+    try:
+        builder = _Builder(app, clock)
+        summary = builder.build()
+    finally:
+        if runtime is not None:
+            runtime.close()
     app.clock = _real_clock()
     from consult.cli import optional_module
 

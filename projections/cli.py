@@ -5,25 +5,24 @@ Register on the main command with ``main.add_command(projections.cli.projections
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
-from types import FrameType
 
 import click
 
-from consult.config import Config, build_app
-from projections.db import open_store
+from consult.config import EXTERNAL, Runtime, build_runtime
 from projections.projector import DEFAULT_SECTION_SIZE, Projector
 from projections.views import VIEW_CLASSES
 
 VIEW_NAMES = [cls.name for cls in VIEW_CLASSES]
 
 
-def _projector(section_size: int) -> Projector:
-    url = Config.from_env().database_url
-    app = build_app(url)
-    return Projector(app, open_store(url), section_size=section_size)
+def _runtime(section_size: int) -> tuple[Runtime, Projector]:
+    """The composition root's projector, with nothing attached: this process is the follower."""
+    runtime = build_runtime(followers=EXTERNAL, audit=False)
+    assert runtime.projector is not None
+    runtime.projector.section_size = section_size
+    return runtime, runtime.projector
 
 
 @click.group("projections")
@@ -38,7 +37,7 @@ def projections() -> None:
 )
 def rebuild(name: str | None, section_size: int) -> None:
     """Drop NAME (every view by default) and rebuild it from the whole event log."""
-    projector = _projector(section_size)
+    runtime, projector = _runtime(section_size)
     names = [name] if name else list(projector.names)
     total = projector.app.recorder.max_notification_id() or 0
     started = time.perf_counter()
@@ -58,16 +57,16 @@ def rebuild(name: str | None, section_size: int) -> None:
     click.echo(
         f"rebuilt {', '.join(names)} up to log position {reached} in {elapsed:.1f} s ({rate:,.0f} events/s)"
     )
-    projector.dispose()
+    runtime.close()
 
 
 @projections.command("run")
 @click.option(
     "--poll",
-    default=0.5,
+    default=0.05,
     show_default=True,
-    type=click.FloatRange(0.01),
-    help="Seconds between polls.",
+    type=click.FloatRange(0.005),
+    help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
 )
 @click.option(
     "--section-size", default=DEFAULT_SECTION_SIZE, show_default=True, type=click.IntRange(1)
@@ -76,15 +75,13 @@ def rebuild(name: str | None, section_size: int) -> None:
     "--verbose", is_flag=True, help="Print the log position after every committed section."
 )
 def run(poll: float, section_size: int, verbose: bool) -> None:
-    """Follow the event log and keep every view up to date; stops cleanly on SIGTERM or Ctrl-C."""
-    projector = _projector(section_size)
+    """Follow the event log live and keep every view up to date (PostgreSQL notifications, else
+    polling); stops cleanly on SIGTERM or Ctrl-C."""
+    from consult.followers import stop_on_signals, watcher_for
+
+    runtime, projector = _runtime(section_size)
     stop = threading.Event()
-
-    def request_stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop_on_signals(stop)
 
     def report(position: int, _target: int) -> None:
         click.echo(f"position {position}")
@@ -92,22 +89,28 @@ def run(poll: float, section_size: int, verbose: bool) -> None:
     click.echo(
         f"following the log from position {projector.position()} (views: {', '.join(projector.names)})"
     )
-    projector.run_forever(poll, stop, on_section=report if verbose else None)
+    watcher = watcher_for(runtime, stop, poll)
+    try:
+        projector.run_forever(
+            poll, stop, on_section=report if verbose else None, wait=lambda _t: watcher.wait()
+        )
+    finally:
+        watcher.close()
     click.echo(f"stopped at position {projector.position()}")
-    projector.dispose()
+    runtime.close()
 
 
 @projections.command("status")
 def status() -> None:
     """Show how far each view has applied the log."""
-    projector = _projector(DEFAULT_SECTION_SIZE)
+    runtime, projector = _runtime(DEFAULT_SECTION_SIZE)
     head = projector.app.recorder.max_notification_id() or 0
     for name, position in sorted(projector.positions().items()):
         behind = head - position
         click.echo(
             f"{name:10} {position:>10}  {'up to date' if behind <= 0 else f'{behind} behind'}"
         )
-    projector.dispose()
+    runtime.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -266,12 +266,24 @@ class Projector:
         poll_interval: float = 0.5,
         stop: threading.Event | None = None,
         on_section: Progress | None = None,
+        wait: Callable[[float], object] | None = None,
     ) -> None:
-        """Follow the log until ``stop`` is set: catch up, then poll every ``poll_interval`` s."""
+        """Follow the log until ``stop`` is set: catch up, then wait for more.
+
+        ``wait(timeout)`` returns when new events may have been stored (a PostgreSQL
+        notification, see ``consult.followers``); without it the log is polled every
+        ``poll_interval`` s. Between wake-ups only the log's last position is read; a catch-up
+        runs when it is beyond what the views have applied.
+        """
         stop = stop or threading.Event()
+        pause = wait or (lambda timeout: stop.wait(timeout))
+        reached = -1
         while not stop.is_set():
-            self.catch_up(on_section, stop)
-            stop.wait(poll_interval)
+            head = self.app.recorder.max_notification_id() or 0
+            if head > reached:
+                self.catch_up(on_section, stop)
+                reached = self.position()
+            pause(poll_interval)
 
     def dispose(self) -> None:
         self.store.dispose()

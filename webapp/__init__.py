@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, g, redirect, request
 
 from consult.application import ConsultationApp
-from consult.config import Config, build_app
+from consult.config import Config, Runtime
 
 PREF_COOKIE_AGE = 365 * 24 * 3600
 
@@ -25,14 +25,15 @@ def create_app(
     consult: ConsultationApp | None = None,
     reads: Any = None,
     environ: Mapping[str, str] | None = None,
+    runtime: Runtime | None = None,
 ) -> Flask:
     from webapp import errors, filters, i18n, security
     from webapp.accounts import AccountStore, VotingCodes
-    from webapp.common import catch_up
     from webapp.db import create_tables, engine_for
     from webapp.reads import make_reads
     from webapp.settings import WebSettings
     from webapp.state import EXTENSION, Services
+    from webapp.wiring import FreshReads, install, runtime_for
 
     config = config or Config.from_env(dict(environ) if environ is not None else None)
     settings = WebSettings.from_env(config, environ)
@@ -56,12 +57,14 @@ def create_app(
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    consult = consult or build_app(config.database_url)
+    # The composition root wires the projector and the audit chain (CONSULT_FOLLOWERS).
+    runtime = runtime or runtime_for(config, consult)
+    consult = runtime.app
     engine = engine_for(config.database_url)
     create_tables(engine)
     app.extensions[EXTENSION] = Services(
         consult=consult,
-        reads=reads or make_reads(consult, config.database_url),
+        reads=FreshReads(reads or make_reads(consult, config.database_url), runtime),
         accounts=AccountStore(engine, settings.password_method),
         codes=VotingCodes(engine),
         limiter=security.RateLimiter(),
@@ -86,10 +89,7 @@ def create_app(
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    @app.before_request
-    def _read_your_writes() -> None:
-        if request.method == "GET":
-            catch_up()
+    install(app, runtime)  # read-your-writes
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:

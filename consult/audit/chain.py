@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,6 +143,28 @@ class ChainFollower:
                 backoff = min(backoff * 2, 60.0)
                 self._wake.set()
 
+    def follow(
+        self,
+        stop: threading.Event,
+        wait: Callable[[], object],
+        log_head: Callable[[], int],
+        on_chained: Callable[[int], None] | None = None,
+        idle: float = 60.0,
+    ) -> None:
+        """Keep the chain up with the log from a process of its own (``consult follow``) until
+        ``stop`` is set: chain whenever the log is beyond the chain (``wait()`` returns when it may
+        have grown), and at least every ``idle`` s, to sign the interval checkpoints. Errors
+        propagate: the caller logs them and calls again (nothing is chained twice or skipped)."""
+        self._head = self.store.head().position
+        last = float("-inf")
+        while not stop.is_set():
+            now = time.monotonic()
+            if log_head() > self._head or now - last >= idle:
+                last = now
+                if self.catch_up() and on_chained is not None:
+                    on_chained(self._head)
+            wait()
+
     def wait(self, position: int, timeout: float = 10.0) -> bool:
         """Wait until the chain reaches ``position`` (read-your-writes with a background worker)."""
         with self._reached:
@@ -225,3 +248,11 @@ def attach(
 def attach_configured(app: Any, config: Config) -> ChainFollower:
     """:func:`attach` as the composition root does it: the configured store and key file."""
     return attach(app, config.database_url, key_path(config.instance_path))
+
+
+def chain_follower(app: Any, config: Config) -> ChainFollower:
+    """The chain follower of an external follower process (:meth:`ChainFollower.follow`): the
+    configured store and key file, checkpoints as in the embedded default, not attached."""
+    store = open_store(config.database_url, app)
+    key_file = key_path(config.instance_path)
+    return ChainFollower(store, lambda: load_signer(key_file), app.clock)

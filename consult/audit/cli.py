@@ -213,6 +213,38 @@ def verify_cmd(
     sys.exit(0 if report.ok else EXIT_TAMPERED)
 
 
+@audit.command("follow")
+@click.option(
+    "--poll",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0.005, 60),
+    help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
+)
+@click.option("--verbose", is_flag=True, help="Print the chain's head after every batch.")
+@guarded
+def follow_cmd(poll: float, verbose: bool) -> None:
+    """Keep the chain up with the log live, in this process, signing checkpoints as due
+    (for CONSULT_FOLLOWERS=external); stops cleanly on SIGTERM or Ctrl-C."""
+    import threading
+
+    from consult.followers import follow, stop_on_signals
+
+    with configured_store():
+        pass  # a clear error for an in-memory store before anything starts
+    stop = threading.Event()
+    stop_on_signals(stop)
+    echo2("正在跟随事件日志，保持审计链…", "following the log, keeping the audit chain…", err=True)
+    follow(
+        stop=stop,
+        projections=False,
+        audit=True,
+        poll=poll,
+        on_chained=(lambda head: click.echo(f"chained {head}", err=True)) if verbose else None,
+    )
+    echo2("审计链跟随已停止", "audit chain follower stopped", err=True)
+
+
 @audit.command("status")
 @click.option("--json", "as_json", is_flag=True)
 @guarded

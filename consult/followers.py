@@ -1,0 +1,244 @@
+"""Followers in their own process: the projector and the audit chain, following the log live.
+
+``consult follow`` runs both (``consult projections run`` and ``consult audit follow`` each run
+one). A follower sleeps until the log may have grown:
+
+- on PostgreSQL it LISTENs on the events table's channel, which the store NOTIFYs in every insert
+  transaction (eventsourcing's PostgreSQL recorder does so, in its insert function and in its
+  pipelined inserts; a notification is delivered when that transaction commits), with a slow poll
+  as a safety net (a dropped connection is reopened);
+- on SQLite, which has no notifications, it polls ``max(notification_id)`` every ``poll`` seconds.
+
+Exactly once: the projector commits each section's rows with the views' tracking positions, and
+the chain stores each batch of links with its head in one transaction, so a follower killed at any
+moment resumes where its last commit left off, and two followers never apply an event twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from consult.config import EXTERNAL, Config, Runtime, build_runtime, postgres_conninfo
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between polls of the log on SQLite.
+DEFAULT_POLL = 0.05
+#: Seconds a PostgreSQL follower waits for a notification before looking at the log anyway.
+SAFETY_POLL = 2.0
+
+
+class LogWatcher(Protocol):
+    def wait(self, timeout: float | None = None) -> None:
+        """Return when new events may be in the log, or when stopped; after ``timeout`` s at
+        most (by default the watcher's own interval)."""
+
+    def close(self) -> None: ...
+
+
+class PollingWatcher:
+    """No notifications (SQLite): wake every ``interval`` seconds, or at once when stopped."""
+
+    def __init__(self, interval: float, stop: threading.Event) -> None:
+        self.interval = interval
+        self.stop = stop
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.stop.wait(self.interval if timeout is None else min(timeout, self.interval))
+
+    def close(self) -> None:
+        return None
+
+
+class PostgresWatcher:
+    """LISTEN on the events table's channel on a connection of its own; wakes on a NOTIFY, after
+    ``fallback`` s without one, or within ``tick`` s of ``stop`` being set."""
+
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        stop: threading.Event,
+        fallback: float = SAFETY_POLL,
+        tick: float = 0.25,
+    ) -> None:
+        self.conninfo = postgres_conninfo(url)
+        self.channel = channel
+        self.stop = stop
+        self.fallback = fallback
+        self.tick = tick
+        self._conn: Any = None
+        self._connect()
+
+    def _connect(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        self._conn = psycopg.connect(self.conninfo, autocommit=True)
+        self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+
+    def wait(self, timeout: float | None = None) -> None:
+        import psycopg
+
+        remaining = self.fallback if timeout is None else timeout
+        try:
+            if self._conn is None:
+                self._connect()
+            while remaining > 0 and not self.stop.is_set():
+                step = min(self.tick, remaining)
+                remaining -= step
+                if any(True for _ in self._conn.notifies(timeout=step, stop_after=1)):
+                    # several commits may have notified meanwhile: take them all at once
+                    for _ in self._conn.notifies(timeout=0):
+                        pass
+                    return
+        except psycopg.Error:
+            logger.warning(
+                "follower: lost the notification connection; polling until it is back",
+                exc_info=True,
+            )
+            self.close()
+            self.stop.wait(min(self.tick * 4, remaining if remaining > 0 else self.tick))
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # closing a broken connection
+                logger.debug("follower: closing the notification connection failed", exc_info=True)
+
+
+def watcher_for(runtime: Runtime, stop: threading.Event, poll: float = DEFAULT_POLL) -> LogWatcher:
+    """Notifications where the store sends them (PostgreSQL), else polling."""
+    if runtime.config.backend == "postgresql":
+        channel = getattr(runtime.app.recorder, "channel_name", None)
+        if channel:
+            return PostgresWatcher(runtime.config.database_url, channel, stop)
+    return PollingWatcher(poll, stop)
+
+
+def follow(
+    config: Config | None = None,
+    stop: threading.Event | None = None,
+    *,
+    projections: bool = True,
+    audit: bool = True,
+    poll: float = DEFAULT_POLL,
+    on_section: Callable[[int, int], None] | None = None,
+    on_chained: Callable[[int], None] | None = None,
+    ready: Callable[[Runtime], None] | None = None,
+) -> None:
+    """Run the followers until ``stop`` is set: the projector and the audit chain, each in a
+    thread with its own watcher. A follower that fails (a dropped connection) logs it and tries
+    again with backoff; it never skips an event."""
+    stop = stop or threading.Event()
+    runtime = build_runtime(config, followers=EXTERNAL, projections=projections, audit=False)
+    threads: list[threading.Thread] = []
+    try:
+        if projections and runtime.projector is not None:
+            projector = runtime.projector
+            watcher = watcher_for(runtime, stop, poll)
+            threads.append(
+                threading.Thread(
+                    target=_guarded,
+                    args=(
+                        "projections",
+                        stop,
+                        lambda: projector.run_forever(
+                            poll, stop, on_section, lambda _t: watcher.wait()
+                        ),
+                        watcher,
+                    ),
+                    name="follow-projections",
+                )
+            )
+        if audit:
+            from consult.audit.chain import chain_follower
+
+            chain = chain_follower(runtime.app, runtime.config)
+            chain_watcher = watcher_for(runtime, stop, poll)
+            recorder = runtime.app.recorder
+            threads.append(
+                threading.Thread(
+                    target=_guarded,
+                    args=(
+                        "audit chain",
+                        stop,
+                        lambda: chain.follow(
+                            stop,
+                            chain_watcher.wait,
+                            lambda: recorder.max_notification_id() or 0,
+                            on_chained,
+                        ),
+                        chain_watcher,
+                        chain.store.close,
+                    ),
+                    name="follow-audit-chain",
+                )
+            )
+        for thread in threads:
+            thread.start()
+        if ready is not None:
+            ready(runtime)
+        while not stop.is_set() and all(t.is_alive() for t in threads):
+            stop.wait(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        runtime.close()
+
+
+def _guarded(
+    name: str,
+    stop: threading.Event,
+    run: Callable[[], None],
+    watcher: LogWatcher,
+    cleanup: Callable[[], None] | None = None,
+) -> None:
+    """Run one follower until ``stop``; an error is logged and the follower resumes after a
+    backoff (from its last committed position)."""
+    backoff = 0.5
+    try:
+        while not stop.is_set():
+            try:
+                run()
+                return
+            except Exception:
+                logger.exception(
+                    "follower %s failed / 跟随进程出错; resuming in %.1f s", name, backoff
+                )
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+    finally:
+        watcher.close()
+        if cleanup is not None:
+            cleanup()
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT (Ctrl-C) stop the followers after the current section."""
+    import signal
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+
+def watch_parent(stop: threading.Event, parent: int) -> None:
+    """Stop when the process ``parent`` (a supervisor) is gone."""
+    import os
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                logger.warning("follower: the supervising process %s is gone; stopping", parent)
+                stop.set()
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()

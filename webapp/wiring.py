@@ -1,0 +1,106 @@
+"""How the web application is wired to the composition root (``consult.config.build_runtime``).
+
+Read-your-writes in both follower modes: a page or API response never silently shows the read
+side from before the user's own command.
+
+- A command's log position is kept for the rest of the request (an application listener) and in
+  the session (``webapp.common.remember``, for the pages that follow).
+- Before a request reads the views, it waits, at most ``CONSULT_READ_WAIT`` seconds, until the
+  views have applied that position: at once in the embedded mode (the saving thread projected),
+  until the follower process got there in the external mode.
+- If they have not got there in time, the response says so: a notice on the page, and on every
+  response the headers ``Warning: 110 - "Response is Stale"`` and ``X-Consult-Read-Side: behind``.
+"""
+
+from __future__ import annotations
+
+import atexit
+from typing import Any, cast
+
+from flask import Flask, Response, flash, g, has_request_context, request, session
+
+from consult.application import ConsultationApp
+from consult.config import Config, Runtime, build_runtime
+
+RUNTIME = "consult_runtime"
+STALE_HEADER = "X-Consult-Read-Side"
+STALE_NOTICE = (
+    "页面上的数字可能尚未包含您刚才的操作：读取端仍在更新，请稍后刷新。",
+    "The figures on this page may not include your last action yet: the read side is still "
+    "catching up; refresh in a moment.",
+)
+
+
+def runtime_for(config: Config, consult: ConsultationApp | None) -> Runtime:
+    """The factory's runtime: the configured one, or around an application a test built (then
+    without the audit chain, which such tests attach themselves)."""
+    if consult is not None:
+        return build_runtime(config, app=consult, audit=False)
+    runtime = build_runtime(config)
+    atexit.register(runtime.close)  # a worker's exit stops the chain thread and chains the rest
+    return runtime
+
+
+def runtime() -> Runtime:
+    from flask import current_app
+
+    return cast(Runtime, current_app.extensions[RUNTIME])
+
+
+def install(app: Flask, rt: Runtime) -> None:
+    app.extensions[RUNTIME] = rt
+
+    def written(position: int) -> None:
+        if has_request_context() and position > g.get("written", 0):
+            g.written = position
+
+    rt.app.listeners.append(written)
+
+    @app.before_request
+    def _read_your_writes() -> None:
+        if request.method == "GET":
+            position = session.get("pos")
+            if isinstance(position, int) and position > 0:
+                _wait(rt, position)
+
+    @app.after_request
+    def _say_if_stale(response: Response) -> Response:
+        if g.get("stale"):
+            response.headers["Warning"] = '110 - "Response is Stale"'
+            response.headers[STALE_HEADER] = "behind"
+        return response
+
+
+def _wait(rt: Runtime, position: int) -> None:
+    if position <= g.get("waited", 0):
+        return
+    g.waited = position
+    if not rt.wait(position) and not g.get("stale"):
+        g.stale = True
+        if request.blueprint != "api":
+            from webapp.i18n import pick
+
+            flash(pick(STALE_NOTICE), "error")
+
+
+class FreshReads:
+    """The views' reads, each first waiting for the views to reach the commands made so far in
+    this request (see the module's docstring)."""
+
+    def __init__(self, reads: Any, rt: Runtime) -> None:
+        self._reads = reads
+        self._runtime = rt
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._reads, name)
+        if name.startswith("_") or name == "wait" or not callable(attr):
+            return attr
+
+        def fresh(*args: Any, **kwargs: Any) -> Any:
+            if has_request_context():
+                position = g.get("written", 0)
+                if position:
+                    _wait(self._runtime, position)
+            return attr(*args, **kwargs)
+
+        return fresh
