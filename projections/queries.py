@@ -381,6 +381,7 @@ class Satisfaction:
     case_id: UUID
     round_no: int
     closed: bool
+    closes_at: datetime
     eligible: int
     respondents: int
     counts: Mapping[str, int]  # per rating
@@ -661,10 +662,9 @@ class Queries:
         )
         return CaseTimeline(case_id, entries, position)
 
-    def case_as_of(self, case_id: UUID, at: datetime) -> CaseAsOf:
-        """The case as it stood at ``at``: the timeline gives the last version recorded by then
-        (event time), and the case is read from the event store at that version."""
-        app = self._app()
+    def case_version_at(self, case_id: UUID, at: datetime) -> tuple[int, datetime] | None:
+        """The case's last version recorded by ``at`` (event time) and when it was recorded;
+        None before the case was submitted."""
         t = view_case_event.c
         with self.store.read() as conn:
             versions = conn.execute(
@@ -673,6 +673,13 @@ class Queries:
                 .order_by(t.version)
             ).all()
         found = _last_by(versions, micros(at))
+        return None if found is None else (found[0], moment(found[1]))
+
+    def case_as_of(self, case_id: UUID, at: datetime) -> CaseAsOf:
+        """The case as it stood at ``at``: the timeline gives the last version recorded by then
+        (event time), and the case is read from the event store at that version."""
+        app = self._app()
+        found = self.case_version_at(case_id, at)
         if found is None:
             raise NotFoundError(
                 field="at",
@@ -682,7 +689,41 @@ class Queries:
             )
         version, recorded = found
         case = app.case(case_id, version=version)
-        return CaseAsOf(at, version, moment(recorded), _case_summary(case_row(case)))
+        return CaseAsOf(at, version, recorded, _case_summary(case_row(case)))
+
+    # --- evaluations -----------------------------------------------------------------------------
+
+    def evaluation(self, case_id: UUID) -> Satisfaction | None:
+        """The case's latest evaluation round (None before one is opened)."""
+        ev = view_evaluation.c
+        with self.store.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(view_evaluation)
+                    .where(ev.case_id == case_id.hex)
+                    .order_by(ev.round_no.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else _satisfaction(row)
+
+    def has_rated(self, case_id: UUID, evaluation_id: UUID, person_id: str) -> bool:
+        """Whether the person has rated in this evaluation round (the timeline names each rater)."""
+        t = view_case_event.c
+        with self.store.read() as conn:
+            found = conn.execute(
+                sa.select(t.position)
+                .where(
+                    t.case_id == case_id.hex,
+                    t.aggregate_id == evaluation_id.hex,
+                    t.event == "Rated",
+                    t.actor == person_id,
+                )
+                .limit(1)
+            ).first()
+        return found is not None
 
     # --- councils --------------------------------------------------------------------------------
 
@@ -994,6 +1035,7 @@ def _satisfaction(row: Row) -> Satisfaction:
         case_id=_id(row["case_id"]),
         round_no=row["round_no"],
         closed=bool(row["closed"]),
+        closes_at=moment(row["closes_at"]),
         eligible=row["eligible"],
         respondents=respondents,
         counts=counts,

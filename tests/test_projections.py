@@ -527,3 +527,53 @@ def test_a_rebuild_reading_the_log_in_a_child_process(
         assert w.queries.vote_tally(vote).result == w.app.tally(vote)
     finally:
         w.close()
+
+
+def test_the_latest_evaluation_round_and_who_rated(world: World) -> None:
+    app, q, clock = world.app, world.queries, world.clock
+    estate = setup_place(app, synthetic_roll(20))
+    case, (vote,) = open_owners_vote(app, clock, estate)
+    heads = heads_of(app, estate)
+    for head in heads[:15]:
+        app.cast_ballot(vote, "yes", owner(head.owners[0]))
+    app.close_vote(vote, OC)
+    app.publish_result(case, "通过", OC)
+    app.assign_implementation(case, "pm-1", "施工", clock.now() + timedelta(days=30), OC)
+    app.give_feedback(case, "已完工", [], OC)
+    assert q.evaluation(case) is None
+    app.open_evaluation(case, clock.now() + timedelta(days=5), OC)
+    raters = [owner(h.owners[0]) for h in heads[:3]]
+    for i, rating in enumerate([Rating.SATISFIED, Rating.DISSATISFIED, Rating.DISSATISFIED]):
+        app.rate(case, rating.value, i != 2, i == 0, raters[i])
+    ev = app.evaluation(case)
+    rates = ev.rates()
+    found = q.evaluation(case)
+    assert found is not None and found.evaluation_id == ev.id and found.round_no == 1
+    assert (found.eligible, found.respondents, found.closes_at) == (
+        rates.eligible,
+        rates.respondents,
+        ev.closes_at,
+    )
+    assert (found.satisfaction, found.awareness, found.participation, found.response) == (
+        rates.satisfaction,
+        rates.awareness,
+        rates.participation,
+        rates.response,
+    )
+    assert dict(found.counts) == rates.counts and not found.closed
+    assert q.has_rated(case, ev.id, raters[0].person_id)
+    assert not q.has_rated(case, ev.id, owner(heads[5].owners[0]).person_id)
+
+    # Dissatisfied: the round closes and the case is rectified; the next round is the latest.
+    app.close_evaluation(case, OC)
+    app.report_progress(case, 100, "已整改", OC)
+    app.give_feedback(case, "已整改完毕", [], OC)
+    app.open_evaluation(case, clock.now() + timedelta(days=5), OC)
+    latest = q.evaluation(case)
+    assert latest is not None and latest.round_no == 2 and latest.respondents == 0
+    assert not q.has_rated(case, latest.evaluation_id, raters[0].person_id)
+
+    # The case's version at a moment: none before it was submitted, the latest now.
+    assert q.case_version_at(case, app.case(case).created_on - timedelta(seconds=1)) is None
+    version, at = q.case_version_at(case, clock.now()) or (0, None)
+    assert version == app.case(case).version and at == app.case(case).modified_on

@@ -1,9 +1,9 @@
 """The one seam through which every page and endpoint reads.
 
-Views never touch aggregates or SQL: they call a :class:`Reads`. :class:`DomainReads` answers from
-the application service (one aggregate at a time) until the projections package (issue 3) is in
-place; :func:`make_reads` is the single switch to projection-backed figures. Everything returned
-is a frozen dataclass of plain values.
+Views never touch aggregates or SQL: they call a :class:`Reads`. :class:`ProjectionReads` answers
+figures (lists, tallies, motion progress, evaluation rates, the past as of a moment) from the
+projections and single records from the event store, through its base :class:`DomainReads`;
+:func:`make_reads` builds it. Everything returned is a frozen dataclass of plain values.
 """
 
 from __future__ import annotations
@@ -25,15 +25,14 @@ from consult.application import ConsultationApp
 from consult.bodies import COUNCIL_NAMES, PARTY_NAMES, CouncilKind, Estate, council_id
 from consult.case import CHANNELS, STAGE_NAMES, TERMINAL, Case, Stage
 from consult.errors import ConsultError, NotFoundError
-from consult.evaluation import RATING_NAMES, Evaluation, Rating, evaluation_id
+from consult.evaluation import RATING_NAMES, Rating, evaluation_id
 from consult.motion import MOTION_STATE_NAMES, MotionState
-from consult.rules import Choice, ThresholdCheck, VoteResult, tally
+from consult.rules import Choice, ThresholdCheck, VoteResult
 from consult.settings import ROUTE_NAMES
 from consult.vote import (
     BALLOT_CHANNELS,
     Ballot,
     PaperEntry,
-    Vote,
     VoteState,
     ballot_id,
     paper_entry_id,
@@ -482,11 +481,6 @@ _EVENT_META = {
 }
 
 
-def _timestamp(event: Any) -> datetime:
-    moment: datetime = event.timestamp
-    return moment
-
-
 def _case_detail(case: Case) -> CaseDetail:
     return CaseDetail(
         id=case.id,
@@ -548,7 +542,8 @@ def _ballot_view(b: Ballot) -> BallotView:
 
 
 class DomainReads:
-    """Reads answered from aggregates. Tallies replay ballots: replaced by projections (issue 3)."""
+    """Single records read from the event store (a case's materials, a vote, one ballot's receipt,
+    the auditors' event timeline), one aggregate at a time."""
 
     def __init__(self, app: ConsultationApp) -> None:
         self.app = app
@@ -635,45 +630,6 @@ class DomainReads:
             result=dict(v.result) if v.result else None,
         )
 
-    def tally(self, vote_id: UUID) -> TallyView:
-        vote = self.app.vote(vote_id)
-        return tally_view(vote_id, self.app.tally(vote_id), vote.state == VoteState.CLOSED)
-
-    def motion(self, motion_id: UUID) -> MotionView:
-        m = self.app.motion(motion_id)
-        p = m.progress()
-        rule = m.rule
-        return MotionView(
-            id=m.id,
-            case_id=m.case_id,
-            estate_id=m.estate_id,
-            title=m.title,
-            state=m.state,
-            state_name=MOTION_STATE_NAMES[m.state],
-            rule_name=(rule.name("zh"), rule.name("en")),
-            rule_source=(rule.source("zh"), rule.source("en")),
-            effect=(rule.effect.label("zh"), rule.effect.label("en")),
-            basis=rule.basis.value,
-            pct=rule.pct,
-            withdrawable=rule.withdrawable,
-            answer_days=rule.answer_days,
-            opened_at=m.created_on,
-            closes_at=m.closes_at,
-            tabled_at=m.tabled_at,
-            roll_version=m.roll_version,
-            heads=check_view(p.heads),
-            area=check_view(p.area),
-            reached=p.reached,
-            heads_needed=p.heads_needed,
-            heads_missing=p.heads_missing,
-            area_needed=p.area_needed,
-            area_missing=p.area_missing,
-            signed_heads=len(m.signed),
-            signed_area=m.signed_area,
-            total_heads=m.total_heads,
-            total_area=m.total_area,
-        )
-
     def ballot(self, vote_id: UUID, elector_id: str) -> BallotView | None:
         try:
             b = self._get(Ballot, ballot_id(vote_id, elector_id), ("选票", "ballot"))
@@ -720,29 +676,6 @@ class DomainReads:
             HeadSignature(h, tuple(electorate.heads[h].unit_ids), h in m.signed)
             for h in electorate.electors_of(person_id)
         ]
-
-    def evaluation(self, case_id: UUID, person_id: str | None = None) -> EvaluationView | None:
-        case = self.app.case(case_id)
-        if case.evaluation_rounds == 0:
-            return None
-        ev = self._get(
-            Evaluation, evaluation_id(case_id, case.evaluation_rounds), ("评价", "evaluation")
-        )
-        rates = ev.rates()
-        return EvaluationView(
-            case_id=case_id,
-            round_no=ev.round_no,
-            eligible=ev.eligible,
-            respondents=rates.respondents,
-            closes_at=ev.closes_at,
-            closed=ev.closed,
-            awareness=rates.awareness,
-            participation=rates.participation,
-            satisfaction=rates.satisfaction,
-            response=rates.response,
-            counts=tuple((r.value, RATING_NAMES[r], rates.counts[r.value]) for r in Rating),
-            rated_by_me=person_id is not None and ev.has_rated(person_id),
-        )
 
     def paper_entries(self, vote_id: UUID) -> list[PaperEntryView]:
         """The paper sheets entered for a vote (found by event topic: as many as there are sheets)."""
@@ -813,79 +746,6 @@ class DomainReads:
         entries.sort(key=lambda e: (e.at, order.get(e.stream, 9), e.version))
         return entries
 
-    def _version_at(self, aggregate_id: UUID, moment: datetime) -> int:
-        version = 0
-        for stored in self.app.recorder.select_events(aggregate_id):
-            if _timestamp(self.app.mapper.to_domain_event(stored)) > moment:
-                break
-            version = stored.originator_version
-        return version
-
-    def case_as_of(self, case_id: UUID, moment: datetime) -> CaseDetail | None:
-        version = self._version_at(case_id, moment)
-        if version == 0:
-            return None
-        return _case_detail(self.app.case(case_id, version))
-
-    def tally_as_of(self, vote_id: UUID, moment: datetime) -> TallyView | None:
-        version = self._version_at(vote_id, moment)
-        if version == 0:
-            return None
-        vote = self.app._get(Vote, vote_id, "表决", "vote", version)
-        if vote.state == VoteState.CLOSED:
-            return self.tally(vote_id)
-        electorate = self.app.electorate(vote)
-        choices: dict[str, Choice] = {}
-        for e in electorate.electors:
-            for stored in self.app.recorder.select_events(ballot_id(vote_id, e.elector_id)):
-                event = self.app.mapper.to_domain_event(stored)
-                if _timestamp(event) > moment:
-                    break
-                choices[e.elector_id] = Choice(event.choice)  # type: ignore[attr-defined]
-        result = tally(vote.rules, electorate.electors, choices, vote.options)
-        return tally_view(vote_id, result, False)
-
-    def results(
-        self, estate_id: UUID | None = None, case_id: UUID | None = None
-    ) -> list[ResultRow]:
-        case_ids = (
-            [case_id]
-            if case_id
-            else [r.id for r in self.cases(estate_id, per_page=1_000_000).items]
-        )
-        rows = []
-        for cid in case_ids:
-            case = self.app.case(cid)
-            for vid in case.votes:
-                vote = self.vote(UUID(vid))
-                t = self.tally(vote.id).raw
-                by = {c.choice: c for c in t.by_choice}
-                zero = ChoiceCount("", ("", ""), 0, None)
-                rows.append(
-                    ResultRow(
-                        case_id=cid,
-                        case_title=case.title,
-                        estate_id=case.estate_id,
-                        vote_id=vote.id,
-                        item_id=vote.item_id,
-                        title=vote.title,
-                        state=vote.state.value,
-                        closed_at=vote.closed_at,
-                        rule_set_id=vote.rule_set_id,
-                        participating_heads=t.participating.heads,
-                        participating_area=t.participating.area,
-                        yes_heads=by.get("yes", zero).heads,
-                        yes_area=by.get("yes", zero).area,
-                        no_heads=by.get("no", zero).heads,
-                        abstain_heads=by.get("abstain", zero).heads,
-                        total_heads=t.total.heads,
-                        total_area=t.total.area,
-                        quorum_met=t.quorum_met,
-                        passed=t.passed,
-                    )
-                )
-        return rows
-
     def chain_status(self) -> dict[str, Any] | None:
         return None  # the audit chain (consult.audit) is not installed yet
 
@@ -912,9 +772,10 @@ class ChainView:
 
 
 class ProjectionReads(DomainReads):
-    """Figures from the projections (issue 3): lists, live tallies, motion progress, tallies as of
-    a moment. Single records (a case's materials, one ballot's receipt) and the auditors' event
-    timeline still come from the event store, which is their source of truth."""
+    """Figures from the projections: lists, live tallies, motion progress, evaluation rates, and
+    the case and its tallies as of a moment (the case's version then is found in the timeline view,
+    not by replaying its events). Single records come from the event store (:class:`DomainReads`),
+    which is their source of truth."""
 
     def __init__(
         self, app: ConsultationApp, queries: Any, projector: Any = None, audit_store: Any = None
@@ -989,6 +850,32 @@ class ProjectionReads(DomainReads):
             total_area=m.total_area,
         )
 
+    def evaluation(self, case_id: UUID, person_id: str | None = None) -> EvaluationView | None:
+        s = self.queries.evaluation(case_id)
+        if s is None:
+            return None
+        return EvaluationView(
+            case_id=case_id,
+            round_no=s.round_no,
+            eligible=s.eligible,
+            respondents=s.respondents,
+            closes_at=s.closes_at,
+            closed=s.closed,
+            awareness=s.awareness,
+            participation=s.participation,
+            satisfaction=s.satisfaction,
+            response=s.response,
+            counts=tuple((r.value, RATING_NAMES[r], s.counts.get(r.value, 0)) for r in Rating),
+            rated_by_me=person_id is not None
+            and self.queries.has_rated(case_id, s.evaluation_id, person_id),
+        )
+
+    def case_as_of(self, case_id: UUID, moment: datetime) -> CaseDetail | None:
+        found = self.queries.case_version_at(case_id, moment)
+        if found is None:
+            return None
+        return _case_detail(self.app.case(case_id, found[0]))
+
     def tally_as_of(self, vote_id: UUID, moment: datetime) -> TallyView | None:
         try:
             t = self.queries.tally_as_of(vote_id, moment)
@@ -997,6 +884,47 @@ class ProjectionReads(DomainReads):
         vote = self.app.vote(vote_id)
         final = vote.closed_at is not None and vote.closed_at <= moment
         return tally_view(vote_id, t.result, final)
+
+    def results(
+        self, estate_id: UUID | None = None, case_id: UUID | None = None
+    ) -> list[ResultRow]:
+        case_ids = (
+            [case_id]
+            if case_id
+            else [r.id for r in self.cases(estate_id, per_page=1_000_000).items]
+        )
+        rows = []
+        for cid in case_ids:
+            case = self.app.case(cid)
+            for vid in case.votes:
+                vote = self.vote(UUID(vid))
+                t = self.tally(vote.id).raw
+                by = {c.choice: c for c in t.by_choice}
+                zero = ChoiceCount("", ("", ""), 0, None)
+                rows.append(
+                    ResultRow(
+                        case_id=cid,
+                        case_title=case.title,
+                        estate_id=case.estate_id,
+                        vote_id=vote.id,
+                        item_id=vote.item_id,
+                        title=vote.title,
+                        state=vote.state.value,
+                        closed_at=vote.closed_at,
+                        rule_set_id=vote.rule_set_id,
+                        participating_heads=t.participating.heads,
+                        participating_area=t.participating.area,
+                        yes_heads=by.get("yes", zero).heads,
+                        yes_area=by.get("yes", zero).area,
+                        no_heads=by.get("no", zero).heads,
+                        abstain_heads=by.get("abstain", zero).heads,
+                        total_heads=t.total.heads,
+                        total_area=t.total.area,
+                        quorum_met=t.quorum_met,
+                        passed=t.passed,
+                    )
+                )
+        return rows
 
     def chain_status(self) -> dict[str, Any] | None:
         if self.audit_store is None:

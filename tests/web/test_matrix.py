@@ -59,6 +59,7 @@ EXPECTED: dict[str, Any] = {
     "api.case_reject": CONFIRMERS,
     "api.case_refer": CONFIRMERS,
     "api.case_report_progress": IMPLEMENTERS,
+    "api.case_withdraw": SIGNED_IN,  # the submitter or a committee: the domain decides
 }
 COMMITTEE_API = {
     "api.collect_topic",

@@ -6,7 +6,7 @@ import re
 
 from consult.case import Stage
 from consult.motion import MotionState
-from tests.web.conftest import World, field_errors, post, text_of
+from tests.web.conftest import OPERATOR, World, api, field_errors, post, text_of
 
 
 def test_cases_are_grouped_by_stage(world: World) -> None:
@@ -157,6 +157,29 @@ def test_rating_an_outcome(world: World) -> None:
     assert r.status_code == 422 and any("评价" in e for e in field_errors(r))
 
 
+def test_evaluation_rates_are_the_read_side_figures_of_the_latest_round(world: World) -> None:
+    case = world.evaluating()
+    for persona, form in [
+        ("resident", {"rating": "satisfied", "aware": "y"}),
+        ("resident2", {"rating": "dissatisfied"}),  # an unticked box is not sent
+        ("oc_owner", {"rating": "basically-satisfied", "aware": "y"}),
+    ]:
+        assert post(world.client(persona), f"/cases/{case}/rating", form).status_code == 302
+    body = api(world.client("resident"), "GET", f"/api/v1/cases/{case}/evaluation").json
+    rates = world.consult.evaluation(case).rates()
+    assert (body["respondents"], body["eligible"]) == (3, rates.eligible) == (3, 40)
+    assert body["satisfaction"] == "2/3" == str(rates.satisfaction)
+    assert body["awareness"] == "2/3" and body["response"] == "3/40" and body["rated_by_me"]
+    assert not api(world.client("resident"), "GET", f"/api/v1/cases/{case}/evaluation").json[
+        "closed"
+    ]
+    assert not api(world.client("oc"), "GET", f"/api/v1/cases/{case}/evaluation").json[
+        "rated_by_me"
+    ]
+    page = text_of(world.client("resident2").get(f"/cases/{case}"))
+    assert "您已评价" in page and "满意率 66.6%" in page  # shown rounded down
+
+
 def test_residents_of_another_estate_see_nothing(world: World) -> None:
     other = world.consult.create_estate(
         "OTHER", "别的小区", "C01", __import__("tests.web.conftest", fromlist=["OPERATOR"]).OPERATOR
@@ -169,3 +192,77 @@ def test_residents_of_another_estate_see_nothing(world: World) -> None:
     assert world.client("other").get(f"/cases/{case}").status_code == 404
     assert "加装电梯" not in world.client("other").get("/").text
     assert world.consult.case(case).stage == Stage.COLLECTING
+
+
+def test_the_submitter_withdraws_their_topic_with_a_published_reason(world: World) -> None:
+    case = world.topic()
+    mine = world.client("resident")
+    assert "撤回我提出的议题" in mine.get(f"/cases/{case}").text
+    assert "撤回我提出的议题" not in world.client("resident2").get(f"/cases/{case}").text
+    version = world.consult.case(case).version
+
+    # Bad input: the reason is required and bounded; nothing is stored.
+    r = post(mine, f"/cases/{case}/withdraw", {"reason": "  "})
+    assert r.status_code == 422 and field_errors(r) == ["错误：撤回理由：必填，不能为空"]
+    r = post(mine, f"/cases/{case}/withdraw?lang=en", {"reason": "x" * 5001})
+    assert r.status_code == 422
+    assert field_errors(r) == ["Error: Reason for withdrawal: must be at most 5000 characters"]
+    assert world.consult.case(case).version == version
+
+    r = post(mine, f"/cases/{case}/withdraw", {"reason": "问题已由物业解决。"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/cases/{case}#withdraw")
+    stored = world.consult.case(case)
+    assert stored.stage == Stage.WITHDRAWN and stored.exit_reason == "问题已由物业解决。"
+    page = text_of(mine.get(f"/cases/{case}"))
+    assert "已撤回" in page and "问题已由物业解决。" in page and "撤回我提出的议题" not in page
+
+
+def test_withdrawal_is_refused_where_the_domain_does_not_allow_it(world: World) -> None:
+    # Someone else's topic: refused by the domain, nothing stored.
+    case = world.topic()
+    r = post(world.client("resident2"), f"/cases/{case}/withdraw", {"reason": "不想要了"})
+    assert r.status_code == 403 and world.consult.case(case).stage == Stage.COLLECTING
+    # Once the vote has begun: no form, and a post is refused with the stage named.
+    _voting_case, _vote = world.voting()
+    page = world.client("resident").get(f"/cases/{_voting_case}")
+    assert "撤回我提出的议题" not in page.text
+    r = post(world.client("resident"), f"/cases/{_voting_case}/withdraw", {"reason": "不想要了"})
+    assert r.status_code == 409 and "表决" in text_of(r)
+    assert world.consult.case(_voting_case).stage == Stage.VOTING
+    # A motion still collecting signatures: its topic stays until the motion is tabled or lapses.
+    motion, motion_case = world.motion("resident")
+    assert "撤回我提出的议题" not in world.client("resident").get(f"/cases/{motion_case}").text
+    r = post(world.client("resident"), f"/cases/{motion_case}/withdraw", {"reason": "算了"})
+    assert r.status_code == 409 and "联署仍在进行" in text_of(r)
+    world.consult.sign_motion(motion, world.actor("resident"))
+    world.consult.sign_motion(motion, world.actor("resident2"))  # 2 of 40 heads: tabled
+    r = post(world.client("resident"), f"/cases/{motion_case}/withdraw", {"reason": "算了"})
+    assert r.status_code == 409 and world.consult.case(motion_case).stage == Stage.COLLECTING
+    # Another estate's account sees no such case.
+    other = world.consult.create_estate("OTHER2", "别的小区", "C01", OPERATOR)
+    world.accounts["other"] = world.services.accounts.create(
+        "web-other2", "password-x1", "P0001", "别处", ["resident"], other
+    )
+    assert (
+        post(world.client("other"), f"/cases/{case}/withdraw", {"reason": "x"}).status_code == 404
+    )
+
+
+def test_withdrawing_a_topic_through_the_api(world: World) -> None:
+    case = world.topic()
+    mine = world.client("resident")
+    url = f"/api/v1/cases/{case}/withdrawal"
+    r = api(mine, "POST", url, {})
+    assert r.status_code == 422 and r.json["error"]["fields"]["reason"] == [
+        "撤回理由：必填，不能为空"
+    ]
+    r = api(mine, "POST", url, {"reason": "重复提出", "extra": 1})
+    assert r.status_code == 422 and "extra" in r.json["error"]["fields"]
+    r = api(world.client("resident2"), "POST", url, {"reason": "不是我的"})
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    assert world.consult.case(case).stage == Stage.COLLECTING
+    r = api(mine, "POST", url, {"reason": "重复提出"})
+    assert r.status_code == 200 and r.json["id"] == str(case)
+    assert world.consult.case(case).stage == Stage.WITHDRAWN
+    r = api(mine, "POST", url, {"reason": "再撤一次"})
+    assert r.status_code == 409

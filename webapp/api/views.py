@@ -61,15 +61,22 @@ from webapp.committee.schemas import (
     ReferForm,
     ResultForm,
     SessionForm,
-    WithdrawForm,
 )
-from webapp.common import scoped_case, scoped_motion, scoped_vote
+from webapp.common import remember, scoped_case, scoped_motion, scoped_vote
 from webapp.errors import Problem, not_found
 from webapp.forms import Choice, Form, Ident, load
 from webapp.i18n import lazy_gettext as _l
 from webapp.reads import Page
 from webapp.resident import actions as resident
-from webapp.resident.schemas import MotionForm, RatingForm, SignForm, SpeakForm, TopicForm, VoteForm
+from webapp.resident.schemas import (
+    MotionForm,
+    RatingForm,
+    SignForm,
+    SpeakForm,
+    TopicForm,
+    VoteForm,
+    WithdrawForm,
+)
 from webapp.security import (
     AUDITORS,
     COMMITTEE,
@@ -506,7 +513,14 @@ def my_electors(vote_id: UUID) -> Response:
     status=201,
 )
 def cast_ballot(vote_id: UUID) -> Response:
-    return dump(ReceiptSchema(), resident.cast(require_user(), vote_id, body(VoteForm())), 201)
+    # The busiest request: the vote is read (and scoped to the user's estate) once, by the cast.
+    user = require_user()
+    data = body(VoteForm())
+    receipt = services().consult.cast_ballot(
+        vote_id, data["choice"], user.actor, data.get("elector_id") or None, estate=user.estate_id
+    )
+    remember(receipt.position)
+    return dump(ReceiptSchema(), receipt, 201)
 
 
 @operation(
@@ -574,7 +588,12 @@ _case_op(
     confirmer_roles,
 )(committee.reject)
 _case_op("referral", ReferForm, "转交 · Refer", confirmer_roles)(committee.refer)
-_case_op("withdrawal", WithdrawForm, "撤回 · Withdraw")(committee.withdraw)
+_case_op(
+    "withdrawal",
+    WithdrawForm,
+    "撤回议题（提出人或委员会，须说明理由） · Withdraw a topic (its submitter or a committee)",
+    signed_in,
+)(resident.withdraw)
 _case_op("notice", NoticeForm, "发布公示（冻结议程，开始公示期） · Publish the notice", status=201)(
     committee.publish_notice
 )

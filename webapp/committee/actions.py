@@ -49,11 +49,6 @@ def refer(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     return _done(services().consult.refer_topic(case_id, data["to"], user.actor, data["reason"]))
 
 
-def withdraw(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
-    scoped_case(case_id)
-    return _done(services().consult.withdraw(case_id, user.actor, data["reason"]))
-
-
 def publish_notice(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     case = scoped_case(case_id)
     council = services().reads.council(case.estate_id)

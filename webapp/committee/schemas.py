@@ -34,10 +34,6 @@ class ReasonForm(Form):
     reason = Text(_l("公开理由"), max_length=5000)
 
 
-class WithdrawForm(Form):
-    reason = Text(_l("撤回理由"), max_length=5000)
-
-
 class ReferForm(Form):
     to = Choice(_l("转交对象"), REFER_TO)
     reason = Text(_l("转交理由"), max_length=5000)

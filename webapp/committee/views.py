@@ -38,7 +38,6 @@ from webapp.committee.schemas import (
     ReferForm,
     ResultForm,
     SessionForm,
-    WithdrawForm,
 )
 from webapp.common import attempt, scoped_case, scoped_vote
 from webapp.errors import Problem
@@ -46,6 +45,8 @@ from webapp.forms import Form
 from webapp.i18n import _
 from webapp.qr import public_url, qr_svg
 from webapp.reads import CaseRow
+from webapp.resident import actions as resident_actions
+from webapp.resident.schemas import WithdrawForm
 from webapp.resident.views import grouped
 from webapp.security import COMMITTEE, IMPLEMENTERS, STAFF, TELLERS, require_user, roles
 from webapp.state import services
@@ -162,7 +163,9 @@ def refer(case_id: UUID) -> ResponseReturnValue:
 @bp.post("/cases/<uuid:case_id>/withdraw")
 @roles(*COMMITTEE)
 def withdraw(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, WithdrawForm(), actions.withdraw, "withdraw", _("议题已撤回。"))
+    return _case_action(
+        case_id, WithdrawForm(), resident_actions.withdraw, "withdraw", _("议题已撤回。")
+    )
 
 
 @bp.post("/cases/<uuid:case_id>/opinion")

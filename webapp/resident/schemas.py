@@ -33,6 +33,10 @@ class RatingForm(Form):
     participated = Flag(_l("我参与了协商或表决"))
 
 
+class WithdrawForm(Form):
+    reason = Text(_l("撤回理由"), max_length=5000)
+
+
 class SignForm(Form):
     head_id = Text(_l("联署户"), max_length=64, required=False)
 

@@ -22,6 +22,7 @@ from webapp.resident.schemas import (
     SpeakForm,
     TopicForm,
     VoteForm,
+    WithdrawForm,
 )
 from webapp.security import public, require_user, signed_in
 from webapp.state import services
@@ -87,6 +88,12 @@ def render_case(
         )
     evaluation = reads.evaluation(case.id, user.person_id)
     council = reads.council(case.estate_id)
+    may_withdraw = (
+        case.submitted_by == user.person_id
+        and case.stage in actions.WITHDRAWABLE
+        and not case.tabled
+        and (motion is None or not motion.open)
+    )
     return (
         render_template(
             "resident/case.html",
@@ -96,6 +103,7 @@ def render_case(
             votes=votes,
             evaluation=evaluation,
             council=council,
+            may_withdraw=may_withdraw,
             main_path=MAIN_PATH,
             problem=problem,
             active=active,
@@ -143,6 +151,14 @@ def rate(case_id: UUID) -> ResponseReturnValue:
     user = require_user()
     _done, problem = attempt(RatingForm(), lambda d: actions.rate(user, case_id, d))
     return _after(case_id, problem, "rate", _("感谢您的评价。"))
+
+
+@bp.post("/cases/<uuid:case_id>/withdraw")
+@signed_in
+def withdraw(case_id: UUID) -> ResponseReturnValue:
+    user = require_user()
+    _done, problem = attempt(WithdrawForm(), lambda d: actions.withdraw(user, case_id, d))
+    return _after(case_id, problem, "withdraw", _("议题已撤回，撤回理由已公开。"))
 
 
 @bp.post("/motions/<uuid:motion_id>/sign")
