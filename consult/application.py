@@ -50,6 +50,7 @@ from consult.case import (
     stage_error,
 )
 from consult.clock import Clock, SystemClock
+from consult.committer import GroupCommitter
 from consult.electorate import Electorate
 from consult.errors import (
     AlreadyVotedError,
@@ -93,6 +94,7 @@ from consult.vote import (
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
+_YES = frozenset({"y", "yes", "1", "true", "on"})
 
 #: Which rule set decides for each route, where the route has a statutory vote.
 ROUTE_RULES: dict[str, tuple[RuleSetId, ...]] = {
@@ -170,17 +172,33 @@ class _LRU:
     items: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    making: dict[Any, threading.Lock] = field(default_factory=dict)
+
     def get_or_make(self, key: Any, make: Callable[[], T]) -> T:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]  # type: ignore[no-any-return,unused-ignore]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.maxsize:
-                self.items.popitem(last=False)
-        return value
+        """The cached value, or made once: concurrent callers of a missing key wait for the first."""
+        while True:
+            with self.lock:
+                if key in self.items:
+                    self.items.move_to_end(key)
+                    return self.items[key]  # type: ignore[no-any-return,unused-ignore]
+                maker = self.making.get(key)
+                if maker is None:
+                    maker = self.making[key] = threading.Lock()
+                    maker.acquire()
+                    break
+            with maker:  # another thread is making it: wait, then look again
+                pass
+        try:
+            value = make()
+            with self.lock:
+                self.items[key] = value
+                while len(self.items) > self.maxsize:
+                    self.items.popitem(last=False)
+            return value
+        finally:
+            with self.lock:
+                del self.making[key]
+            maker.release()
 
 
 def _position(recordings: Sequence[Recording[Any]]) -> int:
@@ -197,14 +215,24 @@ class ConsultationApp(Application[UUID]):
     }
     log_section_size = 1000
     retry_seconds = 15.0
+    vote_view_seconds = 1.0
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env=env)
         self.clock: Clock = clock or SystemClock()
         self._electorates = _LRU(maxsize=16)
+        self._vote_views: dict[UUID, tuple[Vote, float]] = {}
+        self.group_commit = str(self.env.get("GROUP_COMMIT", "y")).lower() in _YES
+        self._committer: GroupCommitter | None = None
+        self._committer_lock = threading.Lock()
         #: Called with the log position after every successful save (e.g. to update projections
         #: in the embedded default). A failing listener never undoes a committed command.
         self.listeners: list[Callable[[int], None]] = []
+
+    def close(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
+        super().close()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
         recordings = super().save(*objs, **kwargs)
@@ -1224,11 +1252,16 @@ class ConsultationApp(Application[UUID]):
         actor: Actor,
         elector_id: str | None = None,
         via_code: bool = False,
+        estate: UUID | None = None,
     ) -> BallotReceipt:
         """Cast (or change once, where allowed) the ballot of one elector.
 
         Exactly one ballot per elector exists in the store whatever arrives at once; a ballot stored
         after the vote's close is refused with :class:`VoteClosedBeforeBallotError` and never counted.
+        ``estate``: the actor sees only this estate's votes (another's is "not found").
+
+        A first ballot is saved by the group committer together with those of concurrent casts
+        (one transaction); it is acknowledged after that commit and the close check.
         """
         ch = parse_choice(choice) if isinstance(choice, str) else choice
         if ch == Choice.INVALID:
@@ -1239,14 +1272,83 @@ class ConsultationApp(Application[UUID]):
                 reason="网上投票只能选择同意、反对或弃权",
                 reason_en="an online ballot is yes, no or abstain",
             )
-        vote = self.vote(vote_id, read_only=True)
         at = self.now()
+        try:
+            vote = self._vote_view(vote_id)
+            elector, channel = self._admit(vote, at, actor, elector_id, via_code, estate)
+        except ConsultError:  # perhaps a view from before an extension or a new proxy: look again
+            vote = self._vote_view(vote_id, fresh=True)
+            elector, channel = self._admit(vote, at, actor, elector_id, via_code, estate)
+        if self.group_commit:
+            bid = ballot_id(vote.id, elector)
+            receipt = receipt_code(bid, 1, ch.value, at)
+            ballot = Ballot.start(
+                bid,
+                at,
+                actor.person_id,
+                "",
+                vote_id=vote.id,
+                elector_id=elector,
+                choice=ch.value,
+                channel=channel,
+                receipt=receipt,
+            )
+            try:
+                position = self._ballot_committer().submit(vote.id, ballot)
+            except IntegrityError:
+                pass  # a ballot of this elector exists (or was just stored): change it below
+            else:
+                return BallotReceipt(bid, vote.id, elector, ch, channel, receipt, False, position)
+        stored = self._store_ballot(vote, elector, ch, channel, actor.person_id, at)
+        self._refuse_if_closed_before(vote_id, stored.position)
+        return stored
+
+    def _vote_view(self, vote_id: UUID, fresh: bool = False) -> Vote:
+        """The vote as this process last read it (at most ``vote_view_seconds`` ago), read-only.
+
+        Good enough to admit a ballot: a vote only moves forward (closed, extended, more proxies),
+        a refusal is checked again on a fresh read, and whether a ballot counts is decided after its
+        commit from the log (:meth:`_counted`).
+        """
+        now = time.monotonic()
+        seen = self._vote_views.get(vote_id)
+        if seen is not None and not fresh and now - seen[1] < self.vote_view_seconds:
+            return seen[0]
+        vote = self.vote(vote_id, read_only=True)
+        self._vote_views[vote_id] = (vote, now)
+        return vote
+
+    def _admit(
+        self,
+        vote: Vote,
+        at: datetime,
+        actor: Actor,
+        elector_id: str | None,
+        via_code: bool,
+        estate: UUID | None,
+    ) -> tuple[str, str]:
+        if estate is not None and vote.estate_id != estate:
+            raise NotFoundError(field="id", kind="表决", kind_en="vote", ident=str(vote.id))
         vote.check_accepting_online(at)
         electorate = self.electorate(vote)
-        elector, channel = self._resolve_elector(vote, electorate, actor, elector_id, via_code)
-        receipt = self._store_ballot(vote, elector, ch, channel, actor.person_id, at)
-        self._refuse_if_closed_before(vote_id, receipt.position)
-        return receipt
+        return self._resolve_elector(vote, electorate, actor, elector_id, via_code)
+
+    def _ballot_committer(self) -> GroupCommitter:
+        with self._committer_lock:
+            if self._committer is None:
+                self._committer = GroupCommitter(self.save, self._counted, name="ballot-commit")
+            return self._committer
+
+    def _counted(self, vote_id: Any, positions: Sequence[int]) -> list[ConsultError | None]:
+        """For ballots just committed at ``positions``: refused if the vote closed before them."""
+        vote = self.vote(vote_id, read_only=True)
+        if vote.state != VoteState.CLOSED:
+            return [None] * len(positions)
+        close = self._close_position(vote_id, min(positions))
+        return [
+            None if close is not None and p < close else VoteClosedBeforeBallotError(field="vote")
+            for p in positions
+        ]
 
     def _store_ballot(
         self, vote: Vote, elector: str, choice: Choice, channel: str, voter: str, at: datetime
