@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -180,7 +181,33 @@ def build_app(url: str | None = None, clock: Clock | None = None):  # type: igno
     # the environment can send the events to another store than the URL names.
     prefix = ConsultationApp.name.upper() + "_"
     env = {**ConsultationApp.env, **settings, **{prefix + k: v for k, v in settings.items()}}
-    return ConsultationApp(env=env, clock=clock)
+    with _schema_lock(database_url):
+        return ConsultationApp(env=env, clock=clock)
+
+
+#: pg_advisory_lock key held while an application creates its tables and functions
+SCHEMA_LOCK = 0x636F6E7301
+
+
+@contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """On PostgreSQL, one process at a time creates the store's tables and functions (several
+    web workers and followers starting at once would otherwise fail with "tuple concurrently
+    updated" on ``CREATE OR REPLACE FUNCTION``). Without a connection, the store's own error
+    comes from building the application."""
+    if backend_of(url) != "postgresql":
+        yield
+        return
+    import psycopg
+
+    try:
+        conn = psycopg.connect(postgres_conninfo(url), autocommit=True, connect_timeout=10)
+    except psycopg.Error:
+        yield
+        return
+    with conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        yield
 
 
 def postgres_conninfo(url: str) -> str:

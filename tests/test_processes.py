@@ -1,0 +1,486 @@
+"""Fault tests with real processes: ``consult serve --workers`` (gunicorn, a supervised
+``consult follow``) over one database, driven over real HTTP by many client threads.
+
+- A web worker and, separately, the follower are killed with SIGKILL during load: every
+  acknowledged ballot is in the store exactly once, the supervisor restarts the follower, which
+  resumes and projects a tally equal to the rules' count from the events; the audit chain holds.
+- The vote closes while ballots arrive through several worker processes: every ballot is either
+  acknowledged and counted, or refused with a clear error and not counted; never both, never neither.
+
+Run once on SQLite and once on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.utils import get_topic
+
+from consult.actors import Actor, Role
+from consult.application import ConsultationApp
+from consult.clock import FixedClock
+from consult.config import build_app
+from consult.vote import Ballot, ballot_id
+
+ROOT = Path(__file__).resolve().parents[1]
+OWNERS = 180
+PASSWORD = "process-test-1"
+OPERATOR = Actor.of("op-1", Role.OPERATOR, name="平台管理员")
+RC = Actor.of("rc-1", Role.RESIDENTS_COMMITTEE)
+PARTY = Actor.of("party-1", Role.PARTY_ORGANISATION)
+OC = Actor.of("oc-1", Role.OWNERS_COMMITTEE)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'consult.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+# --- the world: an estate, an open vote, accounts for every owner -----------------------------------
+
+
+def roll(owners: int) -> str:
+    lines = ["unit_id,building,entrance,room,kind,area_m2,area_source,owners,owner_kind"]
+    for i in range(1, owners + 1):
+        area = Decimal(80 + (i * 7) % 40) + Decimal("0.50")
+        building = 1 + i % 3
+        lines.append(
+            f"P-B{building}-U{i:04d},{building},1,{i:04d},residential,{area},register,P{i:04d},person"
+        )
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class World:
+    url: str
+    app: ConsultationApp
+    estate: UUID
+    vote: UUID
+    usernames: dict[str, str]  # username -> person id
+
+
+def make_world(url: str, owners: int = OWNERS) -> World:
+    """An open vote (deadline next week, real time) and a sign-in account for every owner."""
+    from webapp.accounts import AccountStore
+    from webapp.db import create_tables, engine_for
+
+    clock = FixedClock(datetime.now(tz=UTC).replace(microsecond=0) - timedelta(days=40))
+    app = build_app(url, clock=clock)
+    app.create_street("S01", "示范街道", OPERATOR)
+    app.create_community("C01", "示范社区", "S01", OPERATOR)
+    estate = app.create_estate("PROC", "进程测试小区", "C01", OPERATOR)
+    app.import_roll(estate, roll(owners), OPERATOR, source_name="roll.csv")
+    app.elect_owners_committee(estate, ["oc-1", "oc-2", "P0003"], "2029-01-01", RC)
+    case = app.submit_topic(
+        estate, "加装电梯", "老楼加装电梯。", "online", Actor.of("P0001", Role.RESIDENT)
+    ).id
+    app.confirm_topic(case, "owners-assembly", ["全体业主"], PARTY, "属于共同决定事项")
+    app.publish_notice(
+        case,
+        "定于会所召开业主大会。",
+        "会所",
+        "现场与网上",
+        clock.now() + timedelta(days=15),
+        [{"item_id": "1", "title": "加装电梯", "matter": 9}],
+        OC,
+    )
+    clock.advance(days=15)
+    app.speak(case, "我支持加装电梯。", Actor.of("P0002", Role.RESIDENT))
+    clock.advance(days=24)
+    vote = app.open_vote(case, "1", clock.now() + timedelta(days=7), OC, ["teller-a"]).id
+    engine = engine_for(url)
+    create_tables(engine)
+    accounts = AccountStore(engine, "pbkdf2:sha256:1000")
+    usernames = {}
+    for i in range(1, owners + 1):
+        name = f"owner-{i:04d}"
+        accounts.create(name, PASSWORD, f"P{i:04d}", f"业主{i}", [Role.RESIDENT], estate)
+        usernames[name] = f"P{i:04d}"
+    accounts.create("oc-chair", PASSWORD, "oc-1", "业委会主任", [Role.OWNERS_COMMITTEE], estate)
+    engine.dispose()
+    return World(url, app, estate, vote, usernames)
+
+
+# --- the server -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def children(self, pid: int | None = None) -> list[tuple[int, str]]:
+        """(pid, command line) of the live children of ``pid`` (default: the supervisor)."""
+        parent = self.process.pid if pid is None else pid
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[1]) == parent and fields[0] != "Z":
+                found.append((int(entry.name), command))
+        return found
+
+    def gunicorn(self) -> int:
+        return next(pid for pid, cmd in self.children() if "gunicorn" in cmd)
+
+    def workers(self) -> list[int]:
+        return [pid for pid, _ in self.children(self.gunicorn())]
+
+    def follower(self) -> int | None:
+        return next((pid for pid, cmd in self.children() if " follow" in cmd), None)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def start(url: str, workers: int = 2, threads: int = 4) -> Server:
+        port = free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CONSULT_DATABASE_URL": url,
+            "CONSULT_INSTANCE_PATH": str(tmp_path / "instance"),
+            "CONSULT_SECRET_KEY": "process-tests-" + "s" * 40,
+            "CONSULT_COOKIE_SECURE": "0",
+            "CONSULT_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+            "CONSULT_LIMIT_SIGNIN_IP": "1000000/60",
+            "CONSULT_READ_WAIT": "20",
+        }
+        env.pop("CONSULT_FOLLOWERS", None)
+        log = tmp_path / f"serve-{port}.log"
+        command = [sys.executable, "-m", "consult.cli", "serve", "--port", str(port)]
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*command, "--workers", str(workers), "--threads", str(threads)],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = Server(process, port, log)
+        started.append(server)
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(server.base + "/api/v1/session", timeout=5) as r:
+                    if r.status == 200 and len(server.workers()) == workers:
+                        break
+            except (OSError, StopIteration):
+                pass
+            assert time.monotonic() < deadline, "the server did not start:\n" + log.read_text()
+            time.sleep(0.2)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.process.wait(60)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)  # whatever is left of the group
+
+
+# --- a client over real HTTP ------------------------------------------------------------------------
+
+
+class Client:
+    """One browser-like API client: a cookie jar, the CSRF token, JSON in and out."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        self.csrf = ""
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.csrf:
+            request.add_header("X-CSRF-Token", self.csrf)
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw)
+            except ValueError:
+                return e.code, raw.decode(errors="replace")
+
+    def sign_in(self, username: str) -> None:
+        status, session = self.call("GET", "/api/v1/session")
+        assert status == 200, session
+        self.csrf = session["csrf_token"]
+        status, session = self.call(
+            "POST", "/api/v1/session", {"username": username, "password": PASSWORD}
+        )
+        assert status == 200 and session["signed_in"], session
+        self.csrf = session["csrf_token"]
+
+
+@dataclass
+class Outcomes:
+    """What each owner's client saw: a receipt, a refusal, or no answer."""
+
+    acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)  # person -> receipt
+    refused: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    unanswered: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acknowledged) + len(self.refused) + len(self.unanswered)
+
+
+def choice_of(person: str) -> str:
+    return ("yes", "no", "abstain")[int(person[1:]) % 3]
+
+
+def cast_all(
+    base: str, vote: UUID, usernames: dict[str, str], outcomes: Outcomes, threads: int
+) -> list[threading.Thread]:
+    """Each thread signs owners in and casts their ballot through the API, one after another."""
+    names = sorted(usernames)
+
+    def work(mine: list[str]) -> None:
+        for name in mine:
+            person = usernames[name]
+            client = Client(base)
+            try:
+                client.sign_in(name)
+            except (OSError, http.client.HTTPException, AssertionError) as e:  # a killed worker
+                with outcomes.lock:
+                    outcomes.unanswered[person] = f"sign-in: {e!r}"
+                continue
+            try:
+                status, body = client.call(
+                    "POST", f"/api/v1/votes/{vote}/ballots", {"choice": choice_of(person)}
+                )
+            except (OSError, http.client.HTTPException) as e:  # died with its worker: no answer
+                with outcomes.lock:
+                    outcomes.unanswered[person] = repr(e)
+                continue
+            with outcomes.lock:
+                if status == 201:
+                    outcomes.acknowledged[person] = body
+                elif status >= 500 or not isinstance(body, dict):
+                    outcomes.unanswered[person] = f"{status}: {body}"
+                else:
+                    outcomes.refused[person] = (status, body)
+
+    started = [
+        threading.Thread(target=work, args=(names[i::threads],), name=f"client-{i}")
+        for i in range(threads)
+    ]
+    for thread in started:
+        thread.start()
+    return started
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+# --- what the store holds ---------------------------------------------------------------------------
+
+
+def ballot_events(app: ConsultationApp) -> dict[UUID, list[int]]:
+    """Every ballot event in the log: ballot id -> the log positions of its events."""
+    topics = [get_topic(Ballot.Created), get_topic(Ballot.Changed)]
+    found: dict[UUID, list[int]] = {}
+    position: int | None = None
+    while True:
+        batch = app.recorder.select_notifications(position, 1000, topics=topics)
+        for n in batch:
+            found.setdefault(UUID(str(n.originator_id)), []).append(n.id)
+        if len(batch) < 1000:
+            return found
+        position = batch[-1].id + 1
+
+
+def head_of(app: ConsultationApp) -> int:
+    return int(app.recorder.max_notification_id() or 0)
+
+
+def projected(url: str, app: ConsultationApp, vote: UUID, head: int, timeout: float) -> Any:
+    """The projected tally, once the followers' views reached ``head``."""
+    from projections import Projector, Queries, open_store
+
+    store = open_store(url)
+    try:
+        Projector(app, store).wait(head, timeout)
+        return Queries(store, app).vote_tally(vote).result
+    finally:
+        store.dispose()
+
+
+def chain_reaches(url: str, app: ConsultationApp, head: int, timeout: float) -> None:
+    from consult.audit import open_store, verify_store
+
+    with open_store(url, app) as store:
+        wait_until(lambda: store.head().position >= head, timeout, "the audit chain")
+        report = verify_store(store)
+        assert report.ok, report
+
+
+def head_id(person: str) -> str:
+    return f"H:{person}"
+
+
+# --- the tests --------------------------------------------------------------------------------------
+
+
+def test_killing_a_worker_and_the_follower_loses_no_acknowledged_ballot(
+    url: str, serve: Callable[..., Server]
+) -> None:
+    world = make_world(url)
+    server = serve(url, workers=2, threads=4)
+    follower = server.follower()
+    workers = server.workers()
+    assert follower is not None and len(workers) == 2
+
+    outcomes = Outcomes()
+    clients = cast_all(server.base, world.vote, world.usernames, outcomes, threads=8)
+
+    # During the load: SIGKILL one web worker, then the follower.
+    wait_until(lambda: len(outcomes.acknowledged) >= OWNERS // 4, 300, "the first ballots")
+    os.kill(workers[0], signal.SIGKILL)
+    wait_until(lambda: len(outcomes.acknowledged) >= OWNERS // 2, 300, "ballots after the kill")
+    os.kill(follower, signal.SIGKILL)
+    for client in clients:
+        client.join(600)
+    assert outcomes.count() == OWNERS
+
+    # gunicorn replaced its worker; the supervisor restarted the follower.
+    wait_until(lambda: len(server.workers()) == 2, 60, "a new worker")
+    assert workers[0] not in server.workers()
+    wait_until(lambda: server.follower() not in (None, follower), 60, "the follower's restart")
+    log = server.log.read_text()
+    assert "follower exited" in log
+
+    app = world.app
+    stored = ballot_events(app)
+    print(  # shown with -s: what the faults did
+        f"acknowledged {len(outcomes.acknowledged)}, unanswered {len(outcomes.unanswered)}, "
+        f"stored {len(stored)}: {sorted(outcomes.unanswered.values())[:3]}"
+    )
+    # Every acknowledged ballot is stored exactly once, at the position its receipt names.
+    for person, receipt in outcomes.acknowledged.items():
+        bid = ballot_id(world.vote, head_id(person))
+        assert stored.get(bid) == [receipt["position"]], (person, receipt)
+        assert receipt["elector_id"] == head_id(person)
+        assert receipt["choice"] == choice_of(person)
+    # Nothing was refused (the vote is open); a stored ballot was cast by an owner whose client
+    # got no answer (its worker died after the commit) or an acknowledged one, once each.
+    assert not outcomes.refused, outcomes.refused
+    cast_by = {ballot_id(world.vote, head_id(p)) for p in outcomes.acknowledged} | {
+        ballot_id(world.vote, head_id(p)) for p in outcomes.unanswered
+    }
+    assert set(stored) <= cast_by
+    assert all(len(positions) == 1 for positions in stored.values())
+    assert len(outcomes.acknowledged) >= OWNERS // 2
+
+    # The restarted follower resumed: the projected tally is the rules' count from the events.
+    head = head_of(app)
+    counted = app.ballots(app.vote(world.vote))
+    elector_of = {ballot_id(world.vote, head_id(p)): head_id(p) for p in world.usernames.values()}
+    assert set(counted) == {elector_of[bid] for bid in stored}
+    assert projected(url, app, world.vote, head, 120) == app.tally(world.vote)
+    chain_reaches(url, app, head, 120)
+    app.close()
+
+
+def test_ballots_racing_the_close_are_counted_or_refused_never_both_never_neither(
+    url: str, serve: Callable[..., Server]
+) -> None:
+    world = make_world(url)
+    server = serve(url, workers=3, threads=4)
+
+    chair = Client(server.base)
+    chair.sign_in("oc-chair")
+    outcomes = Outcomes()
+    clients = cast_all(server.base, world.vote, world.usernames, outcomes, threads=12)
+    wait_until(lambda: len(outcomes.acknowledged) >= OWNERS // 3, 300, "ballots before the close")
+    status, closed = chair.call("POST", f"/api/v1/votes/{world.vote}/close", {"reason": "到期"})
+    assert status == 200, closed
+    for client in clients:
+        client.join(600)
+    assert outcomes.count() == OWNERS
+    assert not outcomes.unanswered, outcomes.unanswered  # no fault here: every request answered
+
+    app = world.app
+    counted = app.ballots(app.vote(world.vote), app._close_position(world.vote))
+    codes = sorted(body["error"]["code"] for _, body in outcomes.refused.values())
+    print(  # shown with -s
+        f"acknowledged {len(outcomes.acknowledged)}, refused {len(codes)}: "
+        f"{ {c: codes.count(c) for c in set(codes)} }"
+    )
+    for person in world.usernames.values():
+        elector = head_id(person)
+        if person in outcomes.acknowledged:  # acknowledged: counted, with its choice
+            assert counted.get(elector) is not None, person
+            assert counted[elector].value == choice_of(person)
+        else:  # refused, with a clear error naming why: not counted
+            status, body = outcomes.refused[person]
+            error = body["error"]
+            assert status == 409 and error["code"] in ("vote_closed", "vote_not_open"), body
+            assert error["messages"]["zh"] and error["messages"]["en"], body
+            assert elector not in counted, person
+    assert len(counted) == len(outcomes.acknowledged)
+    assert outcomes.refused, "the close came before every ballot: nothing raced it"
+
+    # The close's published result, the rules' count and the projection agree.
+    result = app.tally(world.vote)
+    assert closed["final"], closed  # the response read the views after the close (read-your-writes)
+    assert closed["raw"]["participating"]["heads"] == result.raw.participating.heads == len(counted)
+    assert projected(url, app, world.vote, head_of(app), 120) == result
+    chain_reaches(url, app, head_of(app), 120)
+    app.close()
