@@ -20,6 +20,7 @@ from consult.actors import Actor, Role
 from consult.bodies import estate_id
 from consult.config import Config, build_app, build_runtime
 from consult.errors import ConsultError, RollValidationError, ValidationError
+from consult.followers import DEFAULT_POLL
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -270,7 +271,7 @@ def demo(fresh: bool) -> None:
 @main.command()
 @click.option(
     "--poll",
-    default=0.05,
+    default=DEFAULT_POLL,
     show_default=True,
     type=click.FloatRange(0.005, 60),
     help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",

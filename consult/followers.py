@@ -26,7 +26,7 @@ from consult.config import EXTERNAL, Config, Runtime, build_runtime, postgres_co
 logger = logging.getLogger(__name__)
 
 #: Seconds between polls of the log on SQLite.
-DEFAULT_POLL = 0.05
+DEFAULT_POLL = 0.02
 #: Seconds a PostgreSQL follower waits for a notification before looking at the log anyway.
 SAFETY_POLL = 2.0
 
@@ -72,6 +72,11 @@ class PostgresWatcher:
         self.tick = tick
         self._conn: Any = None
         self._connect()
+
+    @property
+    def listening(self) -> bool:
+        """Whether the notification connection is open (it is reopened after a failure)."""
+        return self._conn is not None
 
     def _connect(self) -> None:
         import psycopg

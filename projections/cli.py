@@ -11,6 +11,7 @@ import time
 import click
 
 from consult.config import EXTERNAL, Runtime, build_runtime
+from consult.followers import DEFAULT_POLL
 from projections.projector import DEFAULT_SECTION_SIZE, Projector
 from projections.views import VIEW_CLASSES
 
@@ -63,7 +64,7 @@ def rebuild(name: str | None, section_size: int) -> None:
 @projections.command("run")
 @click.option(
     "--poll",
-    default=0.05,
+    default=DEFAULT_POLL,
     show_default=True,
     type=click.FloatRange(0.005),
     help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",

@@ -7,7 +7,8 @@
 - The vote closes while ballots arrive through several worker processes: every ballot is either
   acknowledged and counted, or refused with a clear error and not counted; never both, never neither.
 
-Run once on SQLite and once on PostgreSQL.
+Run once on SQLite and once on PostgreSQL. Also here: the settings of the process model, the web's
+read-your-writes with an external follower, and the PostgreSQL notification a follower wakes on.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from eventsourcing.utils import get_topic
 from consult.actors import Actor, Role
 from consult.application import ConsultationApp
 from consult.clock import FixedClock
-from consult.config import build_app
+from consult.config import Config, build_app, build_runtime
+from consult.errors import SettingError
 from consult.vote import Ballot, ballot_id
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,8 +51,6 @@ OPERATOR = Actor.of("op-1", Role.OPERATOR, name="平台管理员")
 RC = Actor.of("rc-1", Role.RESIDENTS_COMMITTEE)
 PARTY = Actor.of("party-1", Role.PARTY_ORGANISATION)
 OC = Actor.of("oc-1", Role.OWNERS_COMMITTEE)
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -378,6 +378,7 @@ def head_id(person: str) -> str:
 # --- the tests --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_killing_a_worker_and_the_follower_loses_no_acknowledged_ballot(
     url: str, serve: Callable[..., Server]
 ) -> None:
@@ -438,6 +439,7 @@ def test_killing_a_worker_and_the_follower_loses_no_acknowledged_ballot(
     app.close()
 
 
+@pytest.mark.slow
 def test_ballots_racing_the_close_are_counted_or_refused_never_both_never_neither(
     url: str, serve: Callable[..., Server]
 ) -> None:
@@ -484,3 +486,113 @@ def test_ballots_racing_the_close_are_counted_or_refused_never_both_never_neithe
     assert projected(url, app, world.vote, head_of(app), 120) == result
     chain_reaches(url, app, head_of(app), 120)
     app.close()
+
+
+# --- the process model's parts ----------------------------------------------------------------------
+
+
+def test_follower_settings_are_checked(tmp_path: Path) -> None:
+    base = {"CONSULT_INSTANCE_PATH": str(tmp_path)}
+    assert Config.from_env(base).followers == "embedded"
+    assert Config.from_env({**base, "CONSULT_FOLLOWERS": "External"}).followers == "external"
+    with pytest.raises(SettingError) as bad:
+        Config.from_env({**base, "CONSULT_FOLLOWERS": "sideways"})
+    assert bad.value.field == "CONSULT_FOLLOWERS" and "sideways" in bad.value.message("en")
+    with pytest.raises(SettingError) as slow:
+        Config.from_env({**base, "CONSULT_READ_WAIT": "soon"})
+    assert slow.value.field == "CONSULT_READ_WAIT" and "soon" in slow.value.message("zh")
+    with pytest.raises(SettingError) as memory:
+        build_runtime(Config("memory://", tmp_path), followers="external")
+    assert "memory" in memory.value.message("en")
+
+
+def test_several_workers_need_a_database_file_or_server(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from webapp.cli import serve
+
+    env = {"CONSULT_DATABASE_URL": "memory://", "CONSULT_INSTANCE_PATH": str(tmp_path)}
+    result = CliRunner().invoke(serve, ["--workers", "2"], env=env)
+    assert result.exit_code == 2 and "one process" in result.output, result.output
+
+
+def test_embedded_runtime_projects_and_chains_after_each_command(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from consult.audit import open_store
+
+    with build_runtime(Config(sqlite_url, tmp_path)) as runtime:
+        runtime.app.create_street("S01", "示范街道", OPERATOR)
+        head = head_of(runtime.app)
+        assert runtime.projector is not None and runtime.projector.position() == head
+        assert runtime.chain is not None and runtime.chain.wait(head, 30)
+    # closed: the chain's thread stopped, and the store says the chain reached the head
+    with open_store(sqlite_url) as store:
+        assert store.head().position == head
+
+
+def test_external_web_waits_for_the_follower_and_says_when_it_is_behind(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from consult.followers import follow
+    from webapp import create_app
+    from webapp.wiring import STALE_HEADER, STALE_NOTICE
+
+    app = build_app(sqlite_url)
+    app.create_street("S01", "示范街道", OPERATOR)
+    head = head_of(app)
+    config = Config(sqlite_url, tmp_path / "instance", followers="external", read_wait=0.2)
+    web = create_app(
+        {"TESTING": True},
+        config=config,
+        environ={"CONSULT_SECRET_KEY": "x" * 40, "CONSULT_COOKIE_SECURE": "0"},
+    )
+    client = web.test_client()
+    with client.session_transaction() as session:
+        session["pos"] = head  # as after the user's own command at the log's head
+
+    # No follower yet: the page and the API say that what they show may be behind.
+    page = client.get("/signin")
+    assert page.status_code == 200 and STALE_NOTICE[0] in page.text
+    assert page.headers[STALE_HEADER] == "behind" and "110" in page.headers["Warning"]
+    api = client.get("/api/v1/session")
+    assert api.status_code == 200 and api.headers[STALE_HEADER] == "behind"
+
+    # A follower catches up: the same pages are served as they are, without the notice.
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=follow, kwargs={"config": config, "stop": stop, "audit": False}
+    )
+    follower.start()
+    try:
+        runtime = web.extensions["consult_runtime"]
+        assert runtime.wait(head, 60)
+        page = client.get("/signin")
+        assert STALE_NOTICE[0] not in page.text and STALE_HEADER not in page.headers
+    finally:
+        stop.set()
+        follower.join(60)
+        runtime.close()
+        app.close()
+    assert not follower.is_alive()
+
+
+@pytest.mark.postgres
+def test_a_postgres_follower_wakes_on_the_stores_notification(postgres_url: str) -> None:
+    from consult.followers import PostgresWatcher
+
+    app = build_app(postgres_url)
+    stop = threading.Event()
+    # A fallback of ten minutes: returning sooner means the store's NOTIFY woke it.
+    watcher = PostgresWatcher(postgres_url, app.recorder.channel_name, stop, fallback=600)
+    waiting = threading.Thread(target=watcher.wait)
+    waiting.start()
+    try:
+        app.create_street("S01", "示范街道", OPERATOR)
+        waiting.join(60)
+        assert not waiting.is_alive() and watcher.listening  # woken, not broken
+    finally:
+        stop.set()
+        waiting.join(5)
+        watcher.close()
+        app.close()

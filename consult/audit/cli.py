@@ -38,6 +38,7 @@ from consult.audit.verify import chain_status, verify_store
 from consult.clock import SystemClock
 from consult.config import Config
 from consult.errors import ConsultError
+from consult.followers import DEFAULT_POLL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -216,7 +217,7 @@ def verify_cmd(
 @audit.command("follow")
 @click.option(
     "--poll",
-    default=0.05,
+    default=DEFAULT_POLL,
     show_default=True,
     type=click.FloatRange(0.005, 60),
     help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
