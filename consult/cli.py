@@ -333,6 +333,7 @@ OPTIONAL_COMMANDS = (
     ("projections.cli", "projections"),
     ("consult.audit.cli", "audit"),
     ("webapp.cli", "serve"),
+    ("webapp.account_cli", "account"),
 )
 
 

@@ -172,6 +172,21 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     }
 
 
+def postgres_params(url: str) -> dict[str, str]:
+    """The libpq connection parameters of a PostgreSQL URL, with the event store's defaults
+    (host 127.0.0.1, port 5432, user postgres; user and password percent-decoded). Every part
+    that connects (events, views, audit chain, web tables, notifications) uses these, so that
+    all of them reach the same database as the same user."""
+    env = eventsourcing_env(url)
+    return {
+        "host": env["POSTGRES_HOST"],
+        "port": env["POSTGRES_PORT"],
+        "dbname": env["POSTGRES_DBNAME"],
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"],
+    }
+
+
 def build_app(url: str | None = None, clock: Clock | None = None):  # type: ignore[no-untyped-def]
     """Build the consultation application on the configured store."""
     from consult.application import ConsultationApp
@@ -212,9 +227,11 @@ def _schema_lock(url: str) -> Iterator[None]:
 
 
 def postgres_conninfo(url: str) -> str:
-    """A libpq connection URL for a ``postgresql://`` database URL (any accepted scheme)."""
-    _scheme, _, rest = url.partition("://")
-    return f"postgresql://{rest}"
+    """A libpq connection string for a ``postgresql://`` database URL (any accepted scheme),
+    with the same defaults as the event store (:func:`postgres_params`)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(**postgres_params(url))
 
 
 class Runtime:

@@ -25,14 +25,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from consult.config import backend_of, sqlite_path
+from consult.config import backend_of, postgres_params, sqlite_path
 
 metadata = sa.MetaData()
 
@@ -248,16 +247,11 @@ class PostgresStore(ViewStore):
 
     @classmethod
     def for_url(cls, url: str) -> PostgresStore:
-        parts = urlsplit(url)
-        sa_url = sa.engine.URL.create(
-            "postgresql+psycopg",
-            username=parts.username or "postgres",
-            password=parts.password or None,
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            database=parts.path.lstrip("/"),
+        return cls(
+            sa.create_engine(
+                postgres_engine_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10
+            )
         )
-        return cls(sa.create_engine(sa_url, pool_pre_ping=True, pool_size=5, max_overflow=10))
 
     def _lock(self, conn: Connection) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
@@ -267,6 +261,20 @@ class PostgresStore(ViewStore):
 
     def _insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table)
+
+
+def postgres_engine_url(url: str) -> sa.engine.URL:
+    """The SQLAlchemy URL of a PostgreSQL ``CONSULT_DATABASE_URL``: the same server, database and
+    user as the event store (:func:`consult.config.postgres_params`)."""
+    params = postgres_params(url)
+    return sa.engine.URL.create(
+        "postgresql+psycopg",
+        username=params["user"],
+        password=params["password"] or None,
+        host=params["host"],
+        port=int(params["port"]),
+        database=params["dbname"],
+    )
 
 
 def open_store(url: str) -> ViewStore:

@@ -1,11 +1,37 @@
+"""Shared fixtures. Tests that exercise the application through its store ask for ``store_url``
+(or ``app``, built on it) and run once per backend: ``[sqlite]`` on a real SQLite file,
+``[postgres]`` on a real PostgreSQL database. Pure domain tests (rules, roll parsing) do not ask
+for a store and run once.
+
+Choosing backends: ``pytest --backend sqlite`` (or ``--backend postgres``; repeatable), default
+both. ``@pytest.mark.backends("memory", "sqlite", "postgres")`` (on a test or a module) says which
+backends a test can run on: ``memory`` adds the in-memory store (``memory://``).
+
+PostgreSQL: the server at ``CONSULT_TEST_POSTGRES`` (a URL of a database to connect to for
+``CREATE DATABASE``; default ``postgresql://postgres@127.0.0.1:5432/postgres``). The run uses one
+throw-away database, ``CONSULT_TEST_DATABASE`` (made and dropped by ``scripts/test.sh``) or else
+one it makes itself and drops at the end; before each test every table in it is emptied and every
+sequence restarted, and any connection a previous test left is ended, so each test starts on an
+empty store. Module-wide worlds and ``postgres_url`` get a database of their own.
+
+Without a server the PostgreSQL tests are skipped locally, with the reason; they fail instead
+under CI (``CI`` set), when ``scripts/test.sh`` made the run's database, or when
+``--backend postgres`` was asked for.
+"""
+
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from consult.actors import Actor, Role
 from consult.application import ConsultationApp
@@ -35,52 +61,239 @@ def roll_text(name: str = "roll-demo.csv") -> str:
     return path.read_text(encoding="utf-8")
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
+# --- choosing the backends ------------------------------------------------------------------------
+
+#: The backends a store-backed test runs on unless it is marked otherwise.
+BACKENDS = ("sqlite", "postgres")
 
 
-@pytest.fixture
-def app(clock: FixedClock) -> ConsultationApp:
-    """An application on the in-memory store."""
-    return build_app("memory://", clock=clock)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=("sqlite", "postgres", "memory"),
+        dest="consult_backends",
+        metavar="NAME",
+        help="run the store-backed tests on this backend only: sqlite, postgres or memory "
+        "(repeatable; default: every backend a test can run on)",
+    )
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'consult.sqlite3'}"
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): the backends a store-backed test can run on "
+        "(default sqlite and postgres; memory adds memory://)",
+    )
 
 
-@pytest.fixture
-def sqlite_app(sqlite_url: str, clock: FixedClock) -> ConsultationApp:
-    """An application on a real SQLite file."""
-    return build_app(sqlite_url, clock=clock)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``store_backend`` (through ``store_url``, ``app``, the web world ...)
+    runs once per chosen backend; module-wide fixtures are made once per backend."""
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    able: tuple[str, ...] = marker.args if marker else BACKENDS
+    asked = metafunc.config.getoption("consult_backends")
+    metafunc.parametrize(
+        "store_backend",
+        [
+            pytest.param(name, id=name, marks=[pytest.mark.postgres] if name == "postgres" else [])
+            for name in able
+            if not asked or name in asked
+        ],
+        scope="module",
+    )
 
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CONSULT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throw-away PostgreSQL database on the local server."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"consult_test_{uuid.uuid4().hex[:12]}"
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@dataclass
+class PostgresServer:
+    """The test server and the run's throw-away database."""
+
+    admin_url: str
+    database: str
+    owned: bool  # made by this session, so dropped at its end
+    _conn: psycopg.Connection[Any] | None = None
+
+    @property
+    def url(self) -> str:
+        return _with_database(self.admin_url, self.database)
+
+    def _admin(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10)
+
+    def create_database(self) -> str:
+        """A new empty database (named after the run's, so that the script's clean-up finds it)."""
+        name = f"{self.database}_{uuid.uuid4().hex[:10]}"
+        with self._admin() as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self._admin() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+    def wipe(self) -> None:
+        """Empty the run's database: end every other connection to it (what earlier tests left),
+        delete every row of every table and restart every sequence. The tables stay: making them
+        again costs more than the rest of most tests."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        conn = self._conn
+        conn.execute(
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        )
+        tables = [
+            sql.Identifier(schema, name)
+            for schema, name in conn.execute(
+                "SELECT schemaname, tablename FROM pg_tables "
+                "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            )
+        ]
+        sequences = [
+            sql.Identifier(schema, name)
+            for schema, name in conn.execute("SELECT schemaname, sequencename FROM pg_sequences")
+        ]
+        if tables:
+            try:
+                with conn.transaction():
+                    for table in tables:
+                        conn.execute(sql.SQL("DELETE FROM {}").format(table))
+            except psycopg.errors.ForeignKeyViolation:
+                conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(tables)))
+        for sequence in sequences:
+            conn.execute(sql.SQL("ALTER SEQUENCE {} RESTART").format(sequence))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self.owned:
+            self.drop_database(self.database)
+
+
+def _postgres_required(config: pytest.Config) -> bool:
+    return (
+        _truthy(os.environ.get("CI"))
+        or bool(os.environ.get("CONSULT_TEST_DATABASE"))
+        or "postgres" in (config.getoption("consult_backends") or ())
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server(pytestconfig: pytest.Config) -> Iterator[PostgresServer]:
+    """The PostgreSQL server and the run's database; skipped (locally) or failed (CI) without one."""
+    given = os.environ.get("CONSULT_TEST_DATABASE", "").strip()
     try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
-    except psycopg.OperationalError as e:  # pragma: no cover - CI starts a server
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL server: {e}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=10) as admin:
+            admin.execute("SELECT 1")
+    except psycopg.OperationalError as e:
+        message = (
+            f"no PostgreSQL server at {POSTGRES_ADMIN_URL} (CONSULT_TEST_POSTGRES): "
+            f"{str(e).strip()}. scripts/test.sh installs and starts one; "
+            "pass --backend sqlite to run without it."
+        )
+        if _postgres_required(pytestconfig):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = PostgresServer(POSTGRES_ADMIN_URL, given or "", owned=not given)
+    if not given:
+        server.database = f"consult_test_{uuid.uuid4().hex[:10]}"
+        with server._admin() as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(server.database)))
     try:
-        yield f"{base}/{name}"
+        yield server
     finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A new, empty PostgreSQL database of the test's own (``store_url`` is quicker)."""
+    name = postgres_server.create_database()
+    try:
+        yield _with_database(postgres_server.admin_url, name)
+    finally:
+        postgres_server.drop_database(name)
+
+
+# --- the store of a test --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_url(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The ``CONSULT_DATABASE_URL`` of an empty store on the test's backend."""
+    if store_backend == "memory":
+        return "memory://"
+    if store_backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    server.wipe()
+    return server.url
+
+
+@pytest.fixture(scope="module")
+def module_store_url(
+    store_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty store for a module's shared world: its own SQLite file or PostgreSQL database."""
+    if store_backend == "memory":
+        yield "memory://"
+    elif store_backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite3'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        name = server.create_database()
+        try:
+            yield _with_database(server.admin_url, name)
+        finally:
+            server.drop_database(name)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def app(store_url: str, clock: FixedClock) -> Iterator[ConsultationApp]:
+    """An application on the test's store (once on SQLite, once on PostgreSQL)."""
+    application = build_app(store_url, clock=clock)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+@pytest.fixture
+def memory_app(clock: FixedClock) -> ConsultationApp:
+    """An application on the in-memory store, for tests of pure domain behaviour."""
+    return build_app("memory://", clock=clock)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file, for tests of what is particular to SQLite."""
+    return f"sqlite:///{tmp_path / 'consult.sqlite3'}"
 
 
 def setup_estate(

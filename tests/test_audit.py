@@ -6,12 +6,12 @@ import hashlib
 import itertools
 import json
 import os
-import sqlite3
 import stat
 import subprocess
 import sys
 import threading
 import zipfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,9 +42,9 @@ from consult.audit.errors import TamperedError
 from consult.audit.keys import Signer, key_path, read_public_key
 from consult.case import Stage
 from consult.clock import FixedClock
-from consult.config import build_app
+from consult.config import backend_of, build_app
 from consult.errors import NotFoundError
-from tests.test_audit_tamper import SQLiteTamperer, cast_ballots, story
+from tests.test_audit_tamper import cast_ballots, story, tamperer
 
 # --- the link format ------------------------------------------------------------------------
 
@@ -114,14 +114,23 @@ def test_a_checkpoint_has_a_notice_and_a_qr_code() -> None:
     assert svg.lstrip().startswith("<svg") and svg.rstrip().endswith("</svg>")
 
 
-# --- the follower on the in-memory store -------------------------------------------------------
+# --- the follower, chaining after every save ----------------------------------------------------
 
 
 @pytest.fixture
-def chained(app: ConsultationApp, clock: FixedClock, tmp_path: Path) -> ChainFollower:
-    return attach(
-        app, "memory://", tmp_path / "key.pem", checkpoint_every=None, checkpoint_interval=None
+def chained(
+    app: ConsultationApp, store_url: str, clock: FixedClock, tmp_path: Path
+) -> Iterator[ChainFollower]:
+    follower = attach(
+        app,
+        store_url,
+        tmp_path / "key.pem",
+        checkpoint_every=None,
+        checkpoint_interval=None,
+        background=False,
     )
+    yield follower
+    follower.store.close()
 
 
 def test_the_chain_follows_every_save_and_verifies(
@@ -135,14 +144,15 @@ def test_the_chain_follows_every_save_and_verifies(
 
 
 def test_checkpoints_are_signed_every_n_positions_and_after_an_interval(
-    app: ConsultationApp, clock: FixedClock, tmp_path: Path
+    app: ConsultationApp, store_url: str, clock: FixedClock, tmp_path: Path
 ) -> None:
     follower = attach(
         app,
-        "memory://",
+        store_url,
         tmp_path / "key.pem",
         checkpoint_every=25,
         checkpoint_interval=timedelta(hours=1),
+        background=False,
     )
     vote_id, heads = story(app, clock, ballots=0)  # the notice period makes the interval pass once
     after_story = [cp.position for cp in follower.store.checkpoints()]
@@ -151,20 +161,21 @@ def test_checkpoints_are_signed_every_n_positions_and_after_an_interval(
     positions = [cp.position for cp in follower.store.checkpoints()]
     assert len(positions) == 3 and all(b - a >= 25 for a, b in itertools.pairwise(positions))
     assert verify_store(follower.store).checkpoints == 3
+    follower.store.close()
 
 
 def test_a_checkpoint_is_refused_when_the_history_since_the_last_one_does_not_verify(
-    sqlite_url: str, clock: FixedClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store_url: str, clock: FixedClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = build_app(sqlite_url, clock)
+    app = build_app(store_url, clock)
     follower = attach(
-        app, sqlite_url, tmp_path / "key.pem", checkpoint_every=None, checkpoint_interval=None
+        app, store_url, tmp_path / "key.pem", checkpoint_every=None, checkpoint_interval=None
     )
     vote_id, heads = story(app, clock, ballots=10)
     last = follower.checkpoint()
     cast_ballots(app, clock, vote_id, heads[10:13])
     assert follower.wait(app.recorder.max_notification_id())  # chained, then changed
-    SQLiteTamperer(sqlite_url).update_state(last.position + 2, b"{}")
+    tamperer(store_url).update_state(last.position + 2, b"{}")
     with pytest.raises(TamperedError) as err:
         follower.checkpoint()
     assert f"Position {last.position + 2}" in err.value.message("en")
@@ -179,10 +190,10 @@ def test_a_checkpoint_is_refused_when_the_history_since_the_last_one_does_not_ve
     app.close()
 
 
-def test_followers_in_parallel_chain_each_event_once(sqlite_url: str, clock: FixedClock) -> None:
-    app = build_app(sqlite_url, clock)
+def test_followers_in_parallel_chain_each_event_once(store_url: str, clock: FixedClock) -> None:
+    app = build_app(store_url, clock)
     story(app, clock, ballots=30)
-    followers = [ChainFollower(open_store(sqlite_url), batch=7) for _ in range(4)]
+    followers = [ChainFollower(open_store(store_url), batch=7) for _ in range(4)]
     threads = [threading.Thread(target=f.catch_up) for f in followers]
     for t in threads:
         t.start()
@@ -220,18 +231,13 @@ def test_a_failed_catch_up_stores_no_link(
     app.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    return sqlite_url if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
-
-
 def test_a_background_follower_chains_what_arrives(
-    any_url: str, clock: FixedClock, tmp_path: Path
+    store_url: str, clock: FixedClock, tmp_path: Path
 ) -> None:
-    app = build_app(any_url, clock)
+    app = build_app(store_url, clock)
     follower = attach(
         app,
-        any_url,
+        store_url,
         tmp_path / "key.pem",
         checkpoint_every=20,
         checkpoint_interval=None,
@@ -247,8 +253,8 @@ def test_a_background_follower_chains_what_arrives(
         follower.stop()
         follower.store.close()
         app.close()
-    with build_app(any_url, clock) as again:  # a database is chained in the background by default
-        default = attach(again, any_url, catch_up=False)
+    with build_app(store_url, clock) as again:  # a database is chained in the background by default
+        default = attach(again, store_url, catch_up=False)
         assert default.in_background
         default.stop()
         default.store.close()
@@ -256,10 +262,10 @@ def test_a_background_follower_chains_what_arrives(
 
 
 def test_a_background_follower_survives_a_failed_catch_up(
-    sqlite_url: str, clock: FixedClock, caplog: pytest.LogCaptureFixture
+    store_url: str, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = build_app(sqlite_url, clock)
-    follower = attach(app, sqlite_url, background=True)
+    app = build_app(store_url, clock)
+    follower = attach(app, store_url, background=True)
     extend = follower.store.extend_chain
     failures = iter([OSError("connection lost")])
 
@@ -353,10 +359,10 @@ def test_a_rotated_key_is_trusted_from_either_end_and_the_old_one_stops(
 
 
 @pytest.fixture
-def exported(sqlite_url: str, clock: FixedClock, tmp_path: Path) -> tuple[Path, Path, Checkpoint]:
-    app = build_app(sqlite_url, clock)
+def exported(store_url: str, clock: FixedClock, tmp_path: Path) -> tuple[Path, Path, Checkpoint]:
+    app = build_app(store_url, clock)
     follower = attach(
-        app, sqlite_url, tmp_path / "key.pem", checkpoint_every=None, checkpoint_interval=None
+        app, store_url, tmp_path / "key.pem", checkpoint_every=None, checkpoint_interval=None
     )
     story(app, clock, ballots=12)
     cp = follower.checkpoint()
@@ -489,12 +495,12 @@ def test_the_bundled_verifier_runs_alone(
 
 
 @pytest.fixture
-def cli_env(sqlite_url: str, clock: FixedClock, tmp_path: Path) -> dict[str, str]:
-    app = build_app(sqlite_url, clock)
+def cli_env(store_url: str, clock: FixedClock, tmp_path: Path) -> dict[str, str]:
+    app = build_app(store_url, clock)
     story(app, clock, ballots=15)
     app.close()
     return {
-        "CONSULT_DATABASE_URL": sqlite_url,
+        "CONSULT_DATABASE_URL": store_url,
         "CONSULT_INSTANCE_PATH": str(tmp_path / "instance"),
         "CONSULT_AUDIT_KEY": "",
         "CONSULT_AUDIT_KEY_PASSPHRASE": "",
@@ -505,7 +511,7 @@ def _run(env: dict[str, str], *args: str) -> Any:
     return CliRunner().invoke(audit, list(args), env=env, catch_exceptions=False)
 
 
-def test_the_audit_commands(cli_env: dict[str, str], sqlite_url: str, tmp_path: Path) -> None:
+def test_the_audit_commands(cli_env: dict[str, str], store_url: str, tmp_path: Path) -> None:
     chain = _run(cli_env, "chain")
     assert chain.exit_code == 0 and "Chained" in chain.output and "已入链" in chain.output
 
@@ -540,7 +546,7 @@ def test_the_audit_commands(cli_env: dict[str, str], sqlite_url: str, tmp_path: 
     assert again.exit_code == 0, again.output  # the old public key still vouches for the new one
 
     k = parse_checkpoints(published.read_text(encoding="utf-8"))[0].position - 4
-    SQLiteTamperer(sqlite_url).delete(k)
+    tamperer(store_url).delete(k)
     tampered = _run(cli_env, "verify", "--checkpoint", str(published), "--public-key", str(pem))
     assert tampered.exit_code == EXIT_TAMPERED
     assert f"第 {k} 位" in tampered.output and f"position {k}" in tampered.output
@@ -569,17 +575,20 @@ def test_bad_input_gives_a_message_in_both_languages_and_no_traceback(
     assert _run({}, "verify-bundle", str(empty_bundle)).exit_code == EXIT_INVALID
 
 
-def test_the_chain_tables_live_in_the_same_sqlite_file(
-    cli_env: dict[str, str], sqlite_url: str
+def test_the_chain_tables_live_in_the_same_database_as_the_events(
+    cli_env: dict[str, str], store_url: str
 ) -> None:
     assert _run(cli_env, "chain").exit_code == 0
-    with sqlite3.connect(sqlite_url[len("sqlite:///") :]) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        chained, events = conn.execute(
-            "SELECT (SELECT count(*) FROM audit_chain), (SELECT count(*) FROM stored_events)"
-        ).fetchone()
-    conn.close()
-    assert {"stored_events", "audit_chain", "audit_checkpoints", "audit_keys"} <= tables
+    db = tamperer(store_url)
+    if backend_of(store_url) == "sqlite":
+        listed = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        listed = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    tables = {r[0] for r in db.run(listed)}
+    [(chained, events)] = db.run(
+        "SELECT (SELECT count(*) FROM audit_chain), (SELECT count(*) FROM {t})"
+    )
+    assert {db.table, "audit_chain", "audit_checkpoints", "audit_keys"} <= tables
     assert chained == events > 0
 
 

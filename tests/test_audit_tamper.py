@@ -21,7 +21,7 @@ from consult.audit import Checkpoint, Report, attach, load_signer, open_store, v
 from consult.audit.core import GENESIS, chain_link
 from consult.audit.store import AuditStore
 from consult.clock import FixedClock
-from consult.config import build_app, eventsourcing_env, sqlite_path
+from consult.config import backend_of, build_app, eventsourcing_env, sqlite_path
 from tests.conftest import OC, PARTY, RC, owner, setup_estate
 
 
@@ -218,14 +218,14 @@ def _scene(url: str, tamper: Tamperer, tmp_path: Path) -> Iterator[Scene]:
         app.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def scene(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Scene]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'consult.sqlite3'}"
-        yield from _scene(url, SQLiteTamperer(url), tmp_path)
-    else:
-        url = request.getfixturevalue("postgres_url")
-        yield from _scene(url, PostgresTamperer(url), tmp_path)
+def tamperer(url: str) -> Tamperer:
+    """Direct SQL access to the store at ``url`` (a SQLite file or a PostgreSQL database)."""
+    return SQLiteTamperer(url) if backend_of(url) == "sqlite" else PostgresTamperer(url)
+
+
+@pytest.fixture
+def scene(store_url: str, tmp_path: Path) -> Iterator[Scene]:
+    yield from _scene(store_url, tamperer(store_url), tmp_path)
 
 
 def test_an_untouched_store_verifies(scene: Scene) -> None:

@@ -42,12 +42,6 @@ INSTANCES = 4
 CHOICES = ("yes", "no", "abstain")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest) -> str:
-    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
-    return str(request.getfixturevalue(name))
-
-
 @pytest.fixture
 def apps(store_url: str, clock: FixedClock) -> Iterator[list[ConsultationApp]]:
     """Several applications (as if several processes) on the same database."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -135,3 +136,71 @@ def test_a_stray_prefixed_variable_cannot_redirect_the_store(
         assert reader.recorder.select_events(jurisdiction_id(JurisdictionKind.STREET, "S01"))
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql:///consult",
+        "postgres://127.0.0.1/consult",
+        "postgresql+psycopg://us%40er:p%40ss%3Aw%2Fd@db.example:6543/consult",
+    ],
+)
+def test_every_part_reads_a_postgresql_url_as_the_event_store_does(url: str) -> None:
+    """Events, views, web tables and notifications: one host, port, database and user, with the
+    same defaults and percent-decoded credentials (nothing connects here)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from consult.config import postgres_conninfo
+    from projections import open_store
+    from webapp.db import engine_for
+
+    env = eventsourcing_env(url)
+    expected = (
+        env["POSTGRES_HOST"],
+        int(env["POSTGRES_PORT"]),
+        env["POSTGRES_DBNAME"],
+        env["POSTGRES_USER"],
+        env["POSTGRES_PASSWORD"] or None,
+    )
+    for engine in (engine_for(url), open_store(url).engine):
+        u = engine.url
+        assert (u.host, u.port, u.database, u.username, u.password) == expected
+        engine.dispose()
+    info = conninfo_to_dict(postgres_conninfo(url))
+    assert (
+        info["host"],
+        int(info["port"]),
+        info["dbname"],
+        info["user"],
+        info.get("password") or None,
+    ) == expected
+
+
+@pytest.mark.backends("postgres")
+def test_web_tables_views_and_notifications_use_the_event_stores_user(store_url: str) -> None:
+    """Without a user in the URL, libpq would connect as the operating-system user: every part
+    must connect as the event store's user instead (``postgres``), to the same database."""
+    import psycopg
+    import sqlalchemy as sa
+
+    from consult.config import postgres_conninfo
+    from projections import open_store
+    from webapp.db import engine_for
+
+    parts = urlsplit(store_url)
+    if parts.username not in (None, "postgres") or parts.password:
+        pytest.skip("the test server needs a user or a password in its URL")
+    url = urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port or 5432}"))
+    who = "SELECT current_user, current_database()"
+    app = build_app(url)
+    app.create_street("S01", "街道", OPERATOR)
+    app.close()
+    seen = set()
+    for engine in (engine_for(url), open_store(url).engine):
+        with engine.connect() as conn:
+            seen.add(tuple(conn.execute(sa.text(who)).one()))
+        engine.dispose()
+    with psycopg.connect(postgres_conninfo(url)) as conn:
+        seen.add(tuple(conn.execute(who).fetchone() or ()))
+    assert seen == {("postgres", parts.path.lstrip("/"))}

@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -42,13 +41,13 @@ from tests.conftest import OC, PARTY, RC, STREET, TELLER_A, TELLER_B, owner
 from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'consult.sqlite3'}"
-    return str(request.getfixturevalue("postgres_url"))
+#: The in-memory view store is a backend of its own: these tests run on it too.
+pytestmark = pytest.mark.backends("memory", "sqlite", "postgres")
+
+
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
 
 
 class World:
@@ -201,10 +200,8 @@ def test_wait_times_out_with_a_clear_error(url: str, clock: FixedClock) -> None:
         app.close()
 
 
-def test_concurrent_writers_each_see_their_ballot_counted(
-    tmp_path: Path, clock: FixedClock
-) -> None:
-    w = World(f"sqlite:///{tmp_path / 'c.sqlite3'}", clock)
+def test_concurrent_writers_each_see_their_ballot_counted(url: str, clock: FixedClock) -> None:
+    w = World(url, clock)
     try:
         estate = setup_place(w.app, synthetic_roll(80))
         _, (vote,) = open_owners_vote(w.app, clock, estate)
@@ -454,10 +451,10 @@ def test_a_changed_view_version_rebuilds_that_view(url: str, clock: FixedClock) 
         w.close()
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the command opens the store in its own app
 def test_cli_rebuild_run_and_status(
-    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("CONSULT_DATABASE_URL", url)
     w = World(url, clock)
     try:
@@ -502,10 +499,11 @@ def test_ballot_facts_read_from_json_equal_the_mappers(clock: FixedClock, compre
             assert ballot_fact_from_json(n) == expected
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the child process opens the store itself
 def test_a_rebuild_reading_the_log_in_a_child_process(
-    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    w = World(f"sqlite:///{tmp_path / 'p.sqlite3'}", clock, section_size=7)
+    w = World(url, clock, section_size=7)
     started: list[ProcessReader] = []
     original = ProcessReader.__init__
 

@@ -81,12 +81,14 @@ def create_app(
     from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.committee import bp as committee_bp
+    from webapp.manage import bp as manage_bp
     from webapp.resident import bp as resident_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(resident_bp)
     app.register_blueprint(committee_bp, url_prefix="/committee")
     app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(manage_bp, url_prefix="/manage")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     install(app, runtime)  # read-your-writes
@@ -94,7 +96,7 @@ def create_app(
     @app.context_processor
     def _page_context() -> dict[str, Any]:
         from webapp.i18n import html_lang
-        from webapp.security import AUDITORS, STAFF
+        from webapp.security import AUDITORS, COMMITTEE, STAFF
 
         user = g.get("user")
         return {
@@ -104,6 +106,7 @@ def create_app(
             "html_lang": html_lang(),
             "is_staff": user is not None and user.has(STAFF),
             "is_auditor": user is not None and user.has(AUDITORS),
+            "is_manager": user is not None and user.has(COMMITTEE),  # manages accounts
         }
 
     @app.get("/favicon.ico")

@@ -1,6 +1,9 @@
 """Accounts (people who sign in) and one-time voting codes (one per vote and head).
 
-Passwords are hashed with werkzeug (scrypt by default). Voting codes are long random strings
+Accounts are made with ``consult account`` or on the account page of a committee or operator
+(:mod:`webapp.manage`). An account that holds neither the street nor the operator role is bound to
+one estate and sees only its cases. Passwords are hashed with werkzeug (scrypt by default); a
+password change or a disabled account ends the account's sessions (its epoch moves on). Voting codes are long random strings
 (about 50 bits of secret), so they are stored as SHA-256 digests and looked up by a short
 non-secret selector; a slow password hash is not needed for them and would make issuing codes for
 a whole roll take minutes.
@@ -18,18 +21,24 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import DateTime, Engine, Index, String, select, update
+from sqlalchemy import DateTime, Engine, Index, String, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from consult.actors import ROLE_NAMES, Actor, Role
 from consult.config import Config
-from consult.errors import ValidationError
+from consult.errors import NotFoundError, ValidationError
 from webapp.db import Base, create_tables, engine_for
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 200
+MAX_NAME = 100
+MAX_PERSON_ID = 64
+#: Accounts with one of these roles may be left unbound (they see every estate).
+UNBOUND_ROLES = frozenset({Role.STREET, Role.OPERATOR})
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
 def _now() -> datetime:
@@ -77,6 +86,8 @@ class Account:
     roles: frozenset[Role]
     estate_id: UUID | None
     epoch: int
+    disabled: bool = False
+    created_at: datetime | None = None
 
     @property
     def actor(self) -> Actor:
@@ -100,6 +111,8 @@ def _account(row: AccountRow) -> Account:
         roles=frozenset(Role(r) for r in row.roles.split(",") if r),
         estate_id=UUID(row.estate_id) if row.estate_id else None,
         epoch=row.epoch,
+        disabled=row.disabled,
+        created_at=row.created_at,
     )
 
 
@@ -125,35 +138,19 @@ class AccountStore:
         password: str,
         person_id: str,
         display_name: str,
-        roles: Sequence[Role | str],
+        roles: Iterable[Role | str],
         estate_id: UUID | None = None,
     ) -> Account:
-        name = normalise_username(username)
-        if not USERNAME.match(name):
-            raise ValidationError(
-                field="username",
-                label="用户名",
-                label_en="user name",
-                reason="须为3至64位小写字母、数字、点、横线或下划线",
-                reason_en="use 3 to 64 lower-case letters, digits, dots, dashes or underscores",
-            )
+        """A new account; every field is checked first, and nothing is stored if one is bad."""
+        new = NewAccount.checked(username, person_id, display_name, roles, estate_id)
         _check_password(password)
-        person = (person_id or "").strip()
-        if not person:
-            raise ValidationError(
-                field="person_id",
-                label="人员编号",
-                label_en="person id",
-                reason="不能为空",
-                reason_en="must not be empty",
-            )
         row = AccountRow(
-            username=name,
+            username=new.username,
             password_hash=self._hash(password),
-            person_id=person,
-            display_name=(display_name or person).strip(),
-            roles=",".join(Role(r).value for r in roles),
-            estate_id=estate_id.hex if estate_id else None,
+            person_id=new.person_id,
+            display_name=new.display_name,
+            roles=",".join(r.value for r in Role if r in new.roles),
+            estate_id=new.estate_id.hex if new.estate_id else None,
             created_at=_now(),
         )
         with Session(self.engine) as s:
@@ -161,19 +158,28 @@ class AccountStore:
             try:
                 s.commit()
             except IntegrityError:
-                raise ValidationError(
-                    field="username",
-                    label="用户名",
-                    label_en="user name",
-                    reason="已被使用",
-                    reason_en="is taken",
-                ) from None
+                raise _taken() from None
             return _account(row)
 
+    def check_new(
+        self,
+        username: str,
+        person_id: str,
+        display_name: str,
+        roles: Iterable[Role | str],
+        estate_id: UUID | None = None,
+    ) -> None:
+        """Refuse what :meth:`create` would refuse, except the password (asked for afterwards)."""
+        new = NewAccount.checked(username, person_id, display_name, roles, estate_id)
+        if self.find(new.username) is not None:
+            raise _taken()
+
     def get(self, account_id: int) -> Account | None:
-        with Session(self.engine) as s:
-            row = s.get(AccountRow, account_id)
-            return None if row is None or row.disabled else _account(row)
+        # Every signed-in request asks this: a Core query costs about half the ORM's ``get``.
+        table = AccountRow.__table__
+        with self.engine.connect() as conn:
+            row: Any = conn.execute(select(table).where(table.c.id == account_id)).first()
+        return None if row is None or row.disabled else _account(row)
 
     def by_username(self, username: str) -> Account | None:
         with Session(self.engine) as s:
@@ -195,30 +201,205 @@ class AccountStore:
                 return None
             return _account(row)
 
-    def set_password(self, username: str, password: str) -> None:
-        """Set a new password; sessions signed in with the old one end (the epoch moves on)."""
-        _check_password(password)
+    def find(self, username: str) -> Account | None:
+        """The account of this user name, disabled or not (for those who manage accounts)."""
         with Session(self.engine) as s:
             row = s.scalars(
                 select(AccountRow).where(AccountRow.username == normalise_username(username))
-            ).one()
-            row.password_hash = self._hash(password)
-            row.epoch += 1
+            ).first()
+            return None if row is None else _account(row)
+
+    def record(self, account_id: int) -> Account | None:
+        """The account with this id, disabled or not (for those who manage accounts)."""
+        with Session(self.engine) as s:
+            row = s.get(AccountRow, account_id)
+            return None if row is None else _account(row)
+
+    def accounts(
+        self,
+        estate_id: UUID | None = None,
+        text: str = "",
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[list[Account], int]:
+        """Accounts bound to ``estate_id`` (every account when None) whose user name, name or
+        person id contains ``text``, by user name; and how many there are in all."""
+        where = []
+        if estate_id is not None:
+            where.append(AccountRow.estate_id == estate_id.hex)
+        if text.strip():
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text.strip().lower()) + "%"
+            where.append(
+                or_(
+                    AccountRow.username.like(pattern, escape="\\"),
+                    func.lower(AccountRow.display_name).like(pattern, escape="\\"),
+                    func.lower(AccountRow.person_id).like(pattern, escape="\\"),
+                )
+            )
+        query = select(AccountRow).where(*where).order_by(AccountRow.username).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self.engine) as s:
+            total = s.scalar(select(func.count()).select_from(AccountRow).where(*where)) or 0
+            return [_account(row) for row in s.scalars(query)], total
+
+    def set_password(self, username: str, password: str) -> None:
+        """Set a new password; sessions signed in with the old one end (the epoch moves on)."""
+        self.change_password(self._id_of(username), password)
+
+    def change_password(self, account_id: int, password: str) -> None:
+        _check_password(password)
+        self._update(account_id, password_hash=self._hash(password))
+
+    def set_disabled(self, account_id: int, disabled: bool) -> None:
+        """Disable (the account can no longer sign in, its sessions end) or enable it again."""
+        self._update(account_id, disabled=disabled)
+
+    def _id_of(self, username: str) -> int:
+        account = self.find(username)
+        if account is None:
+            raise NotFoundError(
+                field="username", kind="账号", kind_en="account", ident=normalise_username(username)
+            )
+        return account.id
+
+    def _update(self, account_id: int, **values: Any) -> None:
+        with Session(self.engine) as s:
+            result = s.execute(
+                update(AccountRow)
+                .where(AccountRow.id == account_id)
+                .values(epoch=AccountRow.epoch + 1, **values)
+            )
             s.commit()
+        if getattr(result, "rowcount", 0) != 1:
+            raise NotFoundError(
+                field="account", kind="账号", kind_en="account", ident=str(account_id)
+            )
 
     def count(self) -> int:
         with Session(self.engine) as s:
             return len(s.scalars(select(AccountRow.id)).all())
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    """An account's fields, checked, before it is stored."""
+
+    username: str
+    person_id: str
+    display_name: str
+    roles: frozenset[Role]
+    estate_id: UUID | None
+
+    @classmethod
+    def checked(
+        cls,
+        username: str,
+        person_id: str,
+        display_name: str,
+        roles: Iterable[Role | str],
+        estate_id: UUID | None,
+    ) -> NewAccount:
+        name = normalise_username(username)
+        if not USERNAME.match(name):
+            raise ValidationError(
+                field="username",
+                label="用户名",
+                label_en="user name",
+                reason="须为3至64位小写字母、数字、点、横线或下划线，以字母或数字开头",
+                reason_en=(
+                    "use 3 to 64 lower-case letters, digits, dots, dashes or underscores, "
+                    "starting with a letter or digit"
+                ),
+            )
+        person = (person_id or "").strip()
+        if not person or len(person) > MAX_PERSON_ID:
+            raise ValidationError(
+                field="person_id",
+                label="人员编号",
+                label_en="person id",
+                reason=f"不能为空，且不能超过{MAX_PERSON_ID}个字",
+                reason_en=f"must not be empty or longer than {MAX_PERSON_ID} characters",
+            )
+        shown = (display_name or person).strip()
+        if len(shown) > MAX_NAME:
+            raise ValidationError(
+                field="display_name",
+                label="姓名",
+                label_en="name",
+                reason=f"不能超过{MAX_NAME}个字",
+                reason_en=f"must not be longer than {MAX_NAME} characters",
+            )
+        held = parse_roles(roles)
+        if estate_id is None and not held & UNBOUND_ROLES:
+            raise ValidationError(
+                field="estate",
+                label="小区",
+                label_en="estate",
+                reason="除街道和平台管理员外，账号须属于一个小区",
+                reason_en="every account except street and operator accounts belongs to an estate",
+            )
+        return cls(name, person, shown, held, estate_id)
+
+
+def _taken() -> ValidationError:
+    """The same answer for any name in use: it says nothing of whose account it is."""
+    return ValidationError(
+        field="username",
+        label="用户名",
+        label_en="user name",
+        reason="已被使用，请换一个",
+        reason_en="is taken; choose another",
+    )
+
+
+def parse_roles(roles: Iterable[Role | str]) -> frozenset[Role]:
+    """Roles by value; at least one, each a known role."""
+    held: set[Role] = set()
+    for r in roles:
+        try:
+            held.add(Role(r))
+        except ValueError:
+            raise ValidationError(
+                field="roles",
+                label="身份",
+                label_en="roles",
+                reason=f"没有“{r}”这种身份；可选：{'、'.join(x.value for x in Role)}",
+                reason_en=f"there is no role '{r}'; choose from {', '.join(x.value for x in Role)}",
+            ) from None
+    if not held:
+        raise ValidationError(
+            field="roles",
+            label="身份",
+            label_en="roles",
+            reason="至少选择一种身份",
+            reason_en="choose at least one role",
+        )
+    return frozenset(held)
+
+
+def new_password() -> str:
+    """A temporary password to hand over once: 12 unambiguous characters (about 59 bits)."""
+    text = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(12))
+    return "-".join(text[i : i + 4] for i in range(0, 12, 4))
+
+
 def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
+    if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
         raise ValidationError(
             field="password",
             label="密码",
             label_en="password",
-            reason=f"至少{MIN_PASSWORD}位",
-            reason_en=f"use at least {MIN_PASSWORD} characters",
+            reason=f"须为{MIN_PASSWORD}至{MAX_PASSWORD}个字符",
+            reason_en=f"use {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+        )
+    if password != password.strip():  # the sign-in form trims what is typed
+        raise ValidationError(
+            field="password",
+            label="密码",
+            label_en="password",
+            reason="不能以空格开头或结尾",
+            reason_en="must not begin or end with a space",
         )
 
 

@@ -19,8 +19,11 @@ def engine_for(url: str) -> Engine:
     """An engine on the event store's database (``memory://`` gets a private in-memory SQLite)."""
     backend = backend_of(url)
     if backend == "postgresql":
-        _scheme, _, rest = url.partition("://")
-        return create_engine(f"postgresql+psycopg://{rest}", pool_pre_ping=True)
+        from projections.db import postgres_engine_url
+
+        # The event store's defaults (user postgres, host 127.0.0.1), not libpq's (the OS user,
+        # the Unix socket): the web tables belong to the same user in the same database.
+        return create_engine(postgres_engine_url(url), pool_pre_ping=True)
     if backend == "memory" or sqlite_path(url) == ":memory:":
         engine = create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}

@@ -175,6 +175,59 @@ class Choice(fields.String, _Labelled):
         return text
 
 
+class Choices(fields.Field, _Labelled):
+    """Several of a fixed set of values (ticked boxes, or a JSON list), each with its names."""
+
+    default_error_messages = {  # noqa: RUF012
+        "required": lazy_gettext("至少选择一项"),
+        "null": lazy_gettext("至少选择一项"),
+    }
+
+    def __init__(
+        self, label: Any, choices: Mapping[str, Pair], *, required: bool = True, **kwargs: Any
+    ) -> None:
+        self.label = label
+        self.choices = dict(choices)
+        if not required:
+            kwargs.setdefault("load_default", list)
+        metadata = {
+            "label": label,
+            "type": "array",
+            "items": {"type": "string", "enum": list(self.choices)},
+            "uniqueItems": True,
+        }
+        super().__init__(required=required, metadata=metadata, **kwargs)
+
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if value in ("", []):
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> list[str]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise SchemaError(gettext("须为选项列表"))
+        chosen = list(dict.fromkeys(v.strip() for v in items if v.strip()))
+        unknown = [v for v in chosen if v not in self.choices]
+        if unknown:
+            names = ("、" if lang() == "zh" else ", ").join(pick(n) for n in self.choices.values())
+            raise SchemaError(gettext("须为以下之一：%(choices)s", choices=names))
+        if self.required and not chosen:
+            raise SchemaError(gettext("至少选择一项"))
+        return chosen
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[str]:
+        return list(value or [])
+
+
 class Flag(fields.Boolean, _Labelled):
     """A checkbox: absent is false."""
 
@@ -353,6 +406,15 @@ class Rows(fields.List, _Labelled):
         return list(rows)
 
 
+class PageQuery(Form):
+    """``?page=&per_page=`` of every paged list."""
+
+    page = Number(lazy_gettext("页码"), minimum=1, maximum=100_000, required=False, load_default=1)
+    per_page = Number(
+        lazy_gettext("每页条数"), minimum=1, maximum=200, required=False, load_default=20
+    )
+
+
 def local_zone() -> ZoneInfo:
     from webapp.state import services
 
@@ -369,7 +431,7 @@ def form_data(schema: Schema, form: MultiDict[str, str]) -> dict[str, Any]:
         key = f.data_key or name
         if isinstance(f, Rows):
             data[key] = _rows(key, form)
-        elif isinstance(f, People):
+        elif isinstance(f, People | Choices):
             values = form.getlist(key)
             if len(values) > 1:
                 data[key] = values

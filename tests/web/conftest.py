@@ -99,6 +99,21 @@ class World:
     def position(self) -> int:
         return int(self.consult.recorder.max_notification_id() or 0)
 
+    def close(self) -> None:
+        """Let go of every connection to the store (the next test empties the database)."""
+        runtime = self.web.extensions.get("consult_runtime")
+        if runtime is not None:
+            runtime.close()
+        reads = self.services.reads
+        audit_store = getattr(getattr(reads, "_reads", reads), "audit_store", None)
+        if audit_store is not None:
+            audit_store.close()
+        projector = getattr(self.consult, "projector", None)
+        if projector is not None:
+            projector.dispose()
+        self.services.engine.dispose()
+        self.consult.close()
+
     def web_rows(self) -> tuple[int, int]:
         from sqlalchemy import func, select
         from sqlalchemy.orm import Session
@@ -203,9 +218,10 @@ class World:
         return opened.motion_id, opened.case_id
 
 
-def make_world(tmp_path: Path) -> World:
+def make_world(tmp_path: Path, url: str) -> World:
+    """The world on the store at ``url``: its events, views, accounts and voting codes."""
     clock = FixedClock()
-    consult = build_app("memory://", clock=clock)
+    consult = build_app(url, clock=clock)
     consult.create_street("S01", "示范街道", OPERATOR)
     consult.create_community("C01", "示范社区", "S01", OPERATOR)
     estate = consult.create_estate("WEB", "测试小区", "C01", OPERATOR)
@@ -226,7 +242,7 @@ def make_world(tmp_path: Path) -> World:
         consult.assign_seats(council, party_name, [holder], party)
     web = create_app(
         {"TESTING": True},
-        config=Config("memory://", tmp_path / "instance"),
+        config=Config(url, tmp_path / "instance"),
         consult=consult,
         environ=WEB_ENV,
     )
@@ -240,8 +256,11 @@ def make_world(tmp_path: Path) -> World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield make_world(tmp_path)
+def world(tmp_path: Path, store_url: str) -> Iterator[World]:
+    """A world of the test's own, once on SQLite and once on PostgreSQL."""
+    w = make_world(tmp_path, store_url)
+    yield w
+    w.close()
 
 
 def post(

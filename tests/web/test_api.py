@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from openapi_spec_validator import validate
 
 from consult.case import Stage
@@ -13,13 +15,7 @@ def test_the_openapi_document_is_valid_and_covers_every_api_route(world: World) 
     validate(spec)
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
     routes = {
-        (
-            rule.rule.removeprefix("/api/v1")
-            .replace("<uuid:", "{")
-            .replace("<string:", "{")
-            .replace(">", "}"),
-            method,
-        )
+        (re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule.removeprefix("/api/v1")), method)
         for rule in world.web.url_map.iter_rules()
         if rule.rule.startswith("/api/v1")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}

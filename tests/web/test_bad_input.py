@@ -14,8 +14,10 @@ LONG = "长" * 20001
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dict[str, str]]]:
-    world = make_world(Path(tmp_path_factory.mktemp("bad-input")))
+def staged(
+    tmp_path_factory: pytest.TempPathFactory, module_store_url: str
+) -> Iterator[tuple[World, dict[str, str]]]:
+    world = make_world(Path(tmp_path_factory.mktemp("bad-input")), module_store_url)
     ids: dict[str, str] = {}
     ids["collecting"] = str(world.topic())
     ids["confirmed"] = str(world.confirmed())
@@ -30,6 +32,7 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, di
     motion, _ = world.motion("resident")
     ids["motion"] = str(motion)
     yield world, ids
+    world.close()
 
 
 # (persona, url, form data, words the field error must contain)

@@ -18,14 +18,15 @@ from tests.web.conftest import CSRF, World, make_world
 
 
 @pytest.fixture(scope="module")
-def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    world = make_world(Path(tmp_path_factory.mktemp("fuzz")))
+def fuzz_world(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> Iterator[World]:
+    world = make_world(Path(tmp_path_factory.mktemp("fuzz")), module_store_url)
     world.voting()
     world.motion("resident")
     world.accounts["operator"] = world.services.accounts.create(
         "web-operator", "operator-pass-1", "op-1", "平台管理员", [Role.OPERATOR], None
     )
     yield world
+    world.close()
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,8 @@ def test_english_pages_show_no_untranslated_interface_text(world: World) -> None
             "/topics/new",
             "/motions/new",
             f"/cases/{case}/notice",
+            f"/cases/{collecting}",  # the submitter's own topic, with its withdrawal form
+            "/password",
         ],
         "oc": [
             "/committee/",
@@ -67,6 +69,7 @@ def test_english_pages_show_no_untranslated_interface_text(world: World) -> None
             f"/committee/votes/{vote}",
             f"/committee/cases/{evaluating}",
             f"/committee/cases/{case}/sessions/new",
+            "/manage/accounts",
         ],
         "street": ["/audit/", f"/audit/cases/{case}/compare?a=2020-01-01T00:00&b=2030-01-01T00:00"],
     }

@@ -35,6 +35,7 @@ EXPECTED: dict[str, Any] = {
     "auth.landing": PUBLIC,
     "auth.prefs": PUBLIC,
     "auth.code_ballot": CODE,
+    "auth.password": SIGNED_IN,
     "resident.home": PUBLIC,
     "committee.home": STAFF,
     "committee.case": STAFF,
@@ -69,6 +70,11 @@ COMMITTEE_API = {
     "api.close_vote",
     "api.register_proxy",
     "api.issue_codes",
+    "api.list_accounts",
+    "api.create_account",
+    "api.reset_password",
+    "api.disable_account",
+    "api.enable_account",
 }
 
 
@@ -78,7 +84,7 @@ def expected(endpoint: str) -> Any:
     if endpoint.startswith(("audit.", "api.audit_")):
         return AUDITORS
     if (
-        endpoint.startswith("committee.")
+        endpoint.startswith(("committee.", "manage."))
         or endpoint in COMMITTEE_API
         or endpoint.startswith("api.case_")
     ):
@@ -105,7 +111,12 @@ def refused_by_web(response: TestResponse, api: bool, want: Any) -> bool:
 def targets(world: World) -> dict[str, str]:
     case, vote = world.voting()
     motion, _ = world.motion("resident")
+    # an account every committee may manage, used by no one in the matrix
+    target = world.services.accounts.create(
+        "matrix-target", "target-pass-1", "P0040", "目标", ["resident"], world.estate
+    )
     return {
+        "account_id": str(target.id),
         "case_id": str(case),
         "vote_id": str(vote),
         "motion_id": str(motion),

@@ -44,11 +44,10 @@ def _custom_fields(
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name, converter in op.path_params:
-        schema = (
-            {"type": "string", "format": "uuid"}
-            if converter == "uuid"
-            else {"type": "string", "minLength": 1}
-        )
+        schema = {
+            "uuid": {"type": "string", "format": "uuid"},
+            "int": {"type": "integer", "minimum": 0},
+        }.get(converter, {"type": "string", "minLength": 1})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if op.query is not None:
         params.append({"in": "query", "schema": op.query})

@@ -7,9 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from webapp.forms import Form
-from webapp.forms import Number as NumberField
-from webapp.i18n import lazy_gettext as _l
+from consult.actors import Role
 
 
 class FractionField(fields.Field):
@@ -63,9 +61,25 @@ class ErrorSchema(Out):
     error = fields.Nested(ErrorBody, required=True)
 
 
-class PageQuery(Form):
-    page = NumberField(_l("页码"), minimum=1, maximum=100_000, required=False, load_default=1)
-    per_page = NumberField(_l("每页条数"), minimum=1, maximum=200, required=False, load_default=20)
+class AccountSchema(Out):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    person_id = fields.String()
+    roles = fields.Function(
+        lambda a: [r.value for r in Role if r in a.roles],
+        metadata={"type": "array", "items": {"type": "string", "enum": [r.value for r in Role]}},
+    )
+    estate_id = fields.UUID(allow_none=True)
+    disabled = fields.Boolean()
+    created_at = fields.DateTime(allow_none=True)
+
+
+class IssuedSchema(Out):
+    """An account and its temporary password (shown once)."""
+
+    account = fields.Nested(AccountSchema)
+    password = fields.String()
 
 
 class DoneSchema(Out):

@@ -13,6 +13,7 @@ from consult.case import Stage
 from webapp.api import bp
 from webapp.api.registry import operation
 from webapp.api.schemas import (
+    AccountSchema,
     BallotSchema,
     CaseRowSchema,
     CaseSchema,
@@ -22,10 +23,10 @@ from webapp.api.schemas import (
     ElectorSchema,
     EstateSchema,
     EvaluationSchema,
+    IssuedSchema,
     MotionSchema,
     OpenedMotionSchema,
     Out,
-    PageQuery,
     PaperEntrySchema,
     ReceiptSchema,
     ResultRowSchema,
@@ -39,7 +40,7 @@ from webapp.api.schemas import (
 from webapp.audit.exports import EVENT_COLUMNS, csv_response, event_rows
 from webapp.audit.schemas import CompareQuery
 from webapp.auth import actions as auth_actions
-from webapp.auth.schemas import BallotForm, CodeForm, SignInForm
+from webapp.auth.schemas import BallotForm, CodeForm, PasswordForm, SignInForm
 from webapp.committee import actions as committee
 from webapp.committee.schemas import (
     AssignForm,
@@ -64,8 +65,10 @@ from webapp.committee.schemas import (
 )
 from webapp.common import remember, scoped_case, scoped_motion, scoped_vote
 from webapp.errors import Problem, not_found
-from webapp.forms import Choice, Form, Ident, load
+from webapp.forms import Choice, Form, Ident, PageQuery, load
 from webapp.i18n import lazy_gettext as _l
+from webapp.manage import actions as manage
+from webapp.manage.schemas import AccountForm, AccountQuery
 from webapp.reads import Page
 from webapp.resident import actions as resident
 from webapp.resident.schemas import (
@@ -234,6 +237,21 @@ def create_session() -> Response:
 )
 def delete_session() -> Response:
     sign_out()
+    return dump(SessionSchema(), _session())
+
+
+@operation(
+    bp,
+    "/session/password",
+    "POST",
+    signed_in,
+    summary="修改自己的密码（其他会话失效） · Change my password (other sessions end)",
+    tag="session",
+    body=PasswordForm,
+    response=SessionSchema,
+)
+def change_password() -> Response:
+    auth_actions.change_password(require_user(), body(PasswordForm()))
     return dump(SessionSchema(), _session())
 
 
@@ -513,14 +531,19 @@ def my_electors(vote_id: UUID) -> Response:
     status=201,
 )
 def cast_ballot(vote_id: UUID) -> Response:
-    # The busiest request: the vote is read (and scoped to the user's estate) once, by the cast.
+    # The busiest request: the vote is read (and scoped to the user's estate) once, by the cast;
+    # the schemas are built once (loading and dumping do not change them).
     user = require_user()
-    data = body(VoteForm())
+    data = body(_VOTE_FORM)
     receipt = services().consult.cast_ballot(
         vote_id, data["choice"], user.actor, data.get("elector_id") or None, estate=user.estate_id
     )
     remember(receipt.position)
-    return dump(ReceiptSchema(), receipt, 201)
+    return dump(_RECEIPT, receipt, 201)
+
+
+_VOTE_FORM = VoteForm()
+_RECEIPT = ReceiptSchema()
 
 
 @operation(
@@ -783,6 +806,81 @@ def issue_codes(vote_id: UUID) -> Response:
         require_user(), vote_id, body(CodesForm()) if request.data else {}
     )
     return dump(CodesSchema(), _codes(vote_id, issued), 201)
+
+
+# --- accounts (operators: every estate; committees: their own) --------------------------------
+
+
+@operation(
+    bp,
+    "/accounts",
+    "GET",
+    committee_roles,
+    summary="我可以管理的账号 · Accounts I manage",
+    tag="accounts",
+    query=AccountQuery,
+    response=page_schema(AccountSchema),
+    paged=True,
+)
+def list_accounts() -> Response:
+    return dump_page(AccountSchema, manage.listing(require_user(), query(AccountQuery())))
+
+
+@operation(
+    bp,
+    "/accounts",
+    "POST",
+    committee_roles,
+    summary="开设账号（返回只显示一次的临时密码） · Create an account (its temporary password, once)",
+    tag="accounts",
+    body=AccountForm,
+    response=IssuedSchema,
+    status=201,
+)
+def create_account() -> Response:
+    return dump(IssuedSchema(), manage.create(require_user(), body(AccountForm())), 201)
+
+
+@operation(
+    bp,
+    "/accounts/<int:account_id>/password",
+    "POST",
+    committee_roles,
+    summary="重置密码（返回只显示一次的临时密码） · Reset a password (a temporary one, once)",
+    tag="accounts",
+    response=IssuedSchema,
+)
+def reset_password(account_id: int) -> Response:
+    _empty()
+    return dump(IssuedSchema(), manage.reset_password(require_user(), account_id))
+
+
+@operation(
+    bp,
+    "/accounts/<int:account_id>/disable",
+    "POST",
+    committee_roles,
+    summary="停用账号（会话随即失效） · Disable an account (its sessions end)",
+    tag="accounts",
+    response=AccountSchema,
+)
+def disable_account(account_id: int) -> Response:
+    _empty()
+    return dump(AccountSchema(), manage.set_disabled(require_user(), account_id, True))
+
+
+@operation(
+    bp,
+    "/accounts/<int:account_id>/enable",
+    "POST",
+    committee_roles,
+    summary="启用账号 · Enable an account",
+    tag="accounts",
+    response=AccountSchema,
+)
+def enable_account(account_id: int) -> Response:
+    _empty()
+    return dump(AccountSchema(), manage.set_disabled(require_user(), account_id, False))
 
 
 # --- auditors (every read is recorded) -------------------------------------------------------------

@@ -35,6 +35,34 @@ def signin(data: dict[str, Any], raw_username: str) -> Account:
     return account
 
 
+def change_password(user: Account, data: dict[str, Any]) -> Account:
+    """The user's own new password, after the current one; this session stays, others end."""
+    s = services()
+    key = (f"password:user:{user.id}", s.settings.signin_user)
+    enforce_limits(s.limiter, [key])
+    if s.accounts.authenticate(user.username, data["current_password"]) is None:
+        s.limiter.hit(*key)
+        raise Problem(
+            422,
+            "bad_password",
+            _("当前密码不正确。"),
+            fields={"current_password": [_("当前密码：不正确")]},
+        )
+    if data["password"] != data["confirm"]:
+        raise Problem(
+            422,
+            "invalid",
+            _("两次输入的新密码不一致。"),
+            fields={"confirm": [_("再次输入新密码：与新密码不一致")]},
+        )
+    s.limiter.reset(key[0])
+    s.accounts.change_password(user.id, data["password"])
+    account = s.accounts.get(user.id)
+    assert account is not None
+    sign_in(account)
+    return account
+
+
 def redeem(data: dict[str, Any]) -> CodeGrant:
     s = services()
     key = f"code:ip:{request.remote_addr or '-'}"

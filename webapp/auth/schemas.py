@@ -17,6 +17,12 @@ class SignInForm(Form):
     password = Text(_l("密码"), max_length=200)
 
 
+class PasswordForm(Form):
+    current_password = Text(_l("当前密码"), max_length=200)
+    password = Text(_l("新密码"), max_length=200)
+    confirm = Text(_l("再次输入新密码"), max_length=200)
+
+
 class CodeForm(Form):
     code = Text(_l("表决码"), max_length=40)
 

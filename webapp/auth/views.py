@@ -8,8 +8,8 @@ from flask.typing import ResponseReturnValue
 from consult.errors import ConsultError
 from webapp.accounts import Account
 from webapp.auth import actions, bp
-from webapp.auth.schemas import BallotForm, CodeForm, PrefsForm, SignInForm
-from webapp.common import scoped_case
+from webapp.auth.schemas import BallotForm, CodeForm, PasswordForm, PrefsForm, SignInForm
+from webapp.common import attempt, scoped_case
 from webapp.errors import Problem, from_domain
 from webapp.forms import load_form
 from webapp.i18n import LANG_COOKIE, _
@@ -20,8 +20,10 @@ from webapp.security import (
     current_user,
     public,
     require_grant,
+    require_user,
     safe_next,
     sign_out,
+    signed_in,
 )
 from webapp.state import services
 
@@ -65,6 +67,24 @@ def signout() -> ResponseReturnValue:
     sign_out()
     flash(_("您已退出。"), "info")
     return redirect(url_for("resident.home"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def password() -> ResponseReturnValue:
+    """Change one's own password (every other session of the account ends)."""
+    user = require_user()
+    problem: Problem | None = None
+    if request.method == "POST":
+        _done, problem = attempt(PasswordForm(), lambda d: actions.change_password(user, d))
+        if problem is None:
+            flash(_("密码已修改。其他设备上的登录已失效。"), "success")
+            return redirect(home_of(user))
+    return (
+        render_template("auth/password.html", problem=problem),
+        problem.status if problem else 200,
+        problem.headers if problem else {},
+    )
 
 
 @bp.route("/code", methods=["GET", "POST"])

@@ -63,9 +63,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, module_store_url: str
+) -> Iterator[tuple[World, str]]:
     """The app on a free port of 127.0.0.1, served by werkzeug in a thread."""
-    world = make_world(Path(tmp_path_factory.mktemp("browser")))
+    world = make_world(Path(tmp_path_factory.mktemp("browser")), module_store_url)
     server = make_server("127.0.0.1", 0, world.web, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -75,6 +77,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]
         server.shutdown()
         server.server_close()
         thread.join(5)
+        world.close()
 
 
 @pytest.fixture

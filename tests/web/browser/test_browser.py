@@ -148,6 +148,8 @@ def _pages(world: World) -> dict[str | None, list[str]]:
             f"/cases/{noticed}/notice",
             "/topics/new",
             "/motions/new",
+            f"/cases/{collecting}",
+            "/password",
         ],
         "oc": [
             "/committee/",
@@ -159,6 +161,7 @@ def _pages(world: World) -> dict[str | None, list[str]]:
             f"/committee/cases/{deliberating}/votes/new",
             f"/committee/votes/{vote}",
             f"/committee/cases/{evaluating}",
+            "/manage/accounts",
         ],
         "street": [
             "/audit/",
@@ -191,6 +194,42 @@ def test_every_page_passes_an_accessibility_scan(
                     problems[f"{persona} {language} {path}"] = violations
     assert problems == {}
     assert scanned >= 50
+
+
+def test_a_committee_opens_an_account_and_the_newcomer_signs_in_and_changes_it(
+    live: tuple[World, str], context_factory: Any
+) -> None:
+    world, base = live
+    source = axe_source()
+    committee = context_factory().new_page()
+    sign_in(committee, base, "rc")
+    committee.get_by_role("link", name="账号管理").click()
+    committee.get_by_role("button", name="开设账号").click()  # nothing filled in
+    assert committee.get_by_role("alert").is_visible()
+    assert committee.get_by_text("身份：至少选择一项").first.is_visible()
+    assert axe_violations(committee, source) == []
+    committee.get_by_label("用户名").fill("browser.newcomer")
+    committee.get_by_label("姓名").fill("新来的业主")
+    committee.get_by_label("人员编号").fill("P0033")
+    committee.get_by_label("居民/业主").check()
+    committee.get_by_role("button", name="开设账号").click()
+    assert committee.get_by_role("heading", name="账号已创建。").is_visible()
+    assert axe_violations(committee, source) == []
+    temporary = committee.locator(".secret").inner_text()
+
+    newcomer = context_factory(**PHONE).new_page()
+    newcomer.goto(f"{base}/signin")
+    newcomer.get_by_label("用户名").fill("browser.newcomer")
+    newcomer.get_by_label("密码").fill(temporary)
+    newcomer.get_by_role("button", name="登录").click()
+    newcomer.get_by_role("link", name="修改密码").click()
+    newcomer.get_by_label("当前密码").fill(temporary)
+    newcomer.get_by_label("新密码", exact=True).fill("my-own-pass-1")
+    newcomer.get_by_label("再次输入新密码").fill("my-own-pass-1")
+    newcomer.get_by_role("button", name="修改密码").click()
+    assert newcomer.get_by_text("密码已修改").is_visible()
+    store = world.services.accounts
+    assert store.authenticate("browser.newcomer", "my-own-pass-1") is not None
 
 
 def test_forms_with_errors_and_the_letters_page_pass_the_scan(

@@ -1,0 +1,239 @@
+"""``consult account``: the web application's accounts, for operators.
+
+Passwords never appear on the command line, where the shell's history and the process list would
+keep them: they are typed at a hidden prompt (twice), or read as one line from standard input with
+``--password-stdin`` (for scripts). Every error is a message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+import click
+
+from consult.actors import ROLE_NAMES, Role
+from consult.bodies import estate_id
+from consult.config import Config, build_app
+from consult.errors import NotFoundError, ValidationError
+from webapp.accounts import Account, AccountStore, normalise_username
+from webapp.db import create_tables, engine_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROLE_VALUES = [r.value for r in Role]
+
+
+def _say(zh: str, en: str) -> str:
+    from consult.cli import say  # at call time: consult.cli imports this module when it loads
+
+    return say(zh, en)
+
+
+def _lang() -> str:
+    from consult.cli import lang
+
+    return lang()
+
+
+def _errors(func: F) -> F:
+    """The ``consult`` command's error handling (messages, exit codes)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from consult.cli import report_errors
+
+        return report_errors(func)(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@contextmanager
+def _store() -> Iterator[AccountStore]:
+    config = Config.from_env()
+    engine = engine_for(config.database_url)
+    try:
+        create_tables(engine)
+        yield AccountStore(engine, _password_method())
+    finally:
+        engine.dispose()
+
+
+def _password_method() -> str:
+    return os.environ.get("CONSULT_PASSWORD_METHOD", "scrypt")  # as the web app hashes
+
+
+def _estate(code: str) -> UUID:
+    eid = estate_id(code.strip())
+    if not build_app().exists(eid):
+        raise ValidationError(
+            field="estate",
+            label="小区",
+            label_en="estate",
+            reason=f"小区 {code} 不存在",
+            reason_en=f"estate {code} does not exist",
+        )
+    return eid
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.removesuffix("\n").removesuffix("\r")
+    text: str = click.prompt(
+        _say("新密码", "New password"),
+        hide_input=True,
+        confirmation_prompt=_say("再次输入新密码", "Repeat the new password"),
+    )
+    return text
+
+
+def _find(store: AccountStore, username: str) -> Account:
+    account = store.find(username)
+    if account is None:
+        raise NotFoundError(
+            field="username", kind="账号", kind_en="account", ident=normalise_username(username)
+        )
+    return account
+
+
+def _roles(account: Account) -> str:
+    pick = 0 if _lang().startswith("zh") else 1
+    return ", ".join(ROLE_NAMES[r][pick] for r in Role if r in account.roles)
+
+
+PASSWORD_STDIN = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password as one line from standard input instead of a hidden prompt.",
+)
+
+
+@click.group("account")
+def account() -> None:
+    """网页账号 · Web accounts: create, list, set passwords, disable and enable."""
+
+
+@account.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Name shown on pages (姓名).")
+@click.option(
+    "--person-id", required=True, help="The person's id on the roll or staff list (人员编号)."
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(ROLE_VALUES),
+    help="A role (repeat for several).",
+)
+@click.option(
+    "--estate",
+    "estate_code",
+    default=None,
+    help="Code of the estate the account belongs to (street and operator accounts may omit it).",
+)
+@PASSWORD_STDIN
+@_errors
+def create(
+    username: str,
+    display_name: str,
+    person_id: str,
+    roles: tuple[str, ...],
+    estate_code: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create USERNAME, bound to an estate unless it is a street or operator account."""
+    estate = _estate(estate_code) if estate_code else None
+    with _store() as store:
+        store.check_new(username, person_id, display_name, roles, estate)  # before the password
+        created = store.create(
+            username, _read_password(password_stdin), person_id, display_name, roles, estate
+        )
+    where = estate_code or _say("全部小区", "every estate")
+    click.echo(
+        _say(
+            f"已创建账号 {created.username}（{created.display_name}，{_roles(created)}，{where}）",
+            f"Account {created.username} created ({created.display_name}; {_roles(created)}; {where})",
+        )
+    )
+
+
+@account.command("list")
+@click.option("--estate", "estate_code", default=None, help="Only the accounts of this estate.")
+@click.option("--find", "text", default="", help="Part of a user name, name or person id.")
+@_errors
+def list_accounts(estate_code: str | None, text: str) -> None:
+    """List accounts: user name, name, person id, roles, estate and whether it is disabled."""
+    estate = _estate(estate_code) if estate_code else None
+    with _store() as store:
+        found, total = store.accounts(estate, text)
+    codes: dict[UUID, str] = {}
+    app = build_app() if any(a.estate_id for a in found) else None
+    for a in found:
+        if a.estate_id is not None and a.estate_id not in codes and app is not None:
+            codes[a.estate_id] = app.estate(a.estate_id).code
+    click.echo(
+        "\t".join(
+            [
+                _say("用户名", "user name"),
+                _say("姓名", "name"),
+                _say("人员编号", "person id"),
+                _say("身份", "roles"),
+                _say("小区", "estate"),
+                _say("状态", "status"),
+            ]
+        )
+    )
+    for a in found:
+        estate_text = codes[a.estate_id] if a.estate_id else _say("全部", "all")
+        status = _say("已停用", "disabled") if a.disabled else _say("启用", "enabled")
+        click.echo(
+            "\t".join([a.username, a.display_name, a.person_id, _roles(a), estate_text, status])
+        )
+    click.echo(_say(f"共 {total} 个账号", f"{total} accounts"))
+
+
+@account.command("password")
+@click.argument("username")
+@PASSWORD_STDIN
+@_errors
+def password(username: str, password_stdin: bool) -> None:
+    """Set a new password for USERNAME; its sessions end."""
+    with _store() as store:
+        found = _find(store, username)
+        store.change_password(found.id, _read_password(password_stdin))
+    click.echo(
+        _say(
+            f"已为 {found.username} 设置新密码，已登录的会话均已失效。",
+            f"New password set for {found.username}; its sessions have ended.",
+        )
+    )
+
+
+@account.command("disable")
+@click.argument("username")
+@_errors
+def disable(username: str) -> None:
+    """Disable USERNAME: it can no longer sign in, and its sessions end."""
+    with _store() as store:
+        found = _find(store, username)
+        store.set_disabled(found.id, True)
+    click.echo(_say(f"账号 {found.username} 已停用。", f"Account {found.username} disabled."))
+
+
+@account.command("enable")
+@click.argument("username")
+@_errors
+def enable(username: str) -> None:
+    """Enable USERNAME again."""
+    with _store() as store:
+        found = _find(store, username)
+        store.set_disabled(found.id, False)
+    click.echo(_say(f"账号 {found.username} 已启用。", f"Account {found.username} enabled."))
