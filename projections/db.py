@@ -138,21 +138,36 @@ class ViewStore(ABC):
         conn.execute(stmt, list(rows))
 
     placeholder = "?"
+    #: Rows per INSERT statement of ``insert_values`` (one statement, many rows: far fewer
+    #: round trips through the driver than one row per statement).
+    rows_per_statement = 100
 
-    def insert_many(
-        self,
-        conn: Connection,
-        table: sa.Table,
-        columns: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
+    def insert_values(
+        self, conn: Connection, table: sa.Table, columns: Sequence[str], values: list[Any]
     ) -> None:
-        """Bulk insert of plain tuples straight through the driver (no per-row processing):
-        the values must already be driver values (str, int, bool, None)."""
-        if not rows:
+        """Bulk insert straight through the driver (no per-row processing) of rows given one
+        after another in ``values`` (``len(columns)`` values each); they must already be driver
+        values (str, int, bool, None)."""
+        width = len(columns)
+        if len(values) % width:
+            raise ValueError(f"{len(values)} values do not make rows of {width}")
+        if not values:
             return
         names = ", ".join(columns)
-        marks = ", ".join([self.placeholder] * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
+        row = "(" + ", ".join([self.placeholder] * width) + ")"
+        per = self.rows_per_statement * width
+        full = len(values) - len(values) % per
+        if full:
+            statement = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join(
+                [row] * self.rows_per_statement
+            )
+            conn.exec_driver_sql(
+                statement, [tuple(values[i : i + per]) for i in range(0, full, per)]
+            )
+        if full < len(values):
+            rest = (len(values) - full) // width
+            statement = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([row] * rest)
+            conn.exec_driver_sql(statement, tuple(values[full:]))
 
     # --- schema -----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from projections.db import ViewStore, tracking
-from projections.decoding import EventDecoder
+from projections.decoding import BALLOT_TOPICS, BallotRow, EventDecoder
 from projections.errors import ProjectionTimeoutError
 from projections.reading import ProcessReader, Reader, Section, ThreadReader
 from projections.views import default_views
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: Called after each committed section with (position reached, last position in the log).
 Progress = Callable[[int, int], None]
 
-DEFAULT_SECTION_SIZE = 1000
+DEFAULT_SECTION_SIZE = 5000
 DEFAULT_READ_PROCESS_THRESHOLD = 50_000  # below it, starting a process costs more than it saves
 
 
@@ -214,15 +214,19 @@ class Projector:
             for _, after, events in readers.get(item.topic, ()):
                 if item.position > after:
                     events.append(item)
-        work = [(view, events) for view, _, events in routes if events]
-        for view, events in work:
-            view.prepare(events)
+        work: list[tuple[View, list[Projected], list[BallotRow]]] = []
+        for view, after, events in routes:
+            ballots = _after(section.ballots, after) if BALLOT_TOPICS & view.topics else []
+            if events or ballots:
+                work.append((view, events, ballots))
+        for view, events, ballots in work:
+            view.prepare(events, ballots)
         names, last = list(positions), section.last
         with self.store.write() as conn:
             if self._positions(conn, names) != positions:
                 return False
-            for view, events in work:
-                view.project(conn, events)
+            for view, events, ballots in work:
+                view.project(conn, events, ballots)
             conn.execute(
                 sa.update(tracking)
                 .where(tracking.c.name.in_(names), tracking.c.position < last)
@@ -287,6 +291,13 @@ class Projector:
 
     def dispose(self) -> None:
         self.store.dispose()
+
+
+def _after(ballots: list[BallotRow], position: int) -> list[BallotRow]:
+    """The ballot rows after ``position`` (all of them, unless a view is ahead of others)."""
+    if not ballots or ballots[0][0] > position:
+        return ballots
+    return [b for b in ballots if b[0] > position]
 
 
 def _shared(env: dict[str, str]) -> bool:

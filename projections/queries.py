@@ -490,12 +490,13 @@ class Queries:
 
     def ballot(self, vote_id: UUID, elector_id: str) -> BallotStatus | None:
         """An elector's ballot as counted (None when the elector has not voted)."""
-        t = view_ballot_event.c
+        t, v = view_ballot_event.c, view_vote.c
         with self.store.read() as conn:
             rows = (
                 conn.execute(
                     sa.select(view_ballot_event)
-                    .where(t.vote_id == vote_id.hex, t.elector_id == elector_id)
+                    .join(view_vote, v.opened_position == t.vote_position)
+                    .where(v.vote_id == vote_id.hex, t.elector_id == elector_id)
                     .order_by(t.position)
                 )
                 .mappings()
@@ -535,13 +536,16 @@ class Queries:
         app = self._app()
         t = view_ballot_event.c
         with self.store.read() as conn:
-            opened = conn.execute(
-                sa.select(view_vote.c.opened_at).where(view_vote.c.vote_id == vote_id.hex)
-            ).scalar()
-            if opened is None:
+            found = conn.execute(
+                sa.select(view_vote.c.opened_at, view_vote.c.opened_position).where(
+                    view_vote.c.vote_id == vote_id.hex
+                )
+            ).first()
+            if found is None:
                 raise NotFoundError(
                     field="vote_id", kind="表决", kind_en="vote", ident=str(vote_id)
                 )
+            opened, opened_position = found
             if micros(at) < opened:
                 raise NotFoundError(
                     field="at",
@@ -551,7 +555,7 @@ class Queries:
                 )
             rows = conn.execute(
                 sa.select(t.elector_id, t.choice)
-                .where(t.vote_id == vote_id.hex, t.counted, t.at <= micros(at))
+                .where(t.vote_position == opened_position, t.counted, t.at <= micros(at))
                 .order_by(t.position)
             ).all()
         ballots = {elector: Choice(choice) for elector, choice in rows}  # the latest event wins

@@ -1,37 +1,49 @@
 """Reading the notification log section by section, ahead of the section being applied.
 
+Each section is read as plain rows straight from the event store's table where the backend is
+known (SQLite, PostgreSQL; the library's ``select_notifications`` elsewhere), so no notification
+object is made for the nine events in ten that are ballots: their rows are decoded from the
+stored JSON into :data:`~projections.decoding.BallotRow` tuples, and only other events become
+notifications for the application's mapper.
+
 Reading and decoding cost about as much as applying, so while one section is applied the next is
 read: in a helper thread for short catch-ups (SQLite and the driver release the GIL while they
 work), and in a child process for long ones (a rebuild, a follower far behind), where decoding
 runs truly in parallel. The child reads through an application of the parent's class and settings
-on the same database and sends each section back; ballot events come decoded
-(:class:`~projections.decoding.BallotFact`), others as stored notifications for the parent to
-decode with its mapper.
+on the same database and sends each section back as plain tuples (cheap to pickle); the parent
+decodes the few other events with its mapper.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any, NamedTuple, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from projections.decoding import BALLOT_TOPICS, EventDecoder
+from projections.decoding import BALLOT_TOPICS, BallotRow, EventDecoder, ballot_row_from_json
 from projections.errors import ProjectionError
 from projections.views.base import Projected
+
+#: One stored event of the log: (position, originator id as 32 hex digits, version, topic, state).
+LogRow = tuple[int, str, int, str, bytes]
 
 
 class Section(NamedTuple):
     read: int  # notifications read
     last: int  # the last one's position
-    items: list[Projected]  # the decoded events some view reads
+    items: list[Projected]  # the decoded events other than ballots that some view reads
+    ballots: list[BallotRow]  # the ballot events, when some view reads them
 
 
 class Reader(Protocol):
@@ -40,15 +52,113 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+def log_rows(recorder: Any) -> Callable[[int, int], list[LogRow]]:
+    """A function reading ``size`` rows of the log from position ``start``."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return _sqlite_rows(recorder)
+    postgres = sys.modules.get("eventsourcing.postgres")
+    if postgres is not None and isinstance(recorder, postgres.PostgresApplicationRecorder):
+        return _postgres_rows(recorder)
+
+    def library(start: int, size: int) -> list[LogRow]:
+        return [
+            (n.id, _hex(n.originator_id), n.originator_version, n.topic, n.state)
+            for n in recorder.select_notifications(start, size)
+        ]
+
+    return library
+
+
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex
+
+
+def _sqlite_rows(recorder: Any) -> Callable[[int, int], list[LogRow]]:
+    # The library stores UUIDs as their 32 hex digits (``SQLiteAggregateRecorder``).
+    statement = (
+        "SELECT rowid, originator_id, originator_version, topic, state "
+        f"FROM {recorder.events_table_name} WHERE rowid>=? ORDER BY rowid LIMIT ?"
+    )
+    datastore = recorder.datastore
+
+    def rows(start: int, size: int) -> list[LogRow]:
+        with datastore.transaction(commit=False) as cursor:
+            cursor.row_factory = None  # plain tuples
+            cursor.execute(statement, (start, size))
+            return cursor.fetchall()
+
+    return rows
+
+
+def _postgres_rows(recorder: Any) -> Callable[[int, int], list[LogRow]]:
+    from psycopg.rows import tuple_row
+    from psycopg.sql import SQL, Identifier
+
+    datastore = recorder.datastore
+    statement = SQL(
+        "SELECT notification_id, replace(originator_id::text, '-', ''), originator_version, "
+        "topic, state FROM {schema}.{table} WHERE notification_id>=%s "
+        "ORDER BY notification_id LIMIT %s"
+    ).format(schema=Identifier(datastore.schema), table=Identifier(recorder.events_table_name))
+
+    def rows(start: int, size: int) -> list[LogRow]:
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(statement, (start, size), prepare=True)
+            return cursor.fetchall()
+
+    return rows
+
+
+def split_rows(
+    rows: list[LogRow], decoder: EventDecoder, wanted: frozenset[str]
+) -> tuple[list[Notification], list[BallotRow]]:
+    """The wanted rows: other events as notifications (not yet decoded), ballots decoded."""
+    others: list[Notification] = []
+    ballots: list[BallotRow] = []
+    take_ballots = not BALLOT_TOPICS.isdisjoint(wanted)
+    slow = decoder.ballot
+    fast = ballot_row_from_json if decoder.fast else None
+    append = ballots.append
+    for row in rows:
+        topic = row[3]
+        if topic in BALLOT_TOPICS:
+            if not take_ballots or topic not in wanted:
+                continue
+            if fast is not None:
+                try:
+                    append(fast(*row))
+                    continue
+                except (ValueError, KeyError, TypeError):
+                    pass  # not the form expected: the mapper knows
+            append(slow(*row))
+        elif topic in wanted:
+            position, originator_id, version, _, state = row
+            others.append(
+                Notification(
+                    id=position,
+                    originator_id=UUID(originator_id),
+                    originator_version=version,
+                    topic=topic,
+                    state=bytes(state),
+                )
+            )
+    return others, ballots
+
+
 def read_section(
-    recorder: Any, decoder: EventDecoder, wanted: frozenset[str], start: int, size: int
+    rows: Callable[[int, int], list[LogRow]],
+    decoder: EventDecoder,
+    wanted: frozenset[str],
+    start: int,
+    size: int,
 ) -> Section:
-    notifications: Sequence[Notification] = recorder.select_notifications(start, size)
-    if not notifications:
-        return Section(0, start - 1, [])
+    found = rows(start, size)
+    if not found:
+        return Section(0, start - 1, [], [])
+    others, ballots = split_rows(found, decoder, wanted)
     decode = decoder.decode
-    items = [Projected(n.id, n.topic, decode(n)) for n in notifications if n.topic in wanted]
-    return Section(len(notifications), notifications[-1].id, items)
+    items = [Projected(n.id, n.topic, decode(n)) for n in others]
+    return Section(len(found), found[-1][0], items, ballots)
 
 
 class ThreadReader:
@@ -58,7 +168,7 @@ class ThreadReader:
     def __init__(
         self, recorder: Any, decoder: EventDecoder, wanted: frozenset[str], size: int
     ) -> None:
-        self.recorder = recorder
+        self.rows = log_rows(recorder)
         self.decoder = decoder
         self.wanted = wanted
         self.size = size
@@ -66,7 +176,7 @@ class ThreadReader:
         self._ahead: tuple[int, Future[Section]] | None = None
 
     def _read(self, start: int) -> Section:
-        return read_section(self.recorder, self.decoder, self.wanted, start, self.size)
+        return read_section(self.rows, self.decoder, self.wanted, start, self.size)
 
     def section(self, start: int) -> Section:
         ahead, self._ahead = self._ahead, None
@@ -120,11 +230,11 @@ class ProcessReader:
         if message is None or isinstance(message, str):
             self.close()
             raise ProjectionError(f"the log reader process failed: {message or 'it ended'}")
-        read, last, raw = message
-        decode = self.decoder.mapper.to_domain_event
-        items = [Projected(p, t, e if t in BALLOT_TOPICS else decode(e)) for p, t, e in raw]
+        read, last, others, ballots = message
+        decode = self.decoder.decode
+        items = [Projected(n.id, n.topic, decode(n)) for n in others]
         self._next = last + 1 if read == self.size else None
-        return Section(read, last, items)
+        return Section(read, last, items, ballots)
 
     def close(self) -> None:
         self._next = None
@@ -137,12 +247,14 @@ class ProcessReader:
 
 _LENGTH = struct.Struct("!Q")
 
+#: Sections the child keeps decoded ahead of what the parent has taken (a buffer that absorbs
+#: the moments when one of the two processes gets less of the CPU than the other).
+AHEAD = 4
 
-def _send(out: IO[bytes], message: Any) -> None:
+
+def _frame(message: Any) -> bytes:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_LENGTH.pack(len(payload)))
-    out.write(payload)
-    out.flush()
+    return _LENGTH.pack(len(payload)) + payload
 
 
 def _receive(source: IO[bytes]) -> Any:
@@ -153,29 +265,66 @@ def _receive(source: IO[bytes]) -> Any:
     return pickle.loads(source.read(length))
 
 
+class _Sender:
+    """Writes framed messages to the parent from a thread, so that the child reads and decodes
+    up to ``AHEAD`` sections while earlier ones wait in the pipe."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.gone = threading.Event()  # the parent stopped reading
+        self._queue: queue.Queue[bytes | None] = queue.Queue(AHEAD)
+        self._thread = threading.Thread(target=self._run, name="log-reader-send", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (frame := self._queue.get()) is not None:
+            try:
+                self.out.write(frame)
+                self.out.flush()
+            except (BrokenPipeError, ValueError):
+                self.gone.set()
+                return
+
+    def send(self, message: Any) -> bool:
+        """Queue a message; False once the parent has gone."""
+        frame = _frame(message)
+        while not self.gone.is_set():
+            try:
+                self._queue.put(frame, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> None:
+        """Send what is queued, then end."""
+        while not self.gone.is_set():
+            try:
+                self._queue.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+
+
 def main() -> None:
     """The child: an application like the parent's (same class and settings) reads the log and
     sends each section, or a line saying what failed. A parent that goes away ends it."""
-    out = sys.stdout.buffer
+    sender = _Sender(sys.stdout.buffer)
     try:
         app_class, env, start, size, wanted = pickle.load(sys.stdin.buffer)
         app = app_class(env=env)
         decoder = EventDecoder(app.mapper)
         topics = frozenset(wanted)
+        rows = log_rows(app.recorder)
         while True:
-            notifications = app.recorder.select_notifications(start, size)
-            raw: list[tuple[int, str, Any]] = [
-                (n.id, n.topic, decoder.ballot(n) if n.topic in BALLOT_TOPICS else n)
-                for n in notifications
-                if n.topic in topics
-            ]
-            last = notifications[-1].id if notifications else start - 1
-            _send(out, (len(notifications), last, raw))
-            if len(notifications) < size:
+            found = rows(start, size)
+            others, ballots = split_rows(found, decoder, topics)
+            last = found[-1][0] if found else start - 1
+            if not sender.send((len(found), last, others, ballots)) or len(found) < size:
                 return
             start = last + 1
-    except BrokenPipeError:
-        return  # the parent stopped reading
     except BaseException as e:  # reported to the parent, which raises it
-        with contextlib.suppress(BrokenPipeError):
-            _send(out, f"{type(e).__name__}: {e}")
+        sender.send(f"{type(e).__name__}: {e}")
+    finally:
+        sender.close()

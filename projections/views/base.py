@@ -1,5 +1,10 @@
 """What every view is: a name, its tables, the event topics it reads, and a function of a section
-of events into rows (the same code for incremental updates and for rebuilds from zero)."""
+of events into rows (the same code for incremental updates and for rebuilds from zero).
+
+A section comes in two parts, each in log order: the decoded events other than ballots
+(:class:`Projected`), and the ballot events as plain rows (:data:`~projections.decoding.BallotRow`,
+nine events in ten of a busy log), which only a view whose topics include the ballot topics gets.
+A view that reads both orders them by their positions."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sqlalchemy.engine import Connection
 if TYPE_CHECKING:
     from consult.application import ConsultationApp
     from projections.db import ViewStore
+    from projections.decoding import BallotRow
 
 
 class Projected(NamedTuple):
@@ -29,9 +35,9 @@ def topic(cls: type) -> str:
 
 
 class View(ABC):
-    """A read model. ``project`` gets the events of one section that this view reads, in log
-    order, inside the transaction that also moves the view's tracking position; ``prepare`` gets
-    the same events just before, outside that transaction."""
+    """A read model. ``project`` gets the events of one section that this view reads (the ballot
+    events apart, as rows), inside the transaction that also moves the view's tracking position;
+    ``prepare`` gets the same events just before, outside that transaction."""
 
     name: ClassVar[str]
     #: Raise when the tables or their meaning change: a stored older version is rebuilt.
@@ -47,7 +53,7 @@ class View(ABC):
     def topics(self) -> frozenset[str]:
         """The topics of the events this view reads."""
 
-    def prepare(self, events: Sequence[Projected]) -> None:
+    def prepare(self, events: Sequence[Projected], ballots: Sequence[BallotRow]) -> None:
         """Read what ``project`` will need from the event store, before the updater lock is taken.
 
         ``project`` runs while the views' database is locked for writing; on SQLite the event
@@ -57,7 +63,9 @@ class View(ABC):
         return None
 
     @abstractmethod
-    def project(self, conn: Connection, events: Sequence[Projected]) -> None: ...
+    def project(
+        self, conn: Connection, events: Sequence[Projected], ballots: Sequence[BallotRow]
+    ) -> None: ...
 
     def reset(self) -> None:
         """Forget any in-memory cache (after a rebuild or a failed section)."""
@@ -81,6 +89,8 @@ class EventByEventView(View):
     def topics(self) -> frozenset[str]:
         return frozenset(self._handlers)
 
-    def project(self, conn: Connection, events: Sequence[Projected]) -> None:
+    def project(
+        self, conn: Connection, events: Sequence[Projected], ballots: Sequence[BallotRow]
+    ) -> None:
         for item in events:
             self._handlers[item.topic](conn, item)

@@ -27,6 +27,7 @@ from projections.views.base import EventByEventView, Handler, Projected, topic
 if TYPE_CHECKING:
     from consult.application import ConsultationApp
     from projections.db import ViewStore
+    from projections.decoding import BallotRow
 
 view_jurisdiction = sa.Table(
     "view_jurisdiction",
@@ -163,7 +164,7 @@ class CasesView(EventByEventView):
         self._cases.clear()
         self._working = {}
 
-    def prepare(self, events: Sequence[Projected]) -> None:
+    def prepare(self, events: Sequence[Projected], ballots: Sequence[BallotRow]) -> None:
         """Each case of the section as it stood before the section's first event of it."""
         working: dict[UUID, Case] = {}
         for item in events:
@@ -181,9 +182,11 @@ class CasesView(EventByEventView):
             working[e.originator_id] = case
         self._working = working
 
-    def project(self, conn: Connection, events: Sequence[Projected]) -> None:
+    def project(
+        self, conn: Connection, events: Sequence[Projected], ballots: Sequence[BallotRow]
+    ) -> None:
         try:
-            super().project(conn, events)
+            super().project(conn, events, ballots)
         finally:
             for case_id, case in self._working.items():
                 self._cases[case_id] = case

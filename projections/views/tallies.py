@@ -23,7 +23,7 @@ from consult.rules import Choice
 from consult.vote import Ballot, Vote
 from projections.counting import CHOICE_ORDER
 from projections.db import hundredths, metadata, micros
-from projections.decoding import BallotFact
+from projections.decoding import BallotRow
 from projections.errors import ProjectionError
 from projections.views.base import Projected, View, topic
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 COUNTERS = tuple(f"{c.value}_{k}" for c in CHOICE_ORDER for k in ("heads", "area"))
 _KEYS = {c.value: (f"{c.value}_heads", f"{c.value}_area") for c in CHOICE_ORDER}
+_INDEX = {c.value: 2 * i for i, c in enumerate(CHOICE_ORDER)}  # of its heads in COUNTERS
 
 
 def _counter_columns() -> list[sa.Column[Any]]:
@@ -53,6 +54,9 @@ view_vote = sa.Table(
     sa.Column("electorate", sa.Text, nullable=False),  # the frozen electorate's reference, JSON
     sa.Column("opened_at", sa.BigInteger, nullable=False),
     sa.Column("opened_by", sa.Text, nullable=False),
+    # Where in the log the vote opened (its Vote.Created event): its short key in
+    # view_ballot_event, whose rows it makes smaller and quicker to write than a 32-digit id.
+    sa.Column("opened_position", sa.BigInteger, nullable=False, unique=True),
     sa.Column("closes_at", sa.BigInteger, nullable=False),
     sa.Column("extended", sa.Boolean, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
@@ -72,11 +76,11 @@ view_vote = sa.Table(
 )
 
 #: Every ballot event (a ballot is created, and may be changed once); the counted choice of a
-#: ballot is that of its latest counted event.
+#: ballot is that of its latest counted event. The vote is its ``view_vote.opened_position``.
 view_ballot_event = sa.Table(
     "view_ballot_event",
     metadata,
-    sa.Column("vote_id", sa.String(32), primary_key=True),
+    sa.Column("vote_position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("elector_id", sa.Text, primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("position", sa.BigInteger, nullable=False),
@@ -89,7 +93,7 @@ view_ballot_event = sa.Table(
     sqlite_with_rowid=False,
 )
 BALLOT_COLUMNS = (
-    "vote_id",
+    "vote_position",
     "elector_id",
     "version",
     "position",
@@ -136,22 +140,31 @@ class VoteRules:
     households: bool  # the rule set has a household quorum
 
 
-class _Ballot:
-    __slots__ = ("counted", "elector_id", "vote_id")
+#: A ballot as the log last showed it: (vote, elector, version, choice).
+_Known = tuple[str, str, int, str]
 
-    def __init__(self, vote_id: str, elector_id: str, counted: str | None) -> None:
-        self.vote_id = vote_id
-        self.elector_id = elector_id
-        self.counted = counted  # the choice currently counted, if any
+
+class _Vote:
+    """A vote while a section is applied: its rules, where it opened and closed in the log, and
+    what the section's ballots change: counters per building (in ``COUNTERS`` order) and
+    participating members per household."""
+
+    __slots__ = ("buildings", "closed_at", "households", "late", "opened", "rules")
+
+    def __init__(self, rules: VoteRules, opened: int, closed_at: int | None) -> None:
+        self.rules = rules
+        self.opened = opened
+        self.closed_at = closed_at
+        self.buildings: dict[str, list[int]] = {}
+        self.households: dict[str, int] = {}
+        self.late = 0
 
 
 class _Deltas:
-    """Counter changes of one section, keyed by vote and by (vote, building)."""
+    """What a section adds to each vote's counters."""
 
     def __init__(self) -> None:
         self.votes: dict[str, dict[str, int]] = {}
-        self.buildings: dict[tuple[str, str], dict[str, int]] = {}
-        self.households: dict[tuple[str, str], int] = {}
 
     def vote(self, vote_id: str) -> dict[str, int]:
         row = self.votes.get(vote_id)
@@ -159,26 +172,10 @@ class _Deltas:
             row = self.votes[vote_id] = dict.fromkeys(_VOTE_DELTAS, 0)
         return row
 
-    def count(
-        self, vote_id: str, rules: VoteRules, elector_id: str, choice: str, sign: int
-    ) -> None:
-        building, area, household = rules.electors[elector_id]
-        heads_key, area_key = _KEYS[choice]
-        row = self.votes.get(vote_id) or self.vote(vote_id)
-        row[heads_key] += sign
-        row[area_key] += sign * area
-        brow = self.buildings.get((vote_id, building))
-        if brow is None:
-            brow = self.buildings[(vote_id, building)] = dict.fromkeys(COUNTERS, 0)
-        brow[heads_key] += sign
-        brow[area_key] += sign * area
-        if rules.households and household is not None and choice in rules.participating:
-            hkey = (vote_id, household)
-            self.households[hkey] = self.households.get(hkey, 0) + sign
-
 
 class TalliesView(View):
     name = "tallies"
+    version = 2  # 2: ballot events keyed by where their vote opened in the log
     tables = (view_vote, view_ballot_event, view_vote_household)
     cache_size = 16  # votes whose electorates are kept
     recent_size = 100_000  # ballots remembered for a later change (older ones are read back)
@@ -197,10 +194,11 @@ class TalliesView(View):
         self._rules: OrderedDict[str, VoteRules] = OrderedDict()  # a few recent votes
         self._electorates: OrderedDict[str, dict[str, tuple[str, int, str | None]]] = OrderedDict()
         self._pinned: dict[str, VoteRules] = {}  # every vote of the section being applied
-        self._ballots: dict[str, _Ballot] = {}  # the section's ballots created before it
-        # Recently seen ballot events: ballot -> (vote, elector, version, choice). Facts of the
-        # log (true whatever the views hold), so a rolled-back section leaves them valid.
-        self._recent: OrderedDict[str, tuple[str, str, int, str]] = OrderedDict()
+        # Recently seen ballots as the log last showed them, in two generations (the older is
+        # dropped when the newer fills up). Facts of the log, true whatever the views hold, so a
+        # rolled-back section leaves them valid.
+        self._recent: dict[str, _Known] = {}
+        self._older: dict[str, _Known] = {}
 
     @property
     def topics(self) -> frozenset[str]:
@@ -221,7 +219,6 @@ class TalliesView(View):
         self._rules.clear()
         self._electorates.clear()
         self._pinned = {}
-        self._ballots = {}
 
     # --- the frozen electorate of each vote ----------------------------------------------------
 
@@ -266,41 +263,61 @@ class TalliesView(View):
                 self._electorates.popitem(last=False)
         return electors
 
-    def prepare(self, events: Sequence[Projected]) -> None:
-        """Pin the electorate of every vote the section concerns, and read from the event store
-        how each ballot it changes stood before (its vote, elector and choice)."""
+    def prepare(self, events: Sequence[Projected], ballots: Sequence[BallotRow]) -> None:
+        """Pin the electorate of every vote the section concerns, and make sure that how each
+        ballot it changes last stood is known (read from the event store when not recent)."""
         pinned: dict[str, VoteRules] = {}
-        wanted: set[str] = set()
-        created: set[str] = set()
-        changed: dict[str, BallotFact] = {}
         for item in events:
-            t, e = item.topic, item.event
-            if t == self.BALLOT_CREATED:
-                wanted.add(e.vote_id)
-                created.add(e.ballot_id)
-            elif t == self.BALLOT_CHANGED:
-                changed.setdefault(e.ballot_id, e)
-            elif t == self.VOTE_CREATED:
-                vote = cast(Vote, e.mutate(None))
+            if item.topic == self.VOTE_CREATED:
+                vote = cast(Vote, item.event.mutate(None))
                 pinned[vote.id.hex] = self._vote_rules(vote)
-        ballots = {
-            bid: self._ballot_before(fact) for bid, fact in changed.items() if bid not in created
-        }
-        wanted.update(b.vote_id for b in ballots.values())
-        for vote_id in wanted - set(pinned):
+        wanted = {b[3] for b in ballots}
+        wanted.discard(None)
+        created = {b[1] for b in ballots if b[3] is not None}
+        seen: set[str] = set()
+        for b in ballots:
+            ballot_id = b[1]
+            if b[3] is not None or ballot_id in created or ballot_id in seen:
+                continue  # created in this section, or an earlier change of it is
+            seen.add(ballot_id)
+            known = self._known(ballot_id)
+            if known is None or known[2] != b[2] - 1:
+                known = self._recent[ballot_id] = self._stored(ballot_id, b[2] - 1)
+            wanted.add(known[0])
+        for vote_id in cast(set[str], wanted) - set(pinned):
             rules = self._rules.get(vote_id)
             if rules is None:
                 rules = self._vote_rules(self.app.vote(UUID(vote_id)))
             pinned[vote_id] = rules
-        self._pinned, self._ballots = pinned, ballots
+        self._pinned = pinned
+
+    def _known(self, ballot_id: str) -> _Known | None:
+        return self._recent.get(ballot_id) or self._older.get(ballot_id)
+
+    def _stored(self, ballot_id: str, version: int) -> _Known:
+        """A ballot as it stood at ``version``, read from the event store."""
+        stored = self.app.recorder.select_events(UUID(ballot_id), lte=version)
+        if not stored or stored[-1].originator_version != version:
+            raise ProjectionError(
+                f"ballot {ballot_id} changed but its version {version} is unknown"
+            )
+        decode = self.app.mapper.to_domain_event
+        first: Any = decode(stored[0])
+        last: Any = decode(stored[-1])
+        return (first.vote_id.hex, first.elector_id, version, str(last.choice))
 
     # --- a section -------------------------------------------------------------------------------
 
-    def project(self, conn: Connection, events: Sequence[Projected]) -> None:
+    def project(
+        self, conn: Connection, events: Sequence[Projected], ballots: Sequence[BallotRow]
+    ) -> None:
         try:
-            self._project(conn, events)
+            self._project(conn, events, ballots)
         finally:
-            self._pinned, self._ballots = {}, {}
+            self._pinned = {}
+            if len(self._recent) > self.recent_size // 2:
+                self._older = self._recent if self.recent_size else {}
+                self._recent = {}
 
     def _rules_of(self, vote_id: str) -> VoteRules:
         rules = self._pinned.get(vote_id)
@@ -308,25 +325,27 @@ class TalliesView(View):
             raise ProjectionError(f"vote {vote_id} was not prepared for this section")
         return rules
 
-    def _project(self, conn: Connection, events: Sequence[Projected]) -> None:
-        recent = self._recent
-        closed = self._closed_votes(conn, set(self._pinned))
+    def _project(
+        self, conn: Connection, events: Sequence[Projected], ballots: Sequence[BallotRow]
+    ) -> None:
+        """The section's vote events first (new votes, where each vote closed), then its ballots,
+        each late when its position is after its vote's close."""
+        votes = self._votes(conn)
         deltas = _Deltas()
         new_votes: list[dict[str, Any]] = []
         updates: dict[str, dict[str, Any]] = {}
-        rows: list[tuple[Any, ...]] = []
-        ballot_topics = (self.BALLOT_CREATED, self.BALLOT_CHANGED)
         for item in events:
             t, e = item.topic, item.event
-            if t in ballot_topics:
-                self._ballot_event(item.position, e, t == self.BALLOT_CREATED, closed, deltas, rows)
-            elif t == self.VOTE_CREATED:
+            if t == self.VOTE_CREATED:
                 vote = cast(Vote, e.mutate(None))
-                self._vote_created(vote, self._rules_of(vote.id.hex), e, new_votes)
-                closed[vote.id.hex] = False
+                vote_id = vote.id.hex
+                rules = self._rules_of(vote_id)
+                self._vote_created(vote, rules, item.position, e, new_votes)
+                votes[vote_id] = _Vote(rules, item.position, None)
             elif t == self.VOTE_CLOSED:
                 vote_id = e.originator_id.hex
-                closed[vote_id] = True
+                if vote_id in votes:
+                    votes[vote_id].closed_at = item.position
                 updates.setdefault(vote_id, {}).update(
                     state="closed", closed_at=micros(e.timestamp), close_position=item.position
                 )
@@ -342,49 +361,97 @@ class TalliesView(View):
                 deltas.vote(e.originator_id.hex)["proxies"] += 1
             elif t == self.PROXY_REVOKED:
                 deltas.vote(e.originator_id.hex)["proxies"] -= 1
-        self._flush(conn, new_votes, updates, rows, deltas)
-        while len(recent) > self.recent_size:
-            recent.popitem(last=False)
+        values = self._count(ballots, votes)
+        if new_votes:
+            conn.execute(view_vote.insert(), new_votes)
+        self.store.insert_values(conn, view_ballot_event, BALLOT_COLUMNS, values)
+        for vote_id, changes in updates.items():
+            conn.execute(
+                sa.update(view_vote).where(view_vote.c.vote_id == vote_id).values(**changes)
+            )
+        self._flush(conn, votes, deltas)
 
-    def _ballot_event(
-        self,
-        position: int,
-        fact: BallotFact,
-        created: bool,
-        closed: dict[str, bool],
-        deltas: _Deltas,
-        rows: list[tuple[Any, ...]],
-    ) -> None:
-        """Count one ballot event (the hot path of a rebuild: nine events in ten)."""
-        ballot_id = fact.ballot_id
-        if created:
-            assert fact.vote_id is not None and fact.elector_id is not None
-            ballot = self._ballots[ballot_id] = _Ballot(fact.vote_id, fact.elector_id, None)
-        else:
-            found = self._ballots.get(ballot_id)
-            if found is None:
-                raise ProjectionError(f"ballot {ballot_id} changed at {position} but never created")
-            ballot = found
-        vote_id, elector_id, choice = ballot.vote_id, ballot.elector_id, fact.choice
-        rules = self._rules_of(vote_id)
-        is_closed = closed.get(vote_id, False)
-        counted = not is_closed and elector_id in rules.electors
-        if counted:
-            if ballot.counted is not None:
-                deltas.count(vote_id, rules, elector_id, ballot.counted, -1)
-            deltas.count(vote_id, rules, elector_id, choice, +1)
-            ballot.counted = choice
-        elif is_closed:
-            deltas.vote(vote_id)["late_ballots"] += 1
-        self._recent[ballot_id] = (vote_id, elector_id, fact.version, choice)
-        rows.append(
-            (vote_id, elector_id, fact.version, position, choice, fact.channel, fact.at, counted)
+    def _votes(self, conn: Connection) -> dict[str, _Vote]:
+        """The section's votes opened before it: where each opened and closed in the log."""
+        pinned = self._pinned
+        if not pinned:
+            return {}
+        v = view_vote.c
+        result = conn.execute(
+            sa.select(v.vote_id, v.opened_position, v.close_position).where(v.vote_id.in_(pinned))
         )
+        return {
+            vote_id: _Vote(pinned[vote_id], opened, closed) for vote_id, opened, closed in result
+        }
+
+    def _count(self, ballots: Sequence[BallotRow], votes: dict[str, _Vote]) -> list[Any]:
+        """Count the section's ballot events (the hot path of a rebuild: nine events in ten);
+        returns the values of their ``view_ballot_event`` rows, one after another."""
+        recent, older, index = self._recent, self._older, _INDEX
+        values: list[Any] = []
+        add = values.extend
+        current: str | None = None
+        vote: _Vote | None = None
+        electors: dict[str, tuple[str, int, str | None]] = {}
+        counts: dict[str, list[int]] = {}
+        closed_at: int | None = None
+        opened = 0
+        households = False
+        for position, ballot_id, version, vote_id, elector_id, choice, channel, at in ballots:
+            if vote_id is None:  # a change: the ballot as it last stood
+                known = recent.get(ballot_id) or older.get(ballot_id)
+                if known is None or known[2] != version - 1:
+                    raise ProjectionError(
+                        f"ballot {ballot_id} changed at {position} but was not seen before"
+                    )
+                vote_id, elector_id, _, previous = known
+            else:
+                previous = None
+            recent[ballot_id] = (vote_id, elector_id, version, choice)  # type: ignore[assignment]
+            if vote_id is not current:  # ballots come vote after vote: look the vote up once
+                vote = votes.get(vote_id)
+                if vote is None:
+                    raise ProjectionError(f"vote {vote_id} was not prepared for this section")
+                current, opened, closed_at = vote_id, vote.opened, vote.closed_at
+                electors, counts = vote.rules.electors, vote.buildings
+                households = vote.rules.households
+            elector = electors.get(elector_id)  # type: ignore[arg-type]
+            if elector is not None and (closed_at is None or position < closed_at):
+                # While the vote is open every earlier event of the ballot counted too.
+                building, area, household = elector
+                row = counts.get(building)
+                if row is None:
+                    row = counts[building] = [0] * 8
+                if previous is not None:
+                    i = index[previous]
+                    row[i] -= 1
+                    row[i + 1] -= area
+                i = index[choice]
+                row[i] += 1
+                row[i + 1] += area
+                if households and household is not None:
+                    assert vote is not None
+                    self._participation(vote, household, previous, choice)
+                add((opened, elector_id, version, position, choice, channel, at, True))
+            else:
+                if closed_at is not None:
+                    assert vote is not None
+                    vote.late += 1
+                add((opened, elector_id, version, position, choice, channel, at, False))
+        return values
+
+    @staticmethod
+    def _participation(vote: _Vote, household: str, previous: str | None, choice: str) -> None:
+        participating = vote.rules.participating
+        change = (choice in participating) - (previous is not None and previous in participating)
+        if change:
+            vote.households[household] = vote.households.get(household, 0) + change
 
     def _vote_created(
         self,
         vote: Vote,
         rules: VoteRules,
+        position: int,
         e: Any,
         new_votes: list[dict[str, Any]],
     ) -> None:
@@ -412,6 +479,7 @@ class TalliesView(View):
                 "electorate": json.dumps(vote.electorate, sort_keys=True, default=str),
                 "opened_at": micros(e.timestamp),
                 "opened_by": e.actor,
+                "opened_position": position,
                 "closes_at": micros(vote.closes_at),
                 "extended": False,
                 "state": "open",
@@ -429,48 +497,22 @@ class TalliesView(View):
             }
         )
 
-    def _closed_votes(self, conn: Connection, vote_ids: set[str]) -> dict[str, bool]:
-        """Whether each vote was closed before the section."""
-        if not vote_ids:
-            return {}
-        v = view_vote.c
-        result = conn.execute(sa.select(v.vote_id, v.state).where(v.vote_id.in_(vote_ids)))
-        return {vote_id: state == "closed" for vote_id, state in result}
-
-    def _ballot_before(self, fact: BallotFact) -> _Ballot:
-        """A ballot as it stood before a change made in a later section.
-
-        Its choice then is the one counted when the change counts: a change counts only while
-        the vote is open, and then every earlier event of the ballot counted too (an elector off
-        the roll never counts, and the change is not applied to the counters).
-        """
-        recent = self._recent.get(fact.ballot_id)
-        if recent is not None and recent[2] == fact.version - 1:
-            return _Ballot(recent[0], recent[1], recent[3])
-        stored = self.app.recorder.select_events(UUID(fact.ballot_id), lte=fact.version - 1)
-        if not stored:
-            raise ProjectionError(f"ballot {fact.ballot_id} changed but never created")
-        decode = self.app.mapper.to_domain_event
-        first: Any = decode(stored[0])
-        last: Any = decode(stored[-1])
-        return _Ballot(first.vote_id.hex, first.elector_id, last.choice)
-
-    def _flush(
-        self,
-        conn: Connection,
-        new_votes: list[dict[str, Any]],
-        updates: dict[str, dict[str, Any]],
-        rows: list[tuple[Any, ...]],
-        deltas: _Deltas,
-    ) -> None:
-        if new_votes:
-            conn.execute(view_vote.insert(), new_votes)
-        self.store.insert_many(conn, view_ballot_event, BALLOT_COLUMNS, rows)
-        for vote_id, values in updates.items():
-            conn.execute(
-                sa.update(view_vote).where(view_vote.c.vote_id == vote_id).values(**values)
-            )
-        self._flush_households(conn, deltas)
+    def _flush(self, conn: Connection, votes: dict[str, _Vote], deltas: _Deltas) -> None:
+        """Add the section's counts to each vote's counters and its per-building JSON."""
+        buildings: dict[str, dict[str, list[int]]] = {}
+        for vote_id, vote in votes.items():
+            if vote.late:
+                deltas.vote(vote_id)["late_ballots"] += vote.late
+            if vote.households:
+                self._flush_households(conn, vote_id, vote.households, deltas)
+            changed = {b: row for b, row in vote.buildings.items() if any(row)}
+            if not changed:
+                continue
+            buildings[vote_id] = changed
+            total = deltas.vote(vote_id)
+            for row in changed.values():
+                for name, n in zip(COUNTERS, row, strict=True):
+                    total[name] += n
         if deltas.votes:
             conn.execute(
                 _ADD_TO_VOTE,
@@ -479,18 +521,18 @@ class TalliesView(View):
                     for v, d in deltas.votes.items()
                 ],
             )
-        if deltas.buildings:
-            self._flush_buildings(conn, deltas)
+        if buildings:
+            self._flush_buildings(conn, buildings)
 
-    def _flush_buildings(self, conn: Connection, deltas: _Deltas) -> None:
-        touched = {vote_id for vote_id, _ in deltas.buildings}
+    def _flush_buildings(self, conn: Connection, deltas: dict[str, dict[str, list[int]]]) -> None:
         v = view_vote.c
-        stored = conn.execute(sa.select(v.vote_id, v.buildings).where(v.vote_id.in_(touched)))
+        stored = conn.execute(sa.select(v.vote_id, v.buildings).where(v.vote_id.in_(deltas)))
         current = {vote_id: orjson.loads(text) for vote_id, text in stored}
-        for (vote_id, building), d in deltas.buildings.items():
-            counts = current[vote_id][building]
-            for i, name in enumerate(COUNTERS, start=2):
-                counts[i] += d[name]
+        for vote_id, by_building in deltas.items():
+            for building, d in by_building.items():
+                counts = current[vote_id][building]
+                for i, n in enumerate(d, start=2):
+                    counts[i] += n
         conn.execute(
             _SET_BUILDINGS,
             [
@@ -499,24 +541,24 @@ class TalliesView(View):
             ],
         )
 
-    def _flush_households(self, conn: Connection, deltas: _Deltas) -> None:
+    def _flush_households(
+        self, conn: Connection, vote_id: str, changes: dict[str, int], deltas: _Deltas
+    ) -> None:
         """A household participates while at least one of its members does."""
-        changes = {k: d for k, d in deltas.households.items() if d}
+        changes = {household: d for household, d in changes.items() if d}
         if not changes:
             return
         h = view_vote_household.c
-        before: dict[tuple[str, str], int] = {}
-        for vote_id in {v for v, _ in changes}:
-            households = [hh for v, hh in changes if v == vote_id]
-            for household, n in conn.execute(
+        before: dict[str, int] = dict(
+            conn.execute(
                 sa.select(h.household, h.participating).where(
-                    h.vote_id == vote_id, h.household.in_(households)
+                    h.vote_id == vote_id, h.household.in_(changes)
                 )
-            ):
-                before[(vote_id, household)] = n
+            ).all()
+        )
         rows = []
-        for (vote_id, household), d in changes.items():
-            old = before.get((vote_id, household), 0)
+        for household, d in changes.items():
+            old = before.get(household, 0)
             new = old + d
             rows.append({"vote_id": vote_id, "household": household, "participating": new})
             if old == 0 < new:

@@ -23,6 +23,7 @@ from projections.views.base import Projected, View, topic
 if TYPE_CHECKING:
     from consult.application import ConsultationApp
     from projections.db import ViewStore
+    from projections.decoding import BallotRow
 
 #: Which case each vote, motion and evaluation belongs to.
 view_case_link = sa.Table(
@@ -80,7 +81,9 @@ class TimelineView(View):
     def topics(self) -> frozenset[str]:
         return frozenset(self._kind)
 
-    def project(self, conn: Connection, events: Sequence[Projected]) -> None:
+    def project(
+        self, conn: Connection, events: Sequence[Projected], ballots: Sequence[BallotRow]
+    ) -> None:
         links: list[dict[str, str]] = []
         rows: list[dict[str, Any]] = []
         for item in events:
