@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
@@ -120,6 +121,7 @@ def _serve_one_process(config: Config, host: str, port: int) -> None:
         app = create_app(config=config, runtime=runtime)
         _secure_cookie_note(host, app.config["SESSION_COOKIE_SECURE"])
         server = make_server(host, port, app, threaded=True)
+        _interrupt_on_sigterm()
         click.echo(
             f"城乡社区协商平台已启动 · Serving on http://{_address(host, port)}/  (Ctrl+C 停止 · to stop)"
         )
@@ -133,10 +135,23 @@ def _serve_one_process(config: Config, host: str, port: int) -> None:
         runtime.close()
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM stops the single-process server like Ctrl-C: the runtime is closed (the audit
+    chain's thread stops after chaining what it has)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _prepare(config: Config) -> bool:
     """Create every table and the instance's secret once, before the processes start (so that
     they do not race to create them); returns whether session cookies are HTTPS-only."""
     from webapp import create_app
+    from webapp.state import EXTENSION
 
     with build_runtime(config, followers=EXTERNAL, audit=False) as runtime:
         from consult.audit import open_store
@@ -144,6 +159,11 @@ def _prepare(config: Config) -> bool:
         if config.backend != "memory":
             open_store(config.database_url, runtime.app).close()
         app = create_app(config=config, runtime=runtime)
+        services = app.extensions[EXTENSION]
+        audit_store = getattr(services.reads, "audit_store", None)
+        if audit_store is not None:
+            audit_store.close()
+        services.engine.dispose()
         return bool(app.config["SESSION_COOKIE_SECURE"])
 
 
