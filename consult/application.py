@@ -236,6 +236,9 @@ class ConsultationApp(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
         recordings = super().save(*objs, **kwargs)
+        for obj in objs:
+            if isinstance(obj, Vote):  # this process changed it: its next cast reads it afresh
+                self._vote_views.pop(obj.id, None)
         position = _position(recordings)
         for listener in self.listeners:
             try:

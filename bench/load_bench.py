@@ -1,0 +1,708 @@
+"""Ballots over real HTTP: the product's server, a load generator, and a bare Flask reference.
+
+For each store (a SQLite file, then a throw-away PostgreSQL database) this
+
+1. sets up an estate from ``roll-20000.csv`` (17,229 heads) with an owners' vote open, and one
+   resident account per head (an owner of that head), bound to the estate;
+2. starts gunicorn (``gthread`` workers) on a bare Flask app (one route, a small JSON) and measures
+   it with ``wrk`` at the same number of connections;
+3. starts the product (``webapp:create_app()``) with the same gunicorn settings, and sends every
+   head's ballot once (``POST /api/v1/votes/<id>/ballots`` with the owner's session and CSRF token)
+   from ``wrk`` at 64 connections;
+4. on PostgreSQL, measures the one-commit-per-ballot limit: single-event insert transactions through
+   the application's own recorder, from several threads, on the same server;
+5. checks the store: every acknowledged ballot (a 201 with a receipt) is stored exactly once, no
+   ballot is stored that was not acknowledged, and the projected tally equals the rules' tally.
+
+Sessions are signed with the server's secret key here, as a sign-in would set them (user id, epoch,
+CSRF token): signing in is not part of what is measured. Prints one JSON line per measurement.
+
+    PYTHONPATH=. python bench/load_bench.py [--backends sqlite,postgresql] [--workers 2]
+        [--threads 16] [--clients 64] [--heads N] [--bare-seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from consult.actors import Actor, Role  # noqa: E402
+from consult.clock import FixedClock  # noqa: E402
+from consult.config import build_app  # noqa: E402
+from consult.vote import Ballot, ballot_id  # noqa: E402
+from projections import Projector, Queries, open_store  # noqa: E402
+
+DEFAULT_ROLL = ROOT.parent / "shared" / "data" / "roll-20000.csv"
+LUA = Path(__file__).with_name("load_ballots.lua")
+PG_ADMIN = os.environ.get("CONSULT_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+VENV_BIN = Path(sys.executable).parent
+DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+
+OPERATOR = Actor.of("bench-op", Role.OPERATOR)
+RC = Actor.of("bench-rc", Role.RESIDENTS_COMMITTEE)
+PARTY = Actor.of("bench-party", Role.PARTY_ORGANISATION)
+OC = Actor.of("bench-oc", Role.OWNERS_COMMITTEE)
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields, ensure_ascii=False), flush=True)
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# --- the bare reference ----------------------------------------------------------------------
+
+
+def bare_app() -> Any:
+    """The reference: Flask, one route returning a small JSON, nothing else."""
+    from flask import Flask, jsonify
+
+    app = Flask("bare")
+
+    @app.post("/ping")
+    def ping() -> Any:
+        return jsonify({"ok": True, "n": 1}), 201
+
+    return app
+
+
+# --- stores ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def store(backend: str, workdir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'consult.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"consult_load_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass(frozen=True)
+class Voter:
+    account_id: int
+    person_id: str
+    elector_id: str
+
+
+@dataclass(frozen=True)
+class Setup:
+    vote_id: UUID
+    estate_id: UUID
+    voters: list[Voter]
+    seconds: float
+
+
+def prepare(url: str, roll: Path, heads: int | None) -> Setup:
+    """An estate on the roll, an owners' vote open now, one resident account per head."""
+    started = time.perf_counter()
+    real_now = datetime.now(tz=UTC)
+    clock = FixedClock(real_now - timedelta(days=40))
+    app = build_app(url, clock=clock)
+    try:
+        app.create_street("S-LOAD", "压测街道", OPERATOR)
+        app.create_community("C-LOAD", "压测社区", "S-LOAD", OPERATOR)
+        estate = app.create_estate("E-LOAD", "压测小区", "C-LOAD", OPERATOR)
+        app.import_roll(estate, roll.read_text(encoding="utf-8"), RC, source_name=roll.name)
+        electorate = app.owners_electorate(estate)
+        people = [p for e in electorate.electors for p in electorate.entitled[e.elector_id]]
+        app.elect_owners_committee(estate, people[:5], "2030-12-31", RC)
+        owner = Actor.of(people[0], Role.RESIDENT)
+        case = app.submit_topic(estate, "更换电梯", "更换全部电梯。", "online", owner).id
+        app.confirm_topic(case, "owners-assembly", ["全体业主"], PARTY, "属于共同决定事项")
+        item = {"item_id": "1", "title": "更换电梯", "matter": 9}
+        app.publish_notice(
+            case, "公示", "会所", "网上", clock.now() + timedelta(days=15), [item], OC
+        )
+        earliest = app.case(case).earliest_start
+        assert earliest is not None
+        clock.set(max(earliest, real_now - timedelta(minutes=5)))
+        app.speak(case, "赞成。", owner)
+        app.form_opinion(case, "提交表决。", OC)
+        vote_id = app.open_vote(case, "1", real_now + timedelta(days=2), OC).id
+        # One account per head: the head's first owner; a person owning several heads gets one
+        # account and casts for each of them (with ``elector_id``).
+        chosen = electorate.electors if heads is None else electorate.electors[:heads]
+        person_of = {e.elector_id: electorate.entitled[e.elector_id][0] for e in chosen}
+        accounts = _make_accounts(url, estate, sorted(set(person_of.values())))
+        voters = [Voter(accounts[p], p, e) for e, p in person_of.items()]
+        random.Random(7).shuffle(voters)
+        projector = Projector(app, open_store(url))
+        projector.catch_up()  # the views are up to date before the load starts
+        projector.dispose()
+    finally:
+        app.close()
+    return Setup(vote_id, estate, voters, time.perf_counter() - started)
+
+
+def _make_accounts(url: str, estate: UUID, persons: list[str]) -> dict[str, int]:
+    from sqlalchemy import insert, select
+    from werkzeug.security import generate_password_hash
+
+    from webapp.accounts import AccountRow
+    from webapp.db import create_tables, engine_for
+
+    engine = engine_for(url)
+    create_tables(engine)
+    digest = generate_password_hash(secrets.token_hex(16), method="scrypt")  # nobody signs in
+    now = datetime.now(tz=UTC)
+    rows = [
+        {
+            "username": f"load-{p.lower()}",
+            "password_hash": digest,
+            "person_id": p,
+            "display_name": p,
+            "roles": Role.RESIDENT.value,
+            "estate_id": estate.hex,
+            "epoch": 1,
+            "disabled": False,
+            "created_at": now,
+        }
+        for p in persons
+    ]
+    with engine.begin() as conn:
+        for i in range(0, len(rows), 2000):
+            conn.execute(insert(AccountRow), rows[i : i + 2000])
+        found = conn.execute(select(AccountRow.person_id, AccountRow.id)).all()
+    engine.dispose()
+    return {person: account for person, account in found}
+
+
+def session_cookie(secret_key: str, account_id: int, csrf: str) -> str:
+    """The cookie a sign-in sets (``webapp.security.sign_in``), signed as Flask signs it."""
+    return str(
+        _signer(secret_key).dumps({"uid": account_id, "epoch": 1, "csrf": csrf, "_permanent": True})
+    )
+
+
+@functools.cache
+def _signer(secret_key: str) -> Any:
+    from flask import Flask
+
+    app = Flask("sessions")
+    app.secret_key = secret_key
+    return app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) so far of the server's processes: web workers, followers."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used = {"web": 0.0, "follower": 0.0}
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                role = "follower" if b"follow" in command else "web"
+                used[role] += (int(fields[11]) + int(fields[12])) / tick
+        return used
+
+
+def _used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: after[k] - before.get(k, 0.0) for k in after}
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text().split()
+            for child in text:
+                found.append(int(child))
+                found.extend(_children(int(child)))
+    return found
+
+
+def start_server(
+    command: list[str], env: dict[str, str], port: int, log: Path, cwd: Path
+) -> Server:
+    process = subprocess.Popen(
+        command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=cwd
+    )
+    server = Server(process, port, log)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError):
+            if _answers(port):
+                time.sleep(1.0)  # every worker up
+                return server
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError("the server did not answer in 120 s")
+
+
+def bare_server(env: dict[str, str], workers: int, threads: int, log: Path) -> Server:
+    """The bare app under the very gunicorn command line ``consult serve`` uses."""
+    from webapp.cli import gunicorn_command
+
+    port = free_port()
+    command = gunicorn_command("127.0.0.1", port, workers, threads)
+    assert command[-1] == "webapp:create_app()"
+    command[-1:] = ["--chdir", str(Path(__file__).parent), "load_bench:bare_app()"]
+    return start_server(command, env, port, log, Path(__file__).parent)
+
+
+def product_server(env: dict[str, str], workers: int, threads: int, log: Path, cwd: Path) -> Server:
+    """``consult serve``: gunicorn workers and, with external followers, the follower process."""
+    port = free_port()
+    command = [str(VENV_BIN / "consult"), "serve", "--port", str(port)]
+    command += ["--workers", str(workers), "--threads", str(threads)]
+    return start_server(command, env, port, log, cwd)
+
+
+def _answers(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"GET /favicon.ico HTTP/1.0\r\nHost: x\r\n\r\n")
+        return s.recv(12).startswith(b"HTTP/1.")
+
+
+# --- the load generator ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    statuses: dict[str, int]
+    acknowledged: list[str]
+    client_cpu_s: float
+
+
+def run_wrk(
+    port: int, path: str, requests_file: Path, clients: int, out: Path, timeout: float
+) -> WrkResult:
+    """``wrk`` with ``load_ballots.lua``: each line of ``requests_file`` is sent once.
+
+    The script times the run (first request to last response) and writes ``END``; wrk is then
+    stopped with SIGINT and prints its latency summary (its own clock would run the full ``-d``).
+    """
+    env = {
+        **os.environ,
+        "LOAD_REQUESTS": str(requests_file),
+        "LOAD_OUT": str(out),
+        "LOAD_PATH": path,
+    }
+    before = os.times()
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{int(timeout) + 60}s", "--timeout", "30s"]
+    command += ["-s", str(LUA), f"http://127.0.0.1:{port}{path}"]
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + timeout
+    finished = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        with contextlib.suppress(OSError):
+            if "END\t" in _tail(out):
+                finished = True
+                break
+    proc.send_signal(signal.SIGINT)
+    stdout, _stderr = proc.communicate(timeout=60)
+    after = os.times()
+    summary = json.loads(next(line for line in stdout.splitlines() if line.startswith("{")))
+    acknowledged: list[str] = []
+    statuses: Counter[str] = Counter()
+    seconds = timeout
+    for line in out.read_text().splitlines():
+        status, _, value = line.partition("\t")
+        if status == "END":
+            seconds = int(value) / 1e6
+            continue
+        statuses[status] += 1
+        if status == "201" and value:
+            acknowledged.append(value)
+    if not finished:
+        with requests_file.open("rb") as f:
+            statuses["unanswered"] = sum(1 for _ in f) - sum(statuses.values())
+    return WrkResult(
+        requests=sum(statuses.values()),
+        seconds=seconds,
+        p50_ms=summary["p50_us"] / 1000,
+        p99_ms=summary["p99_us"] / 1000,
+        max_ms=summary["max_us"] / 1000,
+        statuses=dict(statuses),
+        acknowledged=acknowledged,
+        client_cpu_s=(after.children_user + after.children_system)
+        - (before.children_user + before.children_system),
+    )
+
+
+def _tail(path: Path) -> str:
+    with path.open("rb") as f:
+        f.seek(max(0, f.seek(0, os.SEEK_END) - 200))
+        return f.read().decode("utf-8", "replace")
+
+
+def write_requests(path: Path, lines: list[tuple[str, str, str]]) -> None:
+    """One request per line: cookie, CSRF token, JSON body (tab-separated)."""
+    with path.open("w", encoding="utf-8") as f:
+        for cookie, csrf, body in lines:
+            f.write(f"{cookie}\t{csrf}\t{body}\n")
+
+
+# --- the PostgreSQL one-commit-per-ballot limit ------------------------------------------------
+
+
+def single_commit_limit(workdir: Path, seconds: float, threads: tuple[int, ...]) -> dict[str, Any]:
+    """One ballot event per transaction through the application's recorder, on a throw-away
+    database of the same server; the best rate over the thread counts tried."""
+    rates: dict[int, float] = {}
+    with store("postgresql", workdir) as url:
+        app = build_app(url)
+        try:
+            for n in threads:
+                rates[n] = _commit_rate(app, n, seconds)
+        finally:
+            app.close()
+    best = max(rates, key=lambda k: rates[k])
+    return {
+        "commits_per_s": round(rates[best]),
+        "threads": best,
+        "by_threads": {str(k): round(v) for k, v in rates.items()},
+    }
+
+
+def _commit_rate(app: Any, threads: int, seconds: float) -> float:
+    vote = uuid.uuid4()
+    at = datetime.now(tz=UTC)
+    count = [0] * threads
+    stop = threading.Event()
+
+    def loop(i: int) -> None:
+        while not stop.is_set():
+            bid = uuid.uuid4()
+            ballot = Ballot.start(
+                bid,
+                at,
+                "P1",
+                "",
+                vote_id=vote,
+                elector_id=bid.hex,
+                choice="yes",
+                channel="online",
+                receipt="0" * 16,
+            )
+            stored = [app.mapper.to_stored_event(e) for e in ballot.collect_events()]
+            app.recorder.insert_events(stored)
+            count[i] += 1
+
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    time.sleep(seconds)
+    stop.set()
+    for w in workers:
+        w.join()
+    return sum(count) / (time.perf_counter() - started)
+
+
+# --- the check ---------------------------------------------------------------------------------
+
+
+def check_store(url: str, setup: Setup, sent: list[str], acknowledged: list[str]) -> dict[str, Any]:
+    """Every acknowledged ballot is stored once; nothing unacknowledged is; both tallies agree."""
+    app = build_app(url)
+    try:
+        ack = Counter(acknowledged)
+        twice_acked = [e for e, n in ack.items() if n > 1]
+        missing, duplicated, unacked_stored = [], [], []
+        for elector in sent:
+            stored = app.recorder.select_events(ballot_id(setup.vote_id, elector))
+            created = sum(1 for s in stored if s.topic.endswith("Ballot.Created"))
+            if elector in ack:
+                if created == 0:
+                    missing.append(elector)
+                elif created > 1 or len(stored) > 1:
+                    duplicated.append(elector)
+            elif stored:
+                unacked_stored.append(elector)
+        rules = app.tally(setup.vote_id)
+        projector = Projector(app, open_store(url))
+        projector.catch_up()
+        projected = Queries(projector.store, app).vote_tally(setup.vote_id).result
+        projector.dispose()
+        same = _numbers(rules.to_dict()) == _numbers(projected.to_dict())
+        if not same:
+            emit(
+                bench="load_tally_diff",
+                rules=rules.raw.to_dict()["by_choice"],
+                projected=projected.raw.to_dict()["by_choice"],
+            )
+        participating = rules.raw.participating.heads
+        return {
+            "acknowledged": len(ack),
+            "acknowledged_twice": len(twice_acked),
+            "missing": len(missing),
+            "stored_more_than_once": len(duplicated),
+            "stored_without_ack": len(unacked_stored),
+            "rules_participating_heads": participating,
+            "projected_equals_rules": bool(same),
+            "ok": not (twice_acked or missing or duplicated or unacked_stored)
+            and bool(same)
+            and participating == len(ack),
+        }
+    finally:
+        app.close()
+
+
+def _numbers(value: Any) -> Any:
+    """Decimal strings as numbers ("0" and "0.00" are the same area)."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, str) and DECIMAL.fullmatch(value):
+        return Decimal(value)
+    return value
+
+
+# --- one backend -------------------------------------------------------------------------------
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix=f"load-{backend}-", dir=args.dir))
+    try:
+        with store(backend, workdir) as url:
+            setup = prepare(url, args.roll, args.heads)
+            emit(
+                bench="load_setup",
+                backend=backend,
+                heads=len(setup.voters),
+                seconds=round(setup.seconds, 1),
+                load_average=load_average(),
+            )
+            secret = secrets.token_hex(32)
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("CONSULT_")},
+                "PYTHONPATH": str(ROOT),
+                "CONSULT_DATABASE_URL": url,
+                "CONSULT_INSTANCE_PATH": str(workdir / "instance"),
+                "CONSULT_SECRET_KEY": secret,
+                "CONSULT_COOKIE_SECURE": "0",
+                "CONSULT_FOLLOWERS": args.followers,
+                **dict(kv.split("=", 1) for kv in args.env),
+            }
+            # The bare reference, same server settings.
+            bare = bare_server(env, args.workers, args.threads, workdir / "bare.log")
+            try:
+                n_bare = max(2000, int(args.bare_rate_guess * args.bare_seconds))
+                bare_file = workdir / "bare.txt"
+                write_requests(bare_file, [("-", "-", "{}")] * n_bare)
+                warm_bare = run_wrk(
+                    bare.port, "/ping", bare_file, args.clients, workdir / "bare-warm.out", 60
+                )
+                cpu0 = bare.cpu_seconds()
+                bare_result = run_wrk(
+                    bare.port, "/ping", bare_file, args.clients, workdir / "bare.out", 120
+                )
+                bare_cpu = _used(cpu0, bare.cpu_seconds())["web"]
+            finally:
+                bare.stop()
+            bare_rate = bare_result.requests / bare_result.seconds
+            emit(
+                bench="load_bare",
+                backend=backend,
+                clients=args.clients,
+                workers=args.workers,
+                threads=args.threads,
+                requests=bare_result.requests,
+                req_per_s=round(bare_rate),
+                p50_ms=round(bare_result.p50_ms, 2),
+                p99_ms=round(bare_result.p99_ms, 2),
+                errors=sum(v for k, v in bare_result.statuses.items() if k != "201"),
+                server_cpu_ms_per_req=round(1000 * bare_cpu / bare_result.requests, 3),
+                client_cpu_ms_per_req=round(
+                    1000 * bare_result.client_cpu_s / bare_result.requests, 3
+                ),
+                warm_req_per_s=round(warm_bare.requests / warm_bare.seconds),
+                load_average=load_average(),
+            )
+            # The product.
+            server = product_server(
+                env, args.workers, args.threads, workdir / "server.log", workdir
+            )
+            try:
+                lines = []
+                sent = []
+                for v in setup.voters:
+                    csrf = secrets.token_urlsafe(32)
+                    body = json.dumps(
+                        {
+                            "choice": random.choice(("yes", "yes", "no", "abstain")),
+                            "elector_id": v.elector_id,
+                        }
+                    )
+                    lines.append((session_cookie(secret, v.account_id, csrf), csrf, body))
+                    sent.append(v.elector_id)
+                ballots_file = workdir / "ballots.txt"
+                write_requests(ballots_file, lines)
+                if args.profile:
+                    profiler = subprocess.Popen(
+                        [
+                            str(VENV_BIN / "py-spy"),
+                            "record",
+                            "--subprocesses",
+                            "--nonblocking",
+                            "--gil",
+                            "--format",
+                            "raw",
+                            "--rate",
+                            "250",
+                            "-o",
+                            str(args.profile / f"{backend}.txt"),
+                            "-p",
+                            str(server.process.pid),
+                            "-d",
+                            "600",
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    time.sleep(2)
+                cpu0 = server.cpu_seconds()
+                path = f"/api/v1/votes/{setup.vote_id}/ballots"
+                result = run_wrk(
+                    server.port, path, ballots_file, args.clients, workdir / "ballots.out", 600
+                )
+                cpu = _used(cpu0, server.cpu_seconds())
+                if args.profile:
+                    profiler.send_signal(signal.SIGINT)
+                    profiler.wait()
+            finally:
+                server.stop()
+            rate = result.requests / result.seconds
+            errors = {k: v for k, v in result.statuses.items() if k != "201"}
+            line: dict[str, Any] = {
+                "bench": "load_ballots",
+                "backend": backend,
+                "clients": args.clients,
+                "workers": args.workers,
+                "threads": args.threads,
+                "ballots": result.requests,
+                "ballots_per_s": round(rate),
+                "p50_ms": round(result.p50_ms, 2),
+                "p99_ms": round(result.p99_ms, 2),
+                "max_ms": round(result.max_ms, 1),
+                "errors": errors,
+                "bare_req_per_s": round(bare_rate),
+                "ratio_to_bare": round(rate / bare_rate, 3),
+                "server_cpu_ms_per_ballot": round(1000 * sum(cpu.values()) / result.requests, 3),
+                "web_cpu_ms_per_ballot": round(1000 * cpu["web"] / result.requests, 3),
+                "follower_cpu_ms_per_ballot": round(1000 * cpu["follower"] / result.requests, 3),
+                "client_cpu_ms_per_req": round(1000 * result.client_cpu_s / result.requests, 3),
+                "load_average": load_average(),
+            }
+            if backend == "postgresql":
+                limit = single_commit_limit(workdir, args.limit_seconds, (1, 4, 16))
+                line["pg_single_commit_limit"] = limit["commits_per_s"]
+                line["pg_limit_threads"] = limit["threads"]
+                line["pg_limit_by_threads"] = limit["by_threads"]
+                line["ratio_to_pg_limit"] = round(rate / limit["commits_per_s"], 3)
+            emit(**line)
+            if server.log.exists() and "Traceback" in server.log.read_text():
+                emit(bench="load_server_log", backend=backend, tail=server.log.read_text()[-3000:])
+            emit(
+                bench="load_check",
+                backend=backend,
+                **check_store(url, setup, sent, result.acknowledged),
+            )
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--roll", type=Path, default=DEFAULT_ROLL)
+    parser.add_argument("--heads", type=int, default=None, help="vote with the first N heads only")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--bare-seconds", type=float, default=10.0)
+    parser.add_argument("--bare-rate-guess", type=float, default=3000.0)
+    parser.add_argument("--limit-seconds", type=float, default=5.0)
+    parser.add_argument("--followers", choices=("external", "embedded"), default="external")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server")
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graphs here")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    emit(
+        bench="load_machine",
+        cpus=os.cpu_count(),
+        load_average=load_average(),
+        date=datetime.now(tz=UTC).date().isoformat(),
+    )
+    for backend in args.backends.split(","):
+        run_backend(backend.strip(), args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
