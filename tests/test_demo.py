@@ -9,9 +9,11 @@ from consult.config import Config, build_app
 from consult.demo import build_demo
 
 
-def test_the_demo_builds_a_case_in_every_stage_and_accounts_that_sign_in(tmp_path: Path) -> None:
-    config = Config(f"sqlite:///{tmp_path / 'web.sqlite3'}", tmp_path)
-    app = build_app("memory://")
+def test_the_demo_builds_a_case_in_every_stage_and_accounts_that_sign_in(
+    store_url: str, tmp_path: Path
+) -> None:
+    config = Config(store_url, tmp_path)
+    app = build_app(store_url)
     summary = build_demo(config, app=app)
 
     stages = {app.case(case_id).stage for case_id in summary.cases.values()}
@@ -30,3 +32,4 @@ def test_the_demo_builds_a_case_in_every_stage_and_accounts_that_sign_in(tmp_pat
     for c in summary.credentials:
         assert store.authenticate(c["username"], c["password"]) is not None, c["username"]
     engine.dispose()
+    app.close()

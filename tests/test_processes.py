@@ -53,11 +53,10 @@ PARTY = Actor.of("party-1", Role.PARTY_ORGANISATION)
 OC = Actor.of("oc-1", Role.OWNERS_COMMITTEE)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'consult.sqlite3'}"
-    return str(request.getfixturevalue("postgres_url"))
+@pytest.fixture
+def url(store_url: str) -> str:
+    """An empty store, once on SQLite and once on PostgreSQL (``tests/conftest.py``)."""
+    return store_url
 
 
 # --- the world: an estate, an open vote, accounts for every owner -----------------------------------
