@@ -21,9 +21,10 @@ under CI (``CI`` set), when ``scripts/test.sh`` made the run's database, or when
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,6 +268,27 @@ def module_store_url(
             yield _with_database(server.admin_url, name)
         finally:
             server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def empty_store(
+    store_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[], str]:
+    """A function giving the URL of an empty store on the test's backend each time it is called:
+    for property tests, whose every example needs a store of its own (one at a time)."""
+    if store_backend == "memory":
+        return lambda: "memory://"
+    if store_backend == "sqlite":
+        folder = tmp_path_factory.mktemp("stores")
+        count = itertools.count()
+        return lambda: f"sqlite:///{folder / f'store-{next(count)}.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+
+    def emptied() -> str:
+        server.wipe()
+        return server.url
+
+    return emptied
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from tests.conftest import SHARED_DATA
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("CONSULT_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("CONSULT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CONSULT_DATABASE_URL", store_url)
     runner = CliRunner()
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]

@@ -64,8 +64,8 @@ def tracked(url: str) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_follower_killed_between_sections_counts_every_ballot_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fault.sqlite3'}"
+def test_follower_killed_between_sections_counts_every_ballot_once(store_url: str) -> None:
+    url = store_url
     clock = FixedClock()
     app = build_app(url, clock=clock)
     rng = random.Random(5)

@@ -3,8 +3,7 @@ section sizes) gives exactly the rows a rebuild from zero gives, and the tallies
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -116,8 +115,10 @@ def test_incremental_equals_rebuild_in_memory(
 @pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operations, st.integers(1, 7), st.integers(1, 50))
-def test_incremental_equals_rebuild_on_sqlite(
-    ops: list[tuple[object, ...]], section: int, rebuild_section: int
+def test_incremental_equals_rebuild_on_a_database(
+    empty_store: Callable[[], str],
+    ops: list[tuple[object, ...]],
+    section: int,
+    rebuild_section: int,
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{Path(tmp) / 'p.sqlite3'}", ops, section, rebuild_section)
+    run(empty_store(), ops, section, rebuild_section)

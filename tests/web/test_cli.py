@@ -31,8 +31,10 @@ class Summary:
     residents: list[Person] = field(default_factory=list)
 
 
-def test_demo_accounts_are_created_and_their_passwords_printed(tmp_path: Path) -> None:
-    config = Config(f"sqlite:///{tmp_path / 'consult.sqlite3'}", tmp_path)
+def test_demo_accounts_are_created_and_their_passwords_printed(
+    store_url: str, tmp_path: Path
+) -> None:
+    config = Config(store_url, tmp_path)
     summary = Summary(
         people=[
             Person("OC-ZHANG", "张主任", (Role.OWNERS_COMMITTEE,)),
