@@ -222,10 +222,7 @@ def password(username: str, password_stdin: bool) -> None:
 @_errors
 def disable(username: str) -> None:
     """Disable USERNAME: it can no longer sign in, and its sessions end."""
-    with _store() as store:
-        found = _find(store, username)
-        store.set_disabled(found.id, True)
-    click.echo(_say(f"账号 {found.username} 已停用。", f"Account {found.username} disabled."))
+    _set_disabled(username, True)
 
 
 @account.command("enable")
@@ -233,7 +230,14 @@ def disable(username: str) -> None:
 @_errors
 def enable(username: str) -> None:
     """Enable USERNAME again."""
+    _set_disabled(username, False)
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
     with _store() as store:
         found = _find(store, username)
-        store.set_disabled(found.id, False)
-    click.echo(_say(f"账号 {found.username} 已启用。", f"Account {found.username} enabled."))
+        store.set_disabled(found.id, disabled)
+    if disabled:
+        click.echo(_say(f"账号 {found.username} 已停用。", f"Account {found.username} disabled."))
+    else:
+        click.echo(_say(f"账号 {found.username} 已启用。", f"Account {found.username} enabled."))

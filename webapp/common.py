@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from flask import request, session
+from flask import render_template, request, session
+from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
 from consult.errors import ConsultError, NotFoundError
@@ -21,6 +22,22 @@ def remember(position: int) -> None:
     """After a command: the next pages wait for the read side to reach this position."""
     if position:
         session["pos"] = max(int(position), int(session.get("pos", 0) or 0))
+
+
+class Stored(Protocol):
+    """What a command returns: where its last event is in the log."""
+
+    @property
+    def position(self) -> int: ...
+
+
+S = TypeVar("S", bound=Stored)
+
+
+def recorded(result: S) -> S:
+    """Remember a command's log position (read-your-writes) and hand its result on."""
+    remember(result.position)
+    return result
 
 
 def catch_up() -> None:
@@ -78,6 +95,15 @@ def page_arg(name: str = "page") -> int:
 def user_estate() -> UUID | None:
     user = current_user()
     return user.estate_id if user is not None else None
+
+
+def form_page(template: str, problem: Problem | None, **context: Any) -> ResponseReturnValue:
+    """A page with a form: as first shown, or again with the problem and what was typed."""
+    return (
+        render_template(template, problem=problem, values=request.form, **context),
+        problem.status if problem else 200,
+        problem.headers if problem else {},
+    )
 
 
 def attempt(schema: Schema, action: Callable[[dict[str, Any]], Any]) -> tuple[Any, Problem | None]:

@@ -38,11 +38,28 @@ class Form(Schema):
 class _Labelled:
     label: Any
 
-    def _blank(self, value: Any) -> bool:
-        return value is None or (isinstance(value, str) and not value.strip())
+
+class _BlankIsMissing(fields.Field):
+    """Blank text (and, for list fields, an empty list) counts as missing: "required", not
+    "invalid"."""
+
+    empty_list_is_blank = False
+
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if (isinstance(value, str) and not value.strip()) or (
+            self.empty_list_is_blank and value == []
+        ):
+            value = missing
+        return super().deserialize(value, attr, data, **kwargs)
 
 
-class Text(fields.String, _Labelled):
+class Text(_BlankIsMissing, fields.String, _Labelled):
     default_error_messages = {  # noqa: RUF012
         "required": lazy_gettext("必填，不能为空"),
         "null": lazy_gettext("必填，不能为空"),
@@ -62,17 +79,6 @@ class Text(fields.String, _Labelled):
             metadata.update(minLength=1, pattern=r"\S")
         super().__init__(required=required, metadata=metadata, **kwargs)
 
-    def deserialize(
-        self,
-        value: Any,
-        attr: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if isinstance(value, str) and not value.strip():
-            value = missing
-        return super().deserialize(value, attr, data, **kwargs)
-
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
@@ -82,7 +88,7 @@ class Text(fields.String, _Labelled):
         return text
 
 
-class Number(fields.Integer, _Labelled):
+class Number(_BlankIsMissing, fields.Integer, _Labelled):
     default_error_messages = {  # noqa: RUF012
         "required": lazy_gettext("必填，不能为空"),
         "null": lazy_gettext("必填，不能为空"),
@@ -110,8 +116,6 @@ class Number(fields.Integer, _Labelled):
         data: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        if isinstance(value, str) and not value.strip():
-            value = missing
         if isinstance(value, bool):
             raise SchemaError(gettext("须为整数"))
         return super().deserialize(value, attr, data, **kwargs)
@@ -129,7 +133,7 @@ class Number(fields.Integer, _Labelled):
         return number
 
 
-class Choice(fields.String, _Labelled):
+class Choice(_BlankIsMissing, fields.String, _Labelled):
     """One of a fixed set of values, each with a (Chinese, English) name."""
 
     default_error_messages = Text.default_error_messages
@@ -150,33 +154,24 @@ class Choice(fields.String, _Labelled):
             required=required, metadata={"label": label, "enum": list(self.choices)}, **kwargs
         )
 
-    def deserialize(
-        self,
-        value: Any,
-        attr: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if isinstance(value, str) and not value.strip():
-            value = missing
-        return super().deserialize(value, attr, data, **kwargs)
-
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
         text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
         if text not in self.choices:
-            names = (
-                "、".join(pick(n) for n in self.choices.values())
-                if lang() == "zh"
-                else ", ".join(pick(n) for n in self.choices.values())
-            )
-            raise SchemaError(gettext("须为以下之一：%(choices)s", choices=names))
+            raise _not_one_of(self.choices)
         return text
 
 
-class Choices(fields.Field, _Labelled):
+def _not_one_of(choices: Mapping[str, Pair]) -> SchemaError:
+    names = ("、" if lang() == "zh" else ", ").join(pick(n) for n in choices.values())
+    return SchemaError(gettext("须为以下之一：%(choices)s", choices=names))
+
+
+class Choices(_BlankIsMissing, fields.Field, _Labelled):
     """Several of a fixed set of values (ticked boxes, or a JSON list), each with its names."""
+
+    empty_list_is_blank = True
 
     default_error_messages = {  # noqa: RUF012
         "required": lazy_gettext("至少选择一项"),
@@ -198,17 +193,6 @@ class Choices(fields.Field, _Labelled):
         }
         super().__init__(required=required, metadata=metadata, **kwargs)
 
-    def deserialize(
-        self,
-        value: Any,
-        attr: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if value in ("", []):
-            value = missing
-        return super().deserialize(value, attr, data, **kwargs)
-
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> list[str]:
@@ -218,8 +202,7 @@ class Choices(fields.Field, _Labelled):
         chosen = list(dict.fromkeys(v.strip() for v in items if v.strip()))
         unknown = [v for v in chosen if v not in self.choices]
         if unknown:
-            names = ("、" if lang() == "zh" else ", ").join(pick(n) for n in self.choices.values())
-            raise SchemaError(gettext("须为以下之一：%(choices)s", choices=names))
+            raise _not_one_of(self.choices)
         if self.required and not chosen:
             raise SchemaError(gettext("至少选择一项"))
         return chosen
@@ -243,7 +226,7 @@ class Flag(fields.Boolean, _Labelled):
         )
 
 
-class When(fields.Field, _Labelled):
+class When(_BlankIsMissing, fields.Field, _Labelled):
     """A moment: ISO 8601 with an offset, or a local date and time read in the platform's zone."""
 
     default_error_messages = {  # noqa: RUF012
@@ -258,17 +241,6 @@ class When(fields.Field, _Labelled):
             metadata={"label": label, "type": "string", "format": "date-time"},
             **kwargs,
         )
-
-    def deserialize(
-        self,
-        value: Any,
-        attr: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if isinstance(value, str) and not value.strip():
-            value = missing
-        return super().deserialize(value, attr, data, **kwargs)
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -289,8 +261,10 @@ class When(fields.Field, _Labelled):
         return None if value is None else value.isoformat()
 
 
-class People(fields.Field, _Labelled):
+class People(_BlankIsMissing, fields.Field, _Labelled):
     """Person ids: a list, or text separated by commas, spaces or new lines."""
+
+    empty_list_is_blank = True
 
     default_error_messages = Text.default_error_messages
 
@@ -307,17 +281,6 @@ class People(fields.Field, _Labelled):
             "items": {"type": "string", "minLength": 1, "maxLength": 64},
         }
         super().__init__(required=required, metadata=metadata, **kwargs)
-
-    def deserialize(
-        self,
-        value: Any,
-        attr: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if (isinstance(value, str) and not value.strip()) or value == []:
-            value = missing
-        return super().deserialize(value, attr, data, **kwargs)
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -347,7 +310,7 @@ class People(fields.Field, _Labelled):
         return list(value or [])
 
 
-class Ident(fields.UUID, _Labelled):
+class Ident(_BlankIsMissing, fields.UUID, _Labelled):
     default_error_messages = {  # noqa: RUF012
         "required": lazy_gettext("必填，不能为空"),
         "null": lazy_gettext("必填，不能为空"),
@@ -357,17 +320,6 @@ class Ident(fields.UUID, _Labelled):
     def __init__(self, label: Any, *, required: bool = True, **kwargs: Any) -> None:
         self.label = label
         super().__init__(required=required, metadata={"label": label}, **kwargs)
-
-    def deserialize(
-        self,
-        value: Any,
-        attr: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if isinstance(value, str) and not value.strip():
-            value = missing
-        return super().deserialize(value, attr, data, **kwargs)
 
 
 class Rows(fields.List, _Labelled):

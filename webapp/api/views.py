@@ -38,52 +38,40 @@ from webapp.api.schemas import (
     page_schema,
 )
 from webapp.audit.exports import EVENT_COLUMNS, csv_response, event_rows
-from webapp.audit.schemas import CompareQuery
+from webapp.audit.schemas import CaseQuery, CompareQuery
 from webapp.auth import actions as auth_actions
 from webapp.auth.schemas import BallotForm, CodeForm, PasswordForm, SignInForm
+from webapp.commands import CaseCommand
 from webapp.committee import actions as committee
+from webapp.committee.commands import CASE_COMMANDS
 from webapp.committee.schemas import (
-    AssignForm,
     CloseForm,
     CodesForm,
     CollectForm,
-    ConfirmForm,
-    EvaluationForm,
     ExtendForm,
-    FeedbackForm,
-    NoticeForm,
     OpenVoteForm,
-    OpinionForm,
     PaperConfirmForm,
     PaperForm,
-    ProgressForm,
     ProxyForm,
-    ReasonForm,
-    ReferForm,
-    ResultForm,
-    SessionForm,
 )
 from webapp.common import remember, scoped_case, scoped_motion, scoped_vote
 from webapp.errors import Problem, not_found
-from webapp.forms import Choice, Form, Ident, PageQuery, load
+from webapp.forms import Form, PageQuery, load
 from webapp.i18n import lazy_gettext as _l
 from webapp.manage import actions as manage
 from webapp.manage.schemas import AccountForm, AccountQuery
 from webapp.reads import Page
 from webapp.resident import actions as resident
+from webapp.resident.commands import RESIDENT_COMMANDS
 from webapp.resident.schemas import (
     MotionForm,
-    RatingForm,
     SignForm,
-    SpeakForm,
     TopicForm,
     VoteForm,
-    WithdrawForm,
 )
 from webapp.security import (
     AUDITORS,
     COMMITTEE,
-    IMPLEMENTERS,
     STAFF,
     TELLERS,
     code_holder,
@@ -289,11 +277,6 @@ def cast_code_ballot() -> Response:
 # --- residents ----------------------------------------------------------------------------------
 
 
-class CaseListQuery(PageQuery):
-    stage = Choice(_l("阶段"), [s.value for s in Stage], required=False)
-    estate = Ident(_l("小区"), required=False)
-
-
 @operation(
     bp,
     "/estates",
@@ -316,13 +299,13 @@ def list_estates() -> Response:
     signed_in,
     summary="议题列表（按阶段） · Cases, by stage",
     tag="cases",
-    query=CaseListQuery,
+    query=CaseQuery,
     response=page_schema(CaseRowSchema),
     paged=True,
 )
 def list_cases() -> Response:
     user = require_user()
-    q = query(CaseListQuery())
+    q = query(CaseQuery())
     estate = user.estate_id or q.get("estate")
     stage = Stage(q["stage"]) if q.get("stage") else None
     return dump_page(CaseRowSchema, services().reads.cases(estate, stage, q["page"], q["per_page"]))
@@ -358,35 +341,6 @@ def get_case(case_id: UUID) -> Response:
 
 @operation(
     bp,
-    "/cases/<uuid:case_id>/support",
-    "POST",
-    signed_in,
-    summary="附议 · Support a topic",
-    tag="cases",
-    response=DoneSchema,
-    status=201,
-)
-def support_case(case_id: UUID) -> Response:
-    return dump(DoneSchema(), resident.support(require_user(), case_id), 201)
-
-
-@operation(
-    bp,
-    "/cases/<uuid:case_id>/statements",
-    "POST",
-    signed_in,
-    summary="网上发言 · Speak in online deliberation",
-    tag="cases",
-    body=SpeakForm,
-    response=DoneSchema,
-    status=201,
-)
-def speak(case_id: UUID) -> Response:
-    return dump(DoneSchema(), resident.speak(require_user(), case_id, body(SpeakForm())), 201)
-
-
-@operation(
-    bp,
     "/cases/<uuid:case_id>/evaluation",
     "GET",
     signed_in,
@@ -400,21 +354,6 @@ def get_evaluation(case_id: UUID) -> Response:
     if evaluation is None:
         raise not_found()
     return dump(EvaluationSchema(), evaluation)
-
-
-@operation(
-    bp,
-    "/cases/<uuid:case_id>/rating",
-    "POST",
-    signed_in,
-    summary="评价办理结果 · Rate an outcome",
-    tag="evaluation",
-    body=RatingForm,
-    response=DoneSchema,
-    status=201,
-)
-def rate(case_id: UUID) -> Response:
-    return dump(DoneSchema(), resident.rate(require_user(), case_id, body(RatingForm())), 201)
 
 
 @operation(
@@ -569,30 +508,25 @@ def get_ballot(vote_id: UUID, elector_id: str) -> Response:
 # --- committees ---------------------------------------------------------------------------------
 
 
-def _case_op(
-    path: str, schema: type[Form], summary: str, access: Any = None, status: int = 200
-) -> Any:
-    def decorate(action: Any) -> Any:
-        def view(case_id: UUID) -> Response:
-            result = action(
-                require_user(), case_id, body(schema()) if schema is not Form else _empty()
-            )
-            return dump(DoneSchema(), result, status)
+def _case_command(command: CaseCommand) -> None:
+    """``POST /cases/<id>/<api_path>``: the page's command, with the same form and access rule."""
 
-        view.__name__ = f"case_{action.__name__}"
-        return operation(
-            bp,
-            f"/cases/<uuid:case_id>/{path}",
-            "POST",
-            access or committee_roles,
-            summary=summary,
-            tag="committee",
-            body=None if schema is Form else schema,
-            response=DoneSchema,
-            status=status,
-        )(view)
+    def view(case_id: UUID) -> Response:
+        data = body(command.form()) if command.takes_fields else _empty()
+        return dump(DoneSchema(), command.action(require_user(), case_id, data), command.status)
 
-    return decorate
+    view.__name__ = command.api_endpoint
+    operation(
+        bp,
+        f"/cases/<uuid:case_id>/{command.api_path}",
+        "POST",
+        command.access,
+        summary=command.summary,
+        tag=command.tag,
+        body=command.form if command.takes_fields else None,
+        response=DoneSchema,
+        status=command.status,
+    )(view)
 
 
 def _empty() -> dict[str, Any]:
@@ -601,49 +535,9 @@ def _empty() -> dict[str, Any]:
     return {}
 
 
-_case_op("confirmation", ConfirmForm, "确定议题 · Confirm a topic", confirmer_roles)(
-    committee.confirm
-)
-_case_op(
-    "rejection",
-    ReasonForm,
-    "不予立项（公开理由） · Reject with a published reason",
-    confirmer_roles,
-)(committee.reject)
-_case_op("referral", ReferForm, "转交 · Refer", confirmer_roles)(committee.refer)
-_case_op(
-    "withdrawal",
-    WithdrawForm,
-    "撤回议题（提出人或委员会，须说明理由） · Withdraw a topic (its submitter or a committee)",
-    signed_in,
-)(resident.withdraw)
-_case_op("notice", NoticeForm, "发布公示（冻结议程，开始公示期） · Publish the notice", status=201)(
-    committee.publish_notice
-)
-_case_op(
-    "sessions", SessionForm, "记录协商会议与各方立场 · Record a deliberation session", status=201
-)(committee.record_session)
-_case_op("opinion", OpinionForm, "形成协商意见 · Record the consultation opinion")(
-    committee.form_opinion
-)
-_case_op("result", ResultForm, "公示结果 · Publish the result", status=201)(
-    committee.publish_result
-)
-_case_op("implementation", AssignForm, "安排实施 · Assign implementation")(committee.assign)
-_case_op(
-    "progress",
-    ProgressForm,
-    "报告实施进度 · Report progress",
-    roles(*(COMMITTEE | IMPLEMENTERS)),
-    201,
-)(committee.report_progress)
-_case_op("feedback", FeedbackForm, "反馈（含对不同意见的解释） · Give feedback", status=201)(
-    committee.give_feedback
-)
-_case_op("evaluation", EvaluationForm, "开始评价 · Open the evaluation", status=201)(
-    committee.open_evaluation
-)
-_case_op("archive", Form, "归档 · Archive")(committee.archive)
+for _command in (*RESIDENT_COMMANDS, *CASE_COMMANDS):
+    if _command.api_path is not None:
+        _case_command(_command)
 
 
 @operation(
@@ -886,11 +780,6 @@ def enable_account(account_id: int) -> Response:
 # --- auditors (every read is recorded) -------------------------------------------------------------
 
 
-class AuditCaseQuery(PageQuery):
-    stage = Choice(_l("阶段"), [s.value for s in Stage], required=False)
-    estate = Ident(_l("小区"), required=False)
-
-
 @operation(
     bp,
     "/audit/cases",
@@ -898,13 +787,13 @@ class AuditCaseQuery(PageQuery):
     auditor_roles,
     summary="全部议题 · Every case",
     tag="audit",
-    query=AuditCaseQuery,
+    query=CaseQuery,
     response=page_schema(CaseRowSchema),
     paged=True,
 )
 def audit_cases() -> Response:
     user = require_user()
-    q = query(AuditCaseQuery())
+    q = query(CaseQuery())
     stage = Stage(q["stage"]) if q.get("stage") else None
     return dump_page(
         CaseRowSchema,
@@ -991,13 +880,13 @@ def audit_events_csv(case_id: UUID) -> Response:
     auditor_roles,
     summary="表决结果 · Vote results",
     tag="audit",
-    query=AuditCaseQuery,
+    query=CaseQuery,
     response=page_schema(ResultRowSchema),
     paged=True,
 )
 def audit_results() -> Response:
     user = require_user()
-    q = query(AuditCaseQuery())
+    q = query(CaseQuery())
     return dump_page(
         ResultRowSchema,
         paged(services().reads.results(estate_id=user.estate_id or q.get("estate")), q),

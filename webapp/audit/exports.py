@@ -98,3 +98,13 @@ def json_response(
     response = Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def export(
+    fmt: str, kind: str, items: list[dict[str, Any]], name: str, exported_by: str, **meta: Any
+) -> Response:
+    """``name.csv`` (the columns of ``kind``) or ``name.json`` (with who exported, when, what)."""
+    filename = f"{name}.{fmt}"
+    if fmt == "csv":
+        return csv_response(items, EVENT_COLUMNS if kind == "events" else RESULT_COLUMNS, filename)
+    return json_response(kind, items, filename, exported_by, **meta)

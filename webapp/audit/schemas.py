@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from consult.case import Stage
-from webapp.forms import Choice, Form, Ident, Number, When
+from webapp.forms import Choice, Form, Ident, PageQuery, When
 from webapp.i18n import lazy_gettext as _l
 
 
-class CaseFilter(Form):
+class CaseQuery(PageQuery):
+    """Cases by stage and estate, a page at a time (the auditors' page and the API's lists)."""
+
     estate = Ident(_l("小区"), required=False)
     stage = Choice(_l("阶段"), [s.value for s in Stage], required=False)
-    page = Number(_l("页码"), minimum=1, maximum=100_000, required=False, load_default=1)
 
 
 class CompareQuery(Form):

@@ -7,15 +7,8 @@ from flask.typing import ResponseReturnValue
 
 from consult.case import STAGE_NAMES, Stage
 from webapp.audit import bp
-from webapp.audit.exports import (
-    EVENT_COLUMNS,
-    RESULT_COLUMNS,
-    csv_response,
-    event_rows,
-    json_response,
-    result_rows,
-)
-from webapp.audit.schemas import CaseFilter, CompareQuery, ExportQuery
+from webapp.audit.exports import event_rows, export, result_rows
+from webapp.audit.schemas import CaseQuery, CompareQuery, ExportQuery
 from webapp.common import scoped_case
 from webapp.errors import Problem
 from webapp.forms import load
@@ -33,7 +26,7 @@ def _scope(estate: UUID | None) -> UUID | None:
 @bp.get("/")
 @roles(*AUDITORS, audited=True)
 def home() -> ResponseReturnValue:
-    q = load(CaseFilter(), request.args.to_dict())
+    q = load(CaseQuery(), request.args.to_dict())
     reads = services().reads
     stage = Stage(q["stage"]) if q.get("stage") else None
     page = reads.cases(_scope(q.get("estate")), stage, q["page"], 20)
@@ -111,10 +104,7 @@ def compare(case_id: UUID) -> ResponseReturnValue:
 def case_events(case_id: UUID, fmt: str) -> ResponseReturnValue:
     scoped_case(case_id)
     rows = list(event_rows([case_id]))
-    name = f"case-{case_id}-events.{fmt}"
-    if fmt == "csv":
-        return csv_response(rows, EVENT_COLUMNS, name)
-    return json_response("events", rows, name, require_user().person_id, case_id=case_id)
+    return export(fmt, "events", rows, f"case-{case_id}-events", _me(), case_id=case_id)
 
 
 @bp.get("/cases/<uuid:case_id>/results.<any(csv, json):fmt>")
@@ -122,10 +112,7 @@ def case_events(case_id: UUID, fmt: str) -> ResponseReturnValue:
 def case_results(case_id: UUID, fmt: str) -> ResponseReturnValue:
     scoped_case(case_id)
     rows = result_rows(services().reads.results(case_id=case_id))
-    name = f"case-{case_id}-results.{fmt}"
-    if fmt == "csv":
-        return csv_response(rows, RESULT_COLUMNS, name)
-    return json_response("results", rows, name, require_user().person_id, case_id=case_id)
+    return export(fmt, "results", rows, f"case-{case_id}-results", _me(), case_id=case_id)
 
 
 @bp.get("/events.<any(csv, json):fmt>")
@@ -134,11 +121,7 @@ def all_events(fmt: str) -> ResponseReturnValue:
     q = load(ExportQuery(), request.args.to_dict())
     estate = _scope(q.get("estate"))
     case_ids = [c.id for c in services().reads.cases(estate, None, 1, 1_000_000).items]
-    rows = list(event_rows(case_ids))
-    name = f"events.{fmt}"
-    if fmt == "csv":
-        return csv_response(rows, EVENT_COLUMNS, name)
-    return json_response("events", rows, name, require_user().person_id, estate_id=estate)
+    return export(fmt, "events", list(event_rows(case_ids)), "events", _me(), estate_id=estate)
 
 
 @bp.get("/results.<any(csv, json):fmt>")
@@ -147,10 +130,11 @@ def all_results(fmt: str) -> ResponseReturnValue:
     q = load(ExportQuery(), request.args.to_dict())
     estate = _scope(q.get("estate"))
     rows = result_rows(services().reads.results(estate_id=estate))
-    name = f"results.{fmt}"
-    if fmt == "csv":
-        return csv_response(rows, RESULT_COLUMNS, name)
-    return json_response("results", rows, name, require_user().person_id, estate_id=estate)
+    return export(fmt, "results", rows, "results", _me(), estate_id=estate)
+
+
+def _me() -> str:
+    return require_user().person_id
 
 
 @bp.get("/access")

@@ -9,7 +9,7 @@ from consult.errors import ConsultError
 from webapp.accounts import Account
 from webapp.auth import actions, bp
 from webapp.auth.schemas import BallotForm, CodeForm, PasswordForm, PrefsForm, SignInForm
-from webapp.common import attempt, scoped_case
+from webapp.common import attempt, form_page, scoped_case
 from webapp.errors import Problem, from_domain
 from webapp.forms import load_form
 from webapp.i18n import LANG_COOKIE, _
@@ -80,11 +80,7 @@ def password() -> ResponseReturnValue:
         if problem is None:
             flash(_("密码已修改。其他设备上的登录已失效。"), "success")
             return redirect(home_of(user))
-    return (
-        render_template("auth/password.html", problem=problem),
-        problem.status if problem else 200,
-        problem.headers if problem else {},
-    )
+    return form_page("auth/password.html", problem)
 
 
 @bp.route("/code", methods=["GET", "POST"])

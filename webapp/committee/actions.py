@@ -7,7 +7,7 @@ from uuid import UUID
 
 from consult.application import BallotReceipt, Done, EvaluationOutcome, VoteClosed
 from webapp.accounts import Account, IssuedCode
-from webapp.common import remember, scoped_case, scoped_vote
+from webapp.common import recorded, remember, scoped_case, scoped_vote
 from webapp.resident.actions import estate_for
 from webapp.state import services
 
@@ -16,14 +16,9 @@ def _latest() -> int:
     return int(services().consult.recorder.max_notification_id() or 0)
 
 
-def _done(done: Done) -> Done:
-    remember(done.position)
-    return done
-
-
 def collect_topic(user: Account, data: dict[str, Any]) -> Done:
     s = services()
-    return _done(
+    return recorded(
         s.consult.submit_topic(
             estate_for(user, data), data["title"], data["description"], data["channel"], user.actor
         )
@@ -32,7 +27,7 @@ def collect_topic(user: Account, data: dict[str, Any]) -> Done:
 
 def confirm(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(
+    return recorded(
         services().consult.confirm_topic(
             case_id, data["route"], data["participants"], user.actor, data.get("reason", "")
         )
@@ -41,12 +36,12 @@ def confirm(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
 
 def reject(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.reject_topic(case_id, user.actor, data["reason"]))
+    return recorded(services().consult.reject_topic(case_id, user.actor, data["reason"]))
 
 
 def refer(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.refer_topic(case_id, data["to"], user.actor, data["reason"]))
+    return recorded(services().consult.refer_topic(case_id, data["to"], user.actor, data["reason"]))
 
 
 def publish_notice(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
@@ -63,7 +58,7 @@ def publish_notice(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
         if case.route == "consultation" and council is not None:
             item["council_id"] = str(council.id)
         agenda.append(item)
-    return _done(
+    return recorded(
         services().consult.publish_notice(
             case_id,
             data["content"],
@@ -88,7 +83,7 @@ def record_session(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
         for row in data["statements"]
     ]
     dissent = [line for line in (data.get("dissent") or "").splitlines() if line.strip()]
-    return _done(
+    return recorded(
         services().consult.record_session(
             case_id,
             data["kind"],
@@ -106,14 +101,14 @@ def record_session(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
 
 def form_opinion(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.form_opinion(case_id, data["opinion"], user.actor))
+    return recorded(services().consult.form_opinion(case_id, data["opinion"], user.actor))
 
 
 def open_vote(
     user: Account, case_id: UUID, data: dict[str, Any]
 ) -> tuple[Done, list[IssuedCode] | None]:
     scoped_case(case_id)
-    done = _done(
+    done = recorded(
         services().consult.open_vote(
             case_id, data["item_id"], data["closes_at"], user.actor, data["tellers"]
         )
@@ -133,9 +128,7 @@ def extend_vote(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:
 
 def close_vote(user: Account, vote_id: UUID, data: dict[str, Any]) -> VoteClosed:
     scoped_vote(vote_id)
-    closed = services().consult.close_vote(vote_id, user.actor, data.get("reason", ""))
-    remember(closed.position)
-    return closed
+    return recorded(services().consult.close_vote(vote_id, user.actor, data.get("reason", "")))
 
 
 def register_proxy(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:
@@ -151,7 +144,7 @@ def register_proxy(user: Account, vote_id: UUID, data: dict[str, Any]) -> int:
 def enter_paper(user: Account, vote_id: UUID, data: dict[str, Any]) -> Done:
     scoped_vote(vote_id)
     elector = resolve_elector(vote_id, data["elector_id"], "elector_id")
-    return _done(
+    return recorded(
         services().consult.enter_paper_ballot(
             vote_id, elector, data["choice"], data["sheet_no"], user.actor
         )
@@ -193,12 +186,12 @@ def resolve_elector(vote_id: UUID, text: str, field: str) -> str:
 
 def publish_result(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.publish_result(case_id, data["summary"], user.actor))
+    return recorded(services().consult.publish_result(case_id, data["summary"], user.actor))
 
 
 def assign(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(
+    return recorded(
         services().consult.assign_implementation(
             case_id, data["assignee"], data["plan"], data["due"], user.actor
         )
@@ -207,30 +200,28 @@ def assign(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
 
 def report_progress(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(
+    return recorded(
         services().consult.report_progress(case_id, data["percent"], data["text"], user.actor)
     )
 
 
 def give_feedback(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(
+    return recorded(
         services().consult.give_feedback(case_id, data["summary"], data["explanations"], user.actor)
     )
 
 
 def open_evaluation(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.open_evaluation(case_id, data["closes_at"], user.actor))
+    return recorded(services().consult.open_evaluation(case_id, data["closes_at"], user.actor))
 
 
 def close_evaluation(user: Account, case_id: UUID, data: dict[str, Any]) -> EvaluationOutcome:
     scoped_case(case_id)
-    outcome = services().consult.close_evaluation(case_id, user.actor)
-    remember(outcome.position)
-    return outcome
+    return recorded(services().consult.close_evaluation(case_id, user.actor))
 
 
 def archive(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    return _done(services().consult.archive(case_id, user.actor))
+    return recorded(services().consult.archive(case_id, user.actor))

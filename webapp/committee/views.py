@@ -9,56 +9,37 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
-from consult.actors import Role
 from consult.case import SESSION_KINDS, Stage
 from consult.settings import NOTICE_ROUTES, ROUTE_NAMES
 from webapp.accounts import IssuedCode
+from webapp.commands import CaseCommand, add_pages
 from webapp.committee import actions, bp
+from webapp.committee.commands import BY_NAME, CASE_COMMANDS
 from webapp.committee.schemas import (
     PAPER_CHOICES,
     PARTIES,
     REFER_TO,
     TOPIC_CHANNELS,
-    AssignForm,
     CloseForm,
     CodesForm,
     CollectForm,
-    ConfirmForm,
-    EvaluationForm,
     ExtendForm,
-    FeedbackForm,
     NoticeForm,
     OpenVoteForm,
-    OpinionForm,
     PaperConfirmForm,
     PaperForm,
-    ProgressForm,
     ProxyForm,
-    ReasonForm,
-    ReferForm,
-    ResultForm,
     SessionForm,
 )
-from webapp.common import attempt, scoped_case, scoped_vote
+from webapp.common import attempt, form_page, scoped_case, scoped_vote
 from webapp.errors import Problem
-from webapp.forms import Form
 from webapp.i18n import _
 from webapp.qr import public_url, qr_svg
-from webapp.reads import CaseRow
-from webapp.resident import actions as resident_actions
-from webapp.resident.schemas import WithdrawForm
 from webapp.resident.views import grouped
-from webapp.security import COMMITTEE, IMPLEMENTERS, STAFF, TELLERS, require_user, roles
+from webapp.security import COMMITTEE, STAFF, TELLERS, require_user, roles
 from webapp.state import services
 
-CONFIRMERS = (Role.PARTY_ORGANISATION, Role.RESIDENTS_COMMITTEE)
 CONVENERS = tuple(COMMITTEE)
-
-
-def _needs_action(row: CaseRow) -> bool:
-    return row.stage in (Stage.COLLECTING, Stage.CONFIRMED, Stage.RESULT, Stage.FEEDBACK) or (
-        row.tabled and row.stage == Stage.COLLECTING
-    )
 
 
 @bp.get("/")
@@ -84,16 +65,7 @@ def collect() -> ResponseReturnValue:
             flash(_("议题已登记。"), "success")
             return redirect(url_for("committee.case", case_id=done.id))
     estates = services().reads.estates() if user.estate_id is None else []
-    return (
-        render_template(
-            "committee/collect.html",
-            problem=problem,
-            values=request.form,
-            channels=TOPIC_CHANNELS,
-            estates=estates,
-        ),
-        problem.status if problem else 200,
-    )
+    return form_page("committee/collect.html", problem, channels=TOPIC_CHANNELS, estates=estates)
 
 
 def render_case(
@@ -128,102 +100,14 @@ def case(case_id: UUID) -> ResponseReturnValue:
     return render_case(case_id)
 
 
-def _case_action(
-    case_id: UUID, schema: Schema, action: Callable[..., Any], active: str, message: str
-) -> ResponseReturnValue:
-    user = require_user()
-    scoped_case(case_id)
-    _done, problem = attempt(schema, lambda d: action(user, case_id, d))
+def _respond(case_id: UUID, command: CaseCommand, problem: Problem | None) -> ResponseReturnValue:
     if problem is not None:
-        return render_case(case_id, problem, active, problem.status)
-    flash(message, "success")
+        return render_case(case_id, problem, command.name, problem.status)
+    flash(str(command.done), "success")
     return redirect(url_for("committee.case", case_id=case_id))
 
 
-@bp.post("/cases/<uuid:case_id>/confirm")
-@roles(*CONFIRMERS)
-def confirm(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, ConfirmForm(), actions.confirm, "confirm", _("议题已确定。"))
-
-
-@bp.post("/cases/<uuid:case_id>/reject")
-@roles(*CONFIRMERS)
-def reject(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(
-        case_id, ReasonForm(), actions.reject, "reject", _("已不予立项，理由已公开。")
-    )
-
-
-@bp.post("/cases/<uuid:case_id>/refer")
-@roles(*CONFIRMERS)
-def refer(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, ReferForm(), actions.refer, "refer", _("议题已转交。"))
-
-
-@bp.post("/cases/<uuid:case_id>/withdraw")
-@roles(*COMMITTEE)
-def withdraw(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(
-        case_id, WithdrawForm(), resident_actions.withdraw, "withdraw", _("议题已撤回。")
-    )
-
-
-@bp.post("/cases/<uuid:case_id>/opinion")
-@roles(*CONVENERS)
-def opinion(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(
-        case_id, OpinionForm(), actions.form_opinion, "opinion", _("协商意见已记录。")
-    )
-
-
-@bp.post("/cases/<uuid:case_id>/result")
-@roles(*CONVENERS)
-def result(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, ResultForm(), actions.publish_result, "result", _("结果已公示。"))
-
-
-@bp.post("/cases/<uuid:case_id>/implementation")
-@roles(*CONVENERS)
-def assign(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, AssignForm(), actions.assign, "assign", _("已安排实施。"))
-
-
-@bp.post("/cases/<uuid:case_id>/progress")
-@roles(*(COMMITTEE | IMPLEMENTERS))
-def progress(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(
-        case_id, ProgressForm(), actions.report_progress, "progress", _("进度已报告。")
-    )
-
-
-@bp.post("/cases/<uuid:case_id>/feedback")
-@roles(*CONVENERS)
-def feedback(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(
-        case_id, FeedbackForm(), actions.give_feedback, "feedback", _("反馈已发布。")
-    )
-
-
-@bp.post("/cases/<uuid:case_id>/evaluation")
-@roles(*CONVENERS)
-def open_evaluation(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(
-        case_id, EvaluationForm(), actions.open_evaluation, "open_evaluation", _("评价已开始。")
-    )
-
-
-@bp.post("/cases/<uuid:case_id>/evaluation/close")
-@roles(*CONVENERS)
-def close_evaluation(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(
-        case_id, Form(), actions.close_evaluation, "close_evaluation", _("评价已结束，结果已公布。")
-    )
-
-
-@bp.post("/cases/<uuid:case_id>/archive")
-@roles(*CONVENERS)
-def archive(case_id: UUID) -> ResponseReturnValue:
-    return _case_action(case_id, Form(), actions.archive, "archive", _("议题已归档。"))
+add_pages(bp, CASE_COMMANDS, _respond)
 
 
 @bp.route("/cases/<uuid:case_id>/notice", methods=["GET", "POST"])
@@ -235,22 +119,18 @@ def notice(case_id: UUID) -> ResponseReturnValue:
     if request.method == "POST":
         _done, problem = attempt(NoticeForm(), lambda d: actions.publish_notice(user, case_id, d))
         if problem is None:
-            flash(_("公示已发布。请打印张贴。"), "success")
+            flash(str(BY_NAME["notice"].done), "success")
             return redirect(url_for("resident.notice", case_id=case_id))
     estate = services().consult.estate(case.estate_id)
     days = estate.settings.notice_period(case.route) if case.route else None
     earliest = services().consult.now() + timedelta(days=days or 0)
-    return (
-        render_template(
-            "committee/notice_form.html",
-            case=case,
-            problem=problem,
-            values=request.form,
-            days=days,
-            earliest=earliest,
-            source=NOTICE_ROUTES.get(case.route or "", (0, "", ""))[1:],
-        ),
-        problem.status if problem else 200,
+    return form_page(
+        "committee/notice_form.html",
+        problem,
+        case=case,
+        days=days,
+        earliest=earliest,
+        source=NOTICE_ROUTES.get(case.route or "", (0, "", ""))[1:],
     )
 
 
@@ -263,20 +143,16 @@ def new_session(case_id: UUID) -> ResponseReturnValue:
     if request.method == "POST":
         _done, problem = attempt(SessionForm(), lambda d: actions.record_session(user, case_id, d))
         if problem is None:
-            flash(_("协商会议已记录。"), "success")
+            flash(str(BY_NAME["new_session"].done), "success")
             return redirect(url_for("committee.case", case_id=case_id))
     council = services().reads.council(case.estate_id)
-    return (
-        render_template(
-            "committee/session_form.html",
-            case=case,
-            council=council,
-            kinds=SESSION_KINDS,
-            parties=PARTIES,
-            problem=problem,
-            values=request.form,
-        ),
-        problem.status if problem else 200,
+    return form_page(
+        "committee/session_form.html",
+        problem,
+        case=case,
+        council=council,
+        kinds=SESSION_KINDS,
+        parties=PARTIES,
     )
 
 
@@ -296,12 +172,7 @@ def new_vote(case_id: UUID) -> ResponseReturnValue:
             return redirect(url_for("committee.vote", vote_id=done.id))
     voted = {v.item_id for v in case.votes}
     items = [i for i in case.agenda if i["item_id"] not in voted]
-    return (
-        render_template(
-            "committee/vote_form.html", case=case, items=items, problem=problem, values=request.form
-        ),
-        problem.status if problem else 200,
-    )
+    return form_page("committee/vote_form.html", problem, case=case, items=items)
 
 
 def render_vote(

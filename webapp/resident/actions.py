@@ -9,7 +9,7 @@ from consult.application import BallotReceipt, Done, MotionOpened, SignatureResu
 from consult.case import Stage
 from consult.errors import ValidationError
 from webapp.accounts import Account
-from webapp.common import remember, scoped_case, scoped_motion, scoped_vote
+from webapp.common import recorded, scoped_case, scoped_motion, scoped_vote
 from webapp.errors import Problem
 from webapp.i18n import _
 from webapp.state import services
@@ -33,42 +33,38 @@ def estate_for(user: Account, data: dict[str, Any]) -> UUID:
 
 
 def submit_topic(user: Account, data: dict[str, Any], channel: str = "online") -> Done:
-    done = services().consult.submit_topic(
-        estate_for(user, data), data["title"], data["description"], channel, user.actor
+    return recorded(
+        services().consult.submit_topic(
+            estate_for(user, data), data["title"], data["description"], channel, user.actor
+        )
     )
-    remember(done.position)
-    return done
 
 
 def open_motion(user: Account, data: dict[str, Any]) -> MotionOpened:
-    opened = services().consult.open_motion(
-        estate_for(user, data), data["title"], data["description"], user.actor, data["preset"]
+    return recorded(
+        services().consult.open_motion(
+            estate_for(user, data), data["title"], data["description"], user.actor, data["preset"]
+        )
     )
-    remember(opened.position)
-    return opened
 
 
-def support(user: Account, case_id: UUID) -> Done:
+def support(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    done = services().consult.support_topic(case_id, user.actor)
-    remember(done.position)
-    return done
+    return recorded(services().consult.support_topic(case_id, user.actor))
 
 
 def speak(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    done = services().consult.speak(case_id, data["text"], user.actor)
-    remember(done.position)
-    return done
+    return recorded(services().consult.speak(case_id, data["text"], user.actor))
 
 
 def rate(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     scoped_case(case_id)
-    done = services().consult.rate(
-        case_id, data["rating"], data["aware"], data["participated"], user.actor
+    return recorded(
+        services().consult.rate(
+            case_id, data["rating"], data["aware"], data["participated"], user.actor
+        )
     )
-    remember(done.position)
-    return done
 
 
 #: The stages in which a topic may still be withdrawn (as ``Case.withdraw`` allows).
@@ -91,31 +87,27 @@ def withdraw(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
                 "您可以撤回自己的联署；未达到门槛的动议在联署期满后自动失效。"
             ),
         )
-    done = services().consult.withdraw(case_id, user.actor, data["reason"])
-    remember(done.position)
-    return done
+    return recorded(services().consult.withdraw(case_id, user.actor, data["reason"]))
 
 
 def sign(user: Account, motion_id: UUID, data: dict[str, Any]) -> SignatureResult:
     scoped_motion(motion_id)
-    result = services().consult.sign_motion(motion_id, user.actor, data.get("head_id") or None)
-    remember(result.position)
-    return result
+    return recorded(
+        services().consult.sign_motion(motion_id, user.actor, data.get("head_id") or None)
+    )
 
 
 def withdraw_signature(user: Account, motion_id: UUID, data: dict[str, Any]) -> SignatureResult:
     scoped_motion(motion_id)
-    result = services().consult.withdraw_signature(
-        motion_id, user.actor, data.get("head_id") or None
+    return recorded(
+        services().consult.withdraw_signature(motion_id, user.actor, data.get("head_id") or None)
     )
-    remember(result.position)
-    return result
 
 
 def cast(user: Account, vote_id: UUID, data: dict[str, Any]) -> BallotReceipt:
     scoped_vote(vote_id)
-    receipt = services().consult.cast_ballot(
-        vote_id, data["choice"], user.actor, elector_id=data.get("elector_id") or None
+    return recorded(
+        services().consult.cast_ballot(
+            vote_id, data["choice"], user.actor, elector_id=data.get("elector_id") or None
+        )
     )
-    remember(receipt.position)
-    return receipt

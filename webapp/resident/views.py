@@ -7,22 +7,20 @@ from flask.typing import ResponseReturnValue
 
 from consult.case import STAGE_NAMES, TERMINAL, Stage
 from consult.vote import VoteState
-from webapp.common import attempt, page_arg, scoped_case, scoped_motion, scoped_vote
+from webapp.commands import CaseCommand, add_pages
+from webapp.common import attempt, form_page, page_arg, scoped_case, scoped_motion, scoped_vote
 from webapp.errors import Problem
-from webapp.forms import Form
 from webapp.i18n import _
 from webapp.qr import public_url, qr_svg
 from webapp.reads import CaseRow
 from webapp.resident import actions, bp
+from webapp.resident.commands import RESIDENT_COMMANDS
 from webapp.resident.schemas import (
     PRESETS,
     MotionForm,
-    RatingForm,
     SignForm,
-    SpeakForm,
     TopicForm,
     VoteForm,
-    WithdrawForm,
 )
 from webapp.security import public, require_user, signed_in
 from webapp.state import services
@@ -129,36 +127,11 @@ def _after(
     return redirect(url_for("resident.case", case_id=case_id, _anchor=active))
 
 
-@bp.post("/cases/<uuid:case_id>/support")
-@signed_in
-def support(case_id: UUID) -> ResponseReturnValue:
-    user = require_user()
-    _done, problem = attempt(Form(), lambda d: actions.support(user, case_id))
-    return _after(case_id, problem, "support", _("已附议。"))
+def _respond(case_id: UUID, command: CaseCommand, problem: Problem | None) -> ResponseReturnValue:
+    return _after(case_id, problem, command.name, str(command.done))
 
 
-@bp.post("/cases/<uuid:case_id>/statements")
-@signed_in
-def speak(case_id: UUID) -> ResponseReturnValue:
-    user = require_user()
-    _done, problem = attempt(SpeakForm(), lambda d: actions.speak(user, case_id, d))
-    return _after(case_id, problem, "speak", _("您的发言已发布。"))
-
-
-@bp.post("/cases/<uuid:case_id>/rating")
-@signed_in
-def rate(case_id: UUID) -> ResponseReturnValue:
-    user = require_user()
-    _done, problem = attempt(RatingForm(), lambda d: actions.rate(user, case_id, d))
-    return _after(case_id, problem, "rate", _("感谢您的评价。"))
-
-
-@bp.post("/cases/<uuid:case_id>/withdraw")
-@signed_in
-def withdraw(case_id: UUID) -> ResponseReturnValue:
-    user = require_user()
-    _done, problem = attempt(WithdrawForm(), lambda d: actions.withdraw(user, case_id, d))
-    return _after(case_id, problem, "withdraw", _("议题已撤回，撤回理由已公开。"))
+add_pages(bp, RESIDENT_COMMANDS, _respond)
 
 
 @bp.post("/motions/<uuid:motion_id>/sign")
@@ -192,12 +165,7 @@ def new_topic() -> ResponseReturnValue:
             flash(_("议题已提交，等待社区确定。"), "success")
             return redirect(url_for("resident.case", case_id=done.id))
     estates = services().reads.estates() if user.estate_id is None else []
-    return (
-        render_template(
-            "resident/new_topic.html", problem=problem, values=request.form, estates=estates
-        ),
-        problem.status if problem else 200,
-    )
+    return form_page("resident/new_topic.html", problem, estates=estates)
 
 
 @bp.route("/motions/new", methods=["GET", "POST"])
@@ -211,16 +179,7 @@ def new_motion() -> ResponseReturnValue:
             flash(_("动议已发起，请邀请其他业主联署。"), "success")
             return redirect(url_for("resident.case", case_id=opened.case_id))
     estates = services().reads.estates() if user.estate_id is None else []
-    return (
-        render_template(
-            "resident/new_motion.html",
-            problem=problem,
-            values=request.form,
-            presets=PRESETS,
-            estates=estates,
-        ),
-        problem.status if problem else 200,
-    )
+    return form_page("resident/new_motion.html", problem, presets=PRESETS, estates=estates)
 
 
 def render_vote(
