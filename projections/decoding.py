@@ -10,6 +10,7 @@ checks it).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from sys import intern
 from typing import Any
@@ -54,24 +55,38 @@ def ballot_row_from_json(
 ) -> BallotRow:
     """The row read from the stored JSON (the library's ``uuid_hex`` / ``datetime_iso`` forms);
     ValueError (or KeyError, TypeError) when the state is not in those forms."""
-    s = loads(state)
-    when, choice, channel = s["timestamp"], s["choice"], s["channel"]
-    vote_id: str | None
-    elector_id: str | None
-    if topic == BALLOT_CREATED:
-        vote, elector_id = s["vote_id"], s["elector_id"]
-        if vote["_type_"] != "uuid_hex" or type(elector_id) is not str:
+    return ballot_rows_from_json([(position, ballot_id, version, topic, state)])[0]
+
+
+def ballot_rows_from_json(
+    stored: Iterable[tuple[int, str, int, str, bytes | str]],
+) -> list[BallotRow]:
+    """The rows of many stored ballot events (position, ballot id as 32 hex digits, version,
+    topic, state) read from their JSON in one loop (a rebuild's hot path); ValueError (or
+    KeyError, TypeError) when one is not in the library's ``uuid_hex`` / ``datetime_iso`` forms.
+    Vote ids, choices and channels are interned: they repeat, and are then sent and kept once."""
+    rows: list[BallotRow] = []
+    append, fromiso = rows.append, datetime.fromisoformat
+    for position, ballot_id, version, topic, state in stored:
+        s = loads(state)
+        when, choice, channel = s["timestamp"], s["choice"], s["channel"]
+        if topic == BALLOT_CREATED:
+            vote, elector_id = s["vote_id"], s["elector_id"]
+            if vote["_type_"] != "uuid_hex" or type(elector_id) is not str:
+                raise ValueError(f"unexpected encoding of {topic} at {position}")
+            vote_id: str | None = intern(vote["_data_"])
+        elif topic == BALLOT_CHANGED:
+            vote_id = elector_id = None
+        else:
+            raise ValueError(f"not a ballot event: {topic} at {position}")
+        if when["_type_"] != "datetime_iso" or type(choice) is not str or type(channel) is not str:
             raise ValueError(f"unexpected encoding of {topic} at {position}")
-        vote_id = intern(vote["_data_"])
-    elif topic == BALLOT_CHANGED:
-        vote_id = elector_id = None
-    else:
-        raise ValueError(f"not a ballot event: {topic} at {position}")
-    if when["_type_"] != "datetime_iso" or type(choice) is not str or type(channel) is not str:
-        raise ValueError(f"unexpected encoding of {topic} at {position}")
-    delta = datetime.fromisoformat(when["_data_"]) - EPOCH  # TypeError if naive
-    at = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return (position, ballot_id, version, vote_id, elector_id, intern(choice), intern(channel), at)
+        delta = fromiso(when["_data_"]) - EPOCH  # TypeError if naive
+        at = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        append(
+            (position, ballot_id, version, vote_id, elector_id, intern(choice), intern(channel), at)
+        )
+    return rows
 
 
 class EventDecoder:

@@ -260,7 +260,8 @@ class Projector:
         with self._lock:
             with self.store.write() as conn:
                 self._reset(conn, [self.views[n] for n in chosen])
-            reached = self._drain(chosen, progress)
+            with _gc_paused():  # between sections too: a collection would scan every cache
+                reached = self._drain(chosen, progress)
         if self._wanted:  # commands arrived meanwhile: bring every view up to date
             self.catch_up()
         return reached

@@ -16,6 +16,7 @@ decodes the few other events with its mapper.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import queue
@@ -31,7 +32,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from projections.decoding import BALLOT_TOPICS, BallotRow, EventDecoder, ballot_row_from_json
+from projections.decoding import BALLOT_TOPICS, BallotRow, EventDecoder, ballot_rows_from_json
 from projections.errors import ProjectionError
 from projections.views.base import Projected
 
@@ -113,36 +114,26 @@ def split_rows(
     rows: list[LogRow], decoder: EventDecoder, wanted: frozenset[str]
 ) -> tuple[list[Notification], list[BallotRow]]:
     """The wanted rows: other events as notifications (not yet decoded), ballots decoded."""
-    others: list[Notification] = []
-    ballots: list[BallotRow] = []
-    take_ballots = not BALLOT_TOPICS.isdisjoint(wanted)
-    slow = decoder.ballot
-    fast = ballot_row_from_json if decoder.fast else None
-    append = ballots.append
-    for row in rows:
-        topic = row[3]
-        if topic in BALLOT_TOPICS:
-            if not take_ballots or topic not in wanted:
-                continue
-            if fast is not None:
-                try:
-                    append(fast(*row))
-                    continue
-                except (ValueError, KeyError, TypeError):
-                    pass  # not the form expected: the mapper knows
-            append(slow(*row))
-        elif topic in wanted:
-            position, originator_id, version, _, state = row
-            others.append(
-                Notification(
-                    id=position,
-                    originator_id=UUID(originator_id),
-                    originator_version=version,
-                    topic=topic,
-                    state=bytes(state),
-                )
-            )
-    return others, ballots
+    others = [
+        Notification(
+            id=position,
+            originator_id=UUID(originator_id),
+            originator_version=version,
+            topic=topic,
+            state=bytes(state),
+        )
+        for position, originator_id, version, topic, state in rows
+        if topic in wanted and topic not in BALLOT_TOPICS
+    ]
+    if BALLOT_TOPICS.isdisjoint(wanted):
+        return others, []
+    stored = [row for row in rows if row[3] in BALLOT_TOPICS and row[3] in wanted]
+    if decoder.fast:
+        try:
+            return others, ballot_rows_from_json(stored)
+        except (ValueError, KeyError, TypeError):
+            pass  # one is not in the form expected: each row on its own, the mapper knows
+    return others, [decoder.ballot(*row) for row in stored]
 
 
 def read_section(
@@ -310,6 +301,7 @@ class _Sender:
 def main() -> None:
     """The child: an application like the parent's (same class and settings) reads the log and
     sends each section, or a line saying what failed. A parent that goes away ends it."""
+    gc.disable()  # the loop makes no reference cycles; collections would only cost time
     sender = _Sender(sys.stdout.buffer)
     try:
         app_class, env, start, size, wanted = pickle.load(sys.stdin.buffer)

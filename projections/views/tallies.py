@@ -12,6 +12,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
@@ -23,7 +24,7 @@ from consult.rules import Choice
 from consult.vote import Ballot, Vote
 from projections.counting import CHOICE_ORDER
 from projections.db import hundredths, metadata, micros
-from projections.decoding import BallotRow
+from projections.decoding import BallotRow, ballot_row_from_event
 from projections.errors import ProjectionError
 from projections.views.base import Projected, View, topic
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 COUNTERS = tuple(f"{c.value}_{k}" for c in CHOICE_ORDER for k in ("heads", "area"))
 _KEYS = {c.value: (f"{c.value}_heads", f"{c.value}_area") for c in CHOICE_ORDER}
 _INDEX = {c.value: 2 * i for i, c in enumerate(CHOICE_ORDER)}  # of its heads in COUNTERS
+_VOTE_OF = itemgetter(3)  # of a BallotRow
 
 
 def _counter_columns() -> list[sa.Column[Any]]:
@@ -140,8 +142,9 @@ class VoteRules:
     households: bool  # the rule set has a household quorum
 
 
-#: A ballot as the log last showed it: (vote, elector, version, choice).
-_Known = tuple[str, str, int, str]
+#: A ballot as the log last showed it: the row of its latest event, with its vote and elector
+#: (a ``Ballot.Created`` row is kept as it is).
+_Known = BallotRow
 
 
 class _Vote:
@@ -271,19 +274,20 @@ class TalliesView(View):
             if item.topic == self.VOTE_CREATED:
                 vote = cast(Vote, item.event.mutate(None))
                 pinned[vote.id.hex] = self._vote_rules(vote)
-        wanted = {b[3] for b in ballots}
+        wanted = set(map(_VOTE_OF, ballots))
         wanted.discard(None)
-        created = {b[1] for b in ballots if b[3] is not None}
-        seen: set[str] = set()
-        for b in ballots:
-            ballot_id = b[1]
-            if b[3] is not None or ballot_id in created or ballot_id in seen:
-                continue  # created in this section, or an earlier change of it is
-            seen.add(ballot_id)
-            known = self._known(ballot_id)
-            if known is None or known[2] != b[2] - 1:
-                known = self._recent[ballot_id] = self._stored(ballot_id, b[2] - 1)
-            wanted.add(known[0])
+        changes = [b for b in ballots if b[3] is None]
+        if changes:
+            created = {b[1] for b in ballots if b[3] is not None}
+            seen: set[str] = set()
+            for _, ballot_id, version, *_ in changes:
+                if ballot_id in created or ballot_id in seen:
+                    continue  # created in this section, or an earlier change of it is
+                seen.add(ballot_id)
+                known = self._known(ballot_id)
+                if known is None or known[2] != version - 1:
+                    known = self._recent[ballot_id] = self._stored(ballot_id, version - 1)
+                wanted.add(known[3])
         for vote_id in cast(set[str], wanted) - set(pinned):
             rules = self._rules.get(vote_id)
             if rules is None:
@@ -302,9 +306,9 @@ class TalliesView(View):
                 f"ballot {ballot_id} changed but its version {version} is unknown"
             )
         decode = self.app.mapper.to_domain_event
-        first: Any = decode(stored[0])
-        last: Any = decode(stored[-1])
-        return (first.vote_id.hex, first.elector_id, version, str(last.choice))
+        first = ballot_row_from_event(0, decode(stored[0]))
+        last = ballot_row_from_event(0, decode(stored[-1]))
+        return (*last[:3], first[3], first[4], *last[5:])
 
     # --- a section -------------------------------------------------------------------------------
 
@@ -397,19 +401,21 @@ class TalliesView(View):
         closed_at: int | None = None
         opened = 0
         households = False
-        for position, ballot_id, version, vote_id, elector_id, choice, channel, at in ballots:
+        for ballot in ballots:
+            position, ballot_id, version, vote_id, elector_id, choice, channel, at = ballot
             if vote_id is None:  # a change: the ballot as it last stood
                 known = recent.get(ballot_id) or older.get(ballot_id)
                 if known is None or known[2] != version - 1:
                     raise ProjectionError(
                         f"ballot {ballot_id} changed at {position} but was not seen before"
                     )
-                vote_id, elector_id, _, previous = known
+                vote_id, elector_id, previous = known[3], known[4], known[5]
+                ballot = (position, ballot_id, version, vote_id, elector_id, choice, channel, at)
             else:
                 previous = None
-            recent[ballot_id] = (vote_id, elector_id, version, choice)  # type: ignore[assignment]
+            recent[ballot_id] = ballot
             if vote_id is not current:  # ballots come vote after vote: look the vote up once
-                vote = votes.get(vote_id)
+                vote = votes.get(vote_id)  # type: ignore[arg-type]  # known rows have their vote
                 if vote is None:
                     raise ProjectionError(f"vote {vote_id} was not prepared for this section")
                 current, opened, closed_at = vote_id, vote.opened, vote.closed_at
