@@ -118,6 +118,14 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() not in ("", "0", "false", "no")
 
 
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
@@ -209,9 +217,9 @@ def postgres_server(pytestconfig: pytest.Config) -> Iterator[PostgresServer]:
             admin.execute("SELECT 1")
     except psycopg.OperationalError as e:
         message = (
-            f"no PostgreSQL server at {POSTGRES_ADMIN_URL} (CONSULT_TEST_POSTGRES): "
-            f"{str(e).strip()}. scripts/test.sh installs and starts one; "
-            "pass --backend sqlite to run without it."
+            f"cannot connect to PostgreSQL at {_shown(POSTGRES_ADMIN_URL)} (CONSULT_TEST_POSTGRES): "
+            f"{' '.join(str(e).split())} -- scripts/test.sh installs and starts a server; "
+            "--backend sqlite runs without one"
         )
         if _postgres_required(pytestconfig):
             pytest.fail(message, pytrace=False)
