@@ -313,6 +313,8 @@ class Runtime:
             except Exception:  # a follower or the next command catches up; closing must not fail
                 logger.exception("projections: final catch-up failed")
         if self.chain is not None:
+            if self.chain in self.app.listeners:
+                self.app.listeners.remove(self.chain)
             self.chain.stop()
             try:
                 self.chain.catch_up()  # what the stopped thread had not chained yet
