@@ -43,6 +43,7 @@ __all__ = [
     "ThresholdCheck",
     "ThresholdRule",
     "VoteResult",
+    "result_from_counts",
     "rule_set",
     "tally",
 ]
@@ -1206,15 +1207,81 @@ def tally(
             if choice in participating_choices:
                 participating_households.add(elector.household)
 
-    by_choice = {choice: accs[choice].count(uses_area) for choice in Choice}
-    not_voted = not_voted_acc.count(uses_area)
-    total = total_acc.count(uses_area)
-    participating = _sum([by_choice[c] for c in participating_choices], uses_area)
     households = (
         (len(participating_households), len(all_households))
         if rs.household_quorum_threshold is not None
         else None
     )
+    return result_from_counts(
+        rs,
+        {choice: accs[choice].count(uses_area) for choice in Choice},
+        not_voted_acc.count(uses_area),
+        total_acc.count(uses_area),
+        options,
+        by_building={
+            building: {key: acc.count(uses_area) for key, acc in row.items()}
+            for building, row in sorted(buildings.items())
+        },
+        households=households,
+    )
+
+
+def result_from_counts(
+    rs: RuleSet,
+    by_choice: Mapping[Choice, Count],
+    not_voted: Count,
+    total: Count,
+    options: CountingOptions = DEFAULT_OPTIONS,
+    *,
+    by_building: Mapping[str, Mapping[Choice | str, Count]] | None = None,
+    households: tuple[int, int] | None = None,
+) -> VoteResult:
+    """The result of a vote from its counts rather than its ballots: the one place where the
+    rule set's quorum and pass thresholds, and the silent-majority option, are applied.
+
+    ``by_choice`` gives, for each `Choice`, the heads and (where ``rs.uses_area``) the area of
+    the electors who cast it (a choice left out counts zero); ``not_voted`` those of the electors without a ballot; ``total``
+    those of all electors (the roll); the three must add up. Areas are `Decimal` when the rule
+    set counts area and None when it does not. ``households`` is (households with a member whose
+    choice participates, all households), required by rule sets with a household quorum
+    (villagers' meetings) and ignored by others. ``by_building`` is carried into the result as
+    given (raw counts per building, for display).
+
+    `tally` counts ballot by ballot and then calls this; a projection that keeps counters calls
+    it directly, so both give the same `VoteResult`. Counts that do not fit the rule set raise
+    `SettingError` naming the argument.
+    """
+    if not isinstance(rs, RuleSet):
+        raise SettingError(
+            field="rule_set", reason="缺少表决规则", reason_en="a rule set is required"
+        )
+    options.validate(rs)
+    uses_area = rs.uses_area
+    zero = Count(0, Decimal(0) if uses_area else None)
+    counts = {choice: by_choice.get(choice, zero) for choice in Choice}
+    for name, count in (*((c.value, n) for c, n in counts.items()), ("not_voted", not_voted)):
+        _check_count(rs, name, count)
+    _check_count(rs, "total", total)
+    voted = _sum(list(counts.values()), uses_area)
+    if voted + not_voted != total:
+        raise SettingError(
+            field="total",
+            reason=f"各表决意见与未投票之和（{_count_text(voted + not_voted)}）不等于全体"
+            f"（{_count_text(total)}）",
+            reason_en=f"the choices and the non-voters ({_count_text(voted + not_voted)}) do not "
+            f"add up to all electors ({_count_text(total)})",
+        )
+    by_choice = counts
+    participating = _sum([by_choice[c] for c in _participating_choices(options)], uses_area)
+    if rs.household_quorum_threshold is None:
+        households = None
+    elif households is None or not 0 <= households[0] <= households[1]:
+        raise SettingError(
+            field="households",
+            reason=f"“{rs.name_zh}”须给出有成员参与的户数与全体户数：{households!r}",
+            reason_en=f"'{rs.name_en}' needs the households with a participating member and all "
+            f"households: {households!r}",
+        )
     quorum, quorum_met = _quorum_checks(rs, participating, total, households)
     passing = _pass_checks(rs, by_choice[Choice.YES], participating, total)
     raw = Tally(
@@ -1241,21 +1308,41 @@ def tally(
             else:
                 deemed = _deem(rs, raw, side, options)
                 status = SilentMajorityStatus.APPLIED
-
-    by_building = {
-        building: {key: acc.count(uses_area) for key, acc in row.items()}
-        for building, row in sorted(buildings.items())
-    }
     return VoteResult(
         rule_set=rs,
         options=options,
         raw=raw,
         deemed=deemed,
         passed=deemed.passed if deemed is not None else raw.passed,
-        by_building=by_building,
+        by_building={b: dict(row) for b, row in (by_building or {}).items()},
         silent_majority=status,
         deemed_side=side,
     )
+
+
+def _check_count(rs: RuleSet, name: str, count: object) -> None:
+    """A count given to `result_from_counts`: heads never negative, area as the rule set says."""
+    if isinstance(count, Count) and isinstance(count.heads, int) and count.heads >= 0:
+        if rs.uses_area and isinstance(count.area, Decimal) and count.area >= 0:
+            return
+        if not rs.uses_area and count.area is None:
+            return
+    if rs.uses_area:
+        wanted_zh, wanted_en = (
+            "人数与面积（Decimal，不为负）",
+            "heads and an area (Decimal, not negative)",
+        )
+    else:
+        wanted_zh, wanted_en = "人数（不为负，不计面积）", "heads (not negative) and no area"
+    raise SettingError(
+        field=name,
+        reason=f"“{rs.name_zh}”的计数 {name} 须为{wanted_zh}：{count!r}",
+        reason_en=f"count '{name}' under '{rs.name_en}' must be {wanted_en}: {count!r}",
+    )
+
+
+def _count_text(count: Count) -> str:
+    return f"{count.heads}" if count.area is None else f"{count.heads} / {count.area} m²"
 
 
 def _deem(rs: RuleSet, raw: Tally, side: Choice, options: CountingOptions) -> Tally:

@@ -2,9 +2,10 @@
 
 :func:`consult.rules.tally` counts ballot by ballot; the tally view keeps counters (heads and area
 per choice, in total and per building) so a query costs the same for 200 or 20,000 owners. This
-module turns those counters into the very same :class:`~consult.rules.VoteResult`, reusing the
-rules module's own threshold checks (``tests/test_projections_counting.py`` proves it equal to
-``tally`` on random rolls and ballots).
+module turns those counters into the counts :func:`consult.rules.result_from_counts` takes, the
+one implementation of the rules that ``tally`` uses too, so both give the very same
+:class:`~consult.rules.VoteResult` (``tests/test_projections_counting.py`` proves it on random
+rolls and ballots).
 """
 
 from __future__ import annotations
@@ -22,15 +23,8 @@ from consult.rules import (
     Count,
     CountingOptions,
     RuleSet,
-    SilentMajorityStatus,
-    Tally,
     VoteResult,
-    _deem,
-    _majority_side,
-    _participating_choices,
-    _pass_checks,
-    _quorum_checks,
-    _sum,
+    result_from_counts,
 )
 from projections.db import area
 
@@ -121,45 +115,13 @@ def result_from_counters(
     ``households`` is (households with a participating member, all households), needed only by
     rule sets with a household quorum (villagers' meetings).
     """
-    options.validate(rs)
-    uses_area = rs.uses_area
-    by_choice, not_voted, whole = _counts(uses_area, total)
-    participating = _sum([by_choice[c] for c in _participating_choices(options)], uses_area)
-    household_counts = households if rs.household_quorum_threshold is not None else None
-    if rs.household_quorum_threshold is not None and household_counts is None:
-        raise ValueError(f"{rs.id} needs the household counts")
-    quorum, quorum_met = _quorum_checks(rs, participating, whole, household_counts)
-    passing = _pass_checks(rs, by_choice[Choice.YES], participating, whole)
-    raw = Tally(
-        by_choice=by_choice,
-        not_voted=not_voted,
-        total=whole,
-        participating=participating,
-        quorum=quorum,
-        quorum_met=quorum_met,
-        passing=passing,
-        passed=quorum_met and all(c.met for c in passing),
-    )
-    deemed: Tally | None = None
-    status = SilentMajorityStatus.OFF
-    side: Choice | None = None
-    if options.silent_majority:
-        if not raw.quorum_met:
-            deemed, status = raw, SilentMajorityStatus.NO_QUORUM
-        else:
-            side = _majority_side(by_choice[Choice.YES], by_choice[Choice.NO])
-            if side is None:
-                deemed, status = raw, SilentMajorityStatus.NO_MAJORITY
-            else:
-                deemed = _deem(rs, raw, side, options)
-                status = SilentMajorityStatus.APPLIED
-    return VoteResult(
-        rule_set=rs,
-        options=options,
-        raw=raw,
-        deemed=deemed,
-        passed=deemed.passed if deemed is not None else raw.passed,
+    by_choice, not_voted, whole = _counts(rs.uses_area, total)
+    return result_from_counts(
+        rs,
+        by_choice,
+        not_voted,
+        whole,
+        options,
         by_building=by_building,
-        silent_majority=status,
-        deemed_side=side,
+        households=households,
     )

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consult.errors import SettingError
 from consult.rules import RULE_SETS, Choice, CountingOptions, Elector, RuleSet, tally
 from projections.counting import (
     Counters,
@@ -125,5 +126,6 @@ def test_villagers_meeting_needs_household_counts() -> None:
     rs = RULE_SETS[
         next(k for k, v in RULE_SETS.items() if v.household_quorum_threshold is not None)
     ]
-    with pytest.raises(ValueError, match="household"):
+    with pytest.raises(SettingError) as raised:
         result_from_counters(rs, CountingOptions(), Counters(1, 0), {}, None)
+    assert raised.value.field == "households"

@@ -33,6 +33,7 @@ from consult.rules import (
     Threshold,
     ThresholdRule,
     VoteResult,
+    result_from_counts,
     rule_set,
     tally,
 )
@@ -340,6 +341,71 @@ def test_result_to_dict_is_json_safe() -> None:
     assert data["options_text"]["zh"] and data["options_text"]["en"]
     meeting = tally(RES, members(3), {"m0": Y}).to_dict()
     assert json.loads(json.dumps(meeting))["raw"]["total"] == {"heads": 3, "area": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# The result from counts (what tally and the projections' counters both use)
+# ---------------------------------------------------------------------------------------------
+
+
+def _area(heads: int, area: str) -> Count:
+    return Count(heads, Decimal(area))
+
+
+def test_result_from_counts_equals_tally_of_the_same_ballots() -> None:
+    electors = [*owners("50.00", "30.00", building="1"), *owners("20.00", building="2")]
+    electors[2] = Elector("o2", Decimal("20.00"), building="2")
+    votes = {"o0": Y, "o2": N}
+    expected = tally(ORD, electors, votes, SM)
+    got = result_from_counts(
+        ORD,
+        {Y: _area(1, "50.00"), N: _area(1, "20.00")},  # abstain and invalid left out: zero
+        _area(1, "30.00"),
+        _area(3, "100.00"),
+        SM,
+        by_building=expected.by_building,
+    )
+    assert got == expected
+    assert got.raw.by_choice[A] == _area(0, "0") and got.raw.by_choice[INV] == _area(0, "0")
+
+
+def test_result_from_counts_refuses_counts_that_do_not_add_up() -> None:
+    with pytest.raises(SettingError) as raised:
+        result_from_counts(RES, {Y: Count(3, None)}, Count(2, None), Count(6, None))
+    assert raised.value.field == "total"
+    assert "5" in raised.value.message("zh") and "6" in raised.value.message("en")
+
+
+@pytest.mark.parametrize(
+    ("rs", "field", "counts"),
+    [
+        (ORD, "yes", ({Y: Count(1, None)}, _area(0, "0"), _area(1, "0"))),  # area missing
+        (RES, "not_voted", ({}, _area(1, "5"), Count(1, None))),  # area where none is counted
+        (RES, "no", ({N: Count(-1, None)}, Count(2, None), Count(1, None))),  # negative heads
+        (ORD, "total", ({}, _area(1, "5"), Count(1, Decimal("-5")))),  # negative area
+    ],
+)
+def test_result_from_counts_names_the_count_that_does_not_fit_the_rule_set(
+    rs: RuleSet, field: str, counts: tuple[dict[Choice, Count], Count, Count]
+) -> None:
+    by_choice, not_voted, total = counts
+    with pytest.raises(SettingError) as raised:
+        result_from_counts(rs, by_choice, not_voted, total)
+    assert raised.value.field == field
+    assert rs.name_zh in raised.value.message("zh") and rs.name_en in raised.value.message("en")
+
+
+def test_result_from_counts_needs_households_only_where_the_rule_set_counts_them() -> None:
+    heads = ({Y: Count(2, None)}, Count(6, None), Count(8, None))  # 2/8 adults
+    for households in (None, (3, 2), (-1, 3)):
+        with pytest.raises(SettingError) as raised:
+            result_from_counts(VIL, *heads, households=households)
+        assert raised.value.field == "households"
+    r = result_from_counts(VIL, *heads, households=(2, 3))  # 2/3 households
+    expected = tally(VIL, _village(), {"b0": Y, "c0": Y})
+    assert (r.raw, r.passed) == (expected.raw, expected.passed) and r.by_building == {}
+    # other rule sets ignore household counts
+    assert result_from_counts(RES, *heads, households=(2, 3)) == result_from_counts(RES, *heads)
 
 
 # ---------------------------------------------------------------------------------------------
