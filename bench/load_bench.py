@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -676,6 +676,135 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+# --- in-process: where the time goes ----------------------------------------------------------
+
+
+def in_process(backend: str, args: argparse.Namespace) -> None:
+    """Without HTTP: ``cast_ballot`` from 32 threads with and without group commit, and the CPU
+    of one ballot request's parts through Flask's test client (one thread, group commit on)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"load-inproc-{backend}-", dir=args.dir))
+    try:
+        with store(backend, workdir) as url:
+            setup = prepare(url, args.roll, 9000)
+            voters = iter(setup.voters)
+            for group in (True, False):
+                app = build_app(url)
+                app.group_commit = group
+                emit(
+                    bench="load_app",
+                    backend=backend,
+                    group_commit=group,
+                    **_app_casts(app, setup.vote_id, [next(voters) for _ in range(3000)], 32),
+                )
+                app.close()
+            emit(
+                bench="load_request_parts",
+                backend=backend,
+                **_request_parts(url, workdir, setup.vote_id, [next(voters) for _ in range(2500)]),
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _app_casts(app: Any, vote_id: UUID, voters: list[Voter], threads: int) -> dict[str, Any]:
+    def cast(v: Voter) -> None:
+        app.cast_ballot(vote_id, "yes", Actor.of(v.person_id, Role.RESIDENT), v.elector_id)
+
+    for v in voters[:100]:  # the electorate is built, the connections are open
+        cast(v)
+    rest = voters[100:]
+    chunks = [rest[k::threads] for k in range(threads)]
+
+    def run(chunk: list[Voter]) -> None:
+        for v in chunk:
+            cast(v)
+
+    workers = [threading.Thread(target=run, args=(c,)) for c in chunks]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    committer = app._committer
+    return {
+        "threads": threads,
+        "ballots": len(rest),
+        "ballots_per_s": round(len(rest) / wall),
+        "cpu_us_per_ballot": round(cpu / len(rest) * 1e6),
+        "transactions": committer.batches - 100 if committer else len(rest),
+        "load_average": load_average(),
+    }
+
+
+def _request_parts(url: str, workdir: Path, vote_id: UUID, voters: list[Voter]) -> dict[str, Any]:
+    import flask.sessions
+
+    import webapp.api.views
+    import webapp.security
+    from consult.application import ConsultationApp
+    from webapp import create_app
+
+    spent: dict[str, float] = defaultdict(float)
+
+    def timed(owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def wrapper(*a: Any, **k: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return original(*a, **k)
+            finally:
+                spent[label] += time.thread_time() - started
+
+        setattr(owner, name, wrapper)
+
+    secret = "k" * 64
+    os.environ.update(
+        {
+            "CONSULT_DATABASE_URL": url,
+            "CONSULT_INSTANCE_PATH": str(workdir / "instance"),
+            "CONSULT_SECRET_KEY": secret,
+            "CONSULT_COOKIE_SECURE": "0",
+            "CONSULT_FOLLOWERS": "external",
+        }
+    )
+    web = create_app()
+    timed(web, "wsgi_app", "request (Flask, all of it)")
+    timed(webapp.security, "load_user", "load the signed-in account")
+    timed(flask.sessions.SecureCookieSessionInterface, "open_session", "read the session cookie")
+    timed(
+        flask.sessions.SecureCookieSessionInterface, "save_session", "sign the new session cookie"
+    )
+    timed(webapp.api.views, "body", "validate the JSON body")
+    timed(webapp.api.views, "dump", "the receipt as JSON")
+    timed(ConsultationApp, "cast_ballot", "cast_ballot (request thread)")
+    client = web.test_client()
+    path = f"/api/v1/votes/{vote_id}/ballots"
+
+    def post(v: Voter) -> None:
+        csrf = secrets.token_urlsafe(32)
+        client.set_cookie("consult_session", session_cookie(secret, v.account_id, csrf))
+        r = client.post(
+            path, json={"choice": "yes", "elector_id": v.elector_id}, headers={"X-CSRF-Token": csrf}
+        )
+        assert r.status_code == 201, r.json
+
+    for v in voters[:500]:
+        post(v)
+    spent.clear()
+    for v in voters[500:]:
+        post(v)
+    n = len(voters) - 500
+    return {
+        "requests": n,
+        **{k: round(v / n * 1e6) for k, v in spent.items()},
+        "unit": "CPU us per ballot request",
+        "load_average": load_average(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -692,6 +821,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graphs here")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--in-process", action="store_true", help="only the in-process measurements (no HTTP)"
+    )
     args = parser.parse_args(argv)
     emit(
         bench="load_machine",
@@ -700,7 +832,7 @@ def main(argv: list[str] | None = None) -> int:
         date=datetime.now(tz=UTC).date().isoformat(),
     )
     for backend in args.backends.split(","):
-        run_backend(backend.strip(), args)
+        (in_process if args.in_process else run_backend)(backend.strip(), args)
     return 0
 
 
