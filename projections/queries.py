@@ -222,6 +222,36 @@ class CaseSummary:
         return STAGE_NAMES[self.stage][1]
 
 
+@dataclass(frozen=True)
+class CasePage:
+    """One page of cases and how many match the filters (counted in the same snapshot)."""
+
+    items: tuple[CaseSummary, ...]
+    total: int
+    limit: int
+    offset: int
+
+
+def _case_query(
+    estate_id: UUID | None,
+    stage: Stage | str | None,
+    community_id: UUID | None,
+    street_id: UUID | None,
+) -> sa.Select[Any]:
+    """The cases in a place (estate, community or street) and stage, unordered."""
+    c, e = view_case.c, view_estate.c
+    query = sa.select(view_case).join(view_estate, e.estate_id == c.estate_id)
+    if estate_id is not None:
+        query = query.where(c.estate_id == estate_id.hex)
+    if community_id is not None:
+        query = query.where(e.community_id == community_id.hex)
+    if street_id is not None:
+        query = query.where(e.street_id == street_id.hex)
+    if stage is not None:
+        query = query.where(c.stage == Stage(stage).value)
+    return query
+
+
 def _case_summary(row: Row) -> CaseSummary:
     return CaseSummary(
         case_id=_id(row["case_id"]),
@@ -620,19 +650,41 @@ class Queries:
         offset: int = 0,
     ) -> tuple[CaseSummary, ...]:
         """Cases, newest first, filtered by place and stage."""
-        c, e = view_case.c, view_estate.c
-        query = sa.select(view_case).join(view_estate, e.estate_id == c.estate_id)
-        if estate_id is not None:
-            query = query.where(c.estate_id == estate_id.hex)
-        if community_id is not None:
-            query = query.where(e.community_id == community_id.hex)
-        if street_id is not None:
-            query = query.where(e.street_id == street_id.hex)
-        if stage is not None:
-            query = query.where(c.stage == Stage(stage).value)
-        query = query.order_by(c.submitted_at.desc(), c.case_id).limit(limit).offset(offset)
+        query = _case_query(estate_id, stage, community_id, street_id)
         with self.store.read() as conn:
-            return tuple(_case_summary(r) for r in conn.execute(query).mappings())
+            return self._case_rows(conn, query, limit, offset)
+
+    def case_page(
+        self,
+        estate_id: UUID | None = None,
+        stage: Stage | str | None = None,
+        community_id: UUID | None = None,
+        street_id: UUID | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> CasePage:
+        """One page of cases, newest first, filtered by place and stage, and how many cases the
+        filters match: paged and counted in SQL, in one snapshot, so only the page's rows are
+        read."""
+        query = _case_query(estate_id, stage, community_id, street_id)
+        with self.store.read() as conn:
+            items = self._case_rows(conn, query, limit, offset)
+            if offset == 0 and len(items) < limit:
+                total = len(items)  # the whole list is on this page
+            else:
+                counted = sa.select(sa.func.count()).select_from(query.subquery())
+                total = conn.execute(counted).scalar_one()
+        return CasePage(items, total, limit, offset)
+
+    @staticmethod
+    def _case_rows(
+        conn: Connection, query: sa.Select[Any], limit: int, offset: int
+    ) -> tuple[CaseSummary, ...]:
+        if limit < 1 or offset < 0:
+            raise ValueError(f"a page needs limit >= 1 and offset >= 0, not {limit} and {offset}")
+        c = view_case.c
+        paged = query.order_by(c.submitted_at.desc(), c.case_id).limit(limit).offset(offset)
+        return tuple(_case_summary(r) for r in conn.execute(paged).mappings())
 
     def case_timeline(self, case_id: UUID) -> CaseTimeline:
         t = view_case_event.c

@@ -37,7 +37,7 @@ from projections.queries import DeadlineKind, Scope
 from projections.reading import ProcessReader
 from projections.views import default_views
 from projections.views.tallies import TalliesView
-from tests.conftest import OC, PARTY, RC, STREET, TELLER_A, TELLER_B, owner
+from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, TELLER_A, TELLER_B, owner
 from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
 
 #: The in-memory view store is a backend of its own: these tests run on it too.
@@ -355,6 +355,44 @@ def test_a_whole_case_on_every_view(world: World) -> None:
     assert summary.stage == Stage.EVALUATION == app.case(case).stage and summary.passed is True
     assert [c.case_id for c in q.cases(estate_id=estate)] == [case]
     assert q.cases(community_id=community, stage="archived") == ()
+
+
+def test_cases_paged_in_sql_with_the_number_that_match(world: World) -> None:
+    app, q, clock = world.app, world.queries, world.clock
+    estate = setup_place(app, synthetic_roll(20))
+    other = app.create_estate("EST2", "另一小区", "C01", OPERATOR)
+    app.import_roll(other, synthetic_roll(10), RC, source_name="roll2.csv")
+    submitted = []
+    for i, head in enumerate(heads_of(app, estate)[:7]):
+        clock.advance(minutes=5)
+        case = app.submit_topic(estate, f"议题{i}", "说明", "online", owner(head.owners[0])).id
+        if i % 3 == 0:
+            app.confirm_topic(case, "owners-assembly", ["业主"], PARTY)
+        submitted.append(case)
+    for head in heads_of(app, other)[:2]:
+        clock.advance(minutes=5)
+        app.submit_topic(other, "别处议题", "说明", "online", owner(head.owners[0]))
+    newest_first = submitted[::-1]
+
+    pages = [q.case_page(estate_id=estate, limit=3, offset=o) for o in (0, 3, 6, 9)]
+    assert [len(p.items) for p in pages] == [3, 3, 1, 0]
+    assert {p.total for p in pages} == {7}
+    assert [c.case_id for p in pages for c in p.items] == newest_first
+    assert [c.case_id for c in q.cases(estate_id=estate)] == newest_first
+    one = q.case_page(estate_id=estate, limit=50)
+    assert (one.total, len(one.items), one.limit, one.offset) == (7, 7, 50, 0)
+
+    confirmed = q.case_page(estate_id=estate, stage=app.case(submitted[0]).stage, limit=2)
+    assert confirmed.total == 3 and len(confirmed.items) == 2
+    assert all(c.stage == app.case(submitted[0]).stage for c in confirmed.items)
+    community = app.estate(estate).community_id
+    assert community == app.estate(other).community_id
+    everywhere = q.case_page(community_id=community, limit=4)
+    assert everywhere.total == 9 and len(everywhere.items) == 4
+    assert q.case_page(estate_id=other, stage="archived").total == 0
+    for limit, offset in ((0, 0), (3, -1)):
+        with pytest.raises(ValueError, match="limit"):
+            q.case_page(estate_id=estate, limit=limit, offset=offset)
 
 
 def test_the_past_as_of_any_moment(world: World) -> None:

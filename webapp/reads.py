@@ -806,10 +806,11 @@ class ProjectionReads(DomainReads):
         page: int = 1,
         per_page: int = 50,
     ) -> Page[CaseRow]:
-        rows = self.queries.cases(estate_id=estate_id, stage=stage, limit=1_000_000)
-        start = (max(page, 1) - 1) * per_page
-        shown = tuple(_case_row(r) for r in rows[start : start + per_page])
-        return Page(shown, max(page, 1), per_page, len(rows))
+        page, per_page = max(page, 1), max(per_page, 1)
+        found = self.queries.case_page(
+            estate_id=estate_id, stage=stage, limit=per_page, offset=(page - 1) * per_page
+        )
+        return Page(tuple(_case_row(r) for r in found.items), page, per_page, found.total)
 
     def tally(self, vote_id: UUID) -> TallyView:
         t = self.queries.vote_tally(vote_id)
