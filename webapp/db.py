@@ -23,7 +23,12 @@ def engine_for(url: str) -> Engine:
 
         # The event store's defaults (user postgres, host 127.0.0.1), not libpq's (the OS user,
         # the Unix socket): the web tables belong to the same user in the same database.
-        return create_engine(postgres_engine_url(url), pool_pre_ping=True)
+        # Every signed-in request reads its account here: keep up to 20 connections open (opened
+        # only as threads need them). With SQLAlchemy's default of 5, a worker's other threads
+        # connected and disconnected on every request (docs/benchmarks.md, "Load over HTTP").
+        return create_engine(
+            postgres_engine_url(url), pool_pre_ping=True, pool_size=20, max_overflow=10
+        )
     if backend == "memory" or sqlite_path(url) == ":memory:":
         engine = create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
