@@ -510,6 +510,18 @@ def check_store(url: str, setup: Setup, sent: list[str], acknowledged: list[str]
         app.close()
 
 
+def _exceptions(log: Path) -> dict[str, int]:
+    """The last line of each traceback in the server's log, counted."""
+    found: Counter[str] = Counter()
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith(" ")), None)
+            if end is not None:
+                found[lines[end][:300]] += 1
+    return dict(found)
+
+
 def _numbers(value: Any) -> Any:
     """Decimal strings as numbers ("0" and "0.00" are the same area)."""
     if isinstance(value, dict):
@@ -664,8 +676,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 line["pg_limit_by_threads"] = limit["by_threads"]
                 line["ratio_to_pg_limit"] = round(rate / limit["commits_per_s"], 3)
             emit(**line)
-            if server.log.exists() and "Traceback" in server.log.read_text():
-                emit(bench="load_server_log", backend=backend, tail=server.log.read_text()[-3000:])
+            failures = _exceptions(server.log)
+            if failures:
+                emit(bench="load_server_errors", backend=backend, exceptions=failures)
             emit(
                 bench="load_check",
                 backend=backend,
