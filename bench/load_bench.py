@@ -60,7 +60,7 @@ from projections import Projector, Queries, open_store  # noqa: E402
 
 DEFAULT_ROLL = ROOT.parent / "shared" / "data" / "roll-20000.csv"
 LUA = Path(__file__).with_name("load_ballots.lua")
-PG_ADMIN = os.environ.get("CONSULT_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 VENV_BIN = Path(sys.executable).parent
 DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 
@@ -104,14 +104,63 @@ def store(backend: str, workdir: Path) -> Iterator[str]:
         return
     import psycopg
 
+    admin = os.environ.get("CONSULT_BENCH_PG_ADMIN", PG_ADMIN)
     name = f"consult_load_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        yield admin.rsplit("/", 1)[0] + "/" + name
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def private_postgres(workdir: Path) -> Iterator[str]:
+    """A PostgreSQL server of our own (Debian's binaries, default settings, trust on a local port),
+    for runs where other work on the machine holds the shared server's connections."""
+    binaries = Path(
+        subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    data = workdir / "pgdata"
+    data.mkdir()
+    port = free_port()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(workdir, "postgres")
+        shutil.chown(data, "postgres")
+    subprocess.run(
+        [*as_postgres, str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data}"
+    subprocess.run(
+        [
+            *as_postgres,
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            check=False,
+            capture_output=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -835,6 +884,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graphs here")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument(
+        "--private-postgres",
+        action="store_true",
+        help="run a PostgreSQL server of our own (default: CONSULT_BENCH_PG_ADMIN or 127.0.0.1:5432)",
+    )
+    parser.add_argument(
         "--in-process", action="store_true", help="only the in-process measurements (no HTTP)"
     )
     args = parser.parse_args(argv)
@@ -844,8 +898,13 @@ def main(argv: list[str] | None = None) -> int:
         load_average=load_average(),
         date=datetime.now(tz=UTC).date().isoformat(),
     )
-    for backend in args.backends.split(","):
-        (in_process if args.in_process else run_backend)(backend.strip(), args)
+    with contextlib.ExitStack() as stack:
+        if args.private_postgres:
+            where = Path(tempfile.mkdtemp(prefix="load-pg-", dir=args.dir))
+            stack.callback(shutil.rmtree, where, True)
+            os.environ["CONSULT_BENCH_PG_ADMIN"] = stack.enter_context(private_postgres(where))
+        for backend in args.backends.split(","):
+            (in_process if args.in_process else run_backend)(backend.strip(), args)
     return 0
 
 
