@@ -1801,7 +1801,23 @@ class ConsultationApp(Application[UUID]):
         case = self.case(case_id)
         if case.submitted_by != actor.person_id:
             actor.require(Role.RESIDENTS_COMMITTEE, Role.PARTY_ORGANISATION, Role.OWNERS_COMMITTEE)
-        return self._case_command(case_id, lambda c, at: c.withdraw(at, actor.person_id, reason))
+        motion_id = case.motion_id
+        if motion_id is None:
+            return self._case_command(
+                case_id, lambda c, at: c.withdraw(at, actor.person_id, reason)
+            )
+
+        def attempt() -> Done:
+            # The topic of a motion still collecting signatures: its signing ends with it, in the
+            # same transaction, so that no later signature can table a withdrawn topic.
+            c, at = self.case(case_id), self.now()
+            c.withdraw(at, actor.person_id, reason)
+            motion = self.motion(motion_id)
+            if motion.state == MotionState.OPEN and not motion.lapse_if_due(at):
+                motion.withdraw(at, actor.person_id, reason)
+            return Done(c.id, self._save(c, motion))
+
+        return self._retrying(attempt)
 
     def revoke(self, case_id: UUID, order_ref: str, actor: Actor, reason: str) -> Done:
         """The street orders a correction or revokes the decision (物业管理条例 Art. 19)."""

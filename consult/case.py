@@ -16,6 +16,7 @@ from consult.aggregate import ConsultAggregate
 from consult.errors import (
     IllegalTransitionError,
     MotionRejectionForbiddenError,
+    MotionWithdrawalForbiddenError,
     NoticePeriodError,
     ValidationError,
 )
@@ -674,7 +675,7 @@ class Case(ConsultAggregate):
             "be withdrawn",
         )
         if self.tabled_by_motion:
-            raise MotionRejectionForbiddenError(field="case")
+            raise MotionWithdrawalForbiddenError(field="case")
         require_text(reason, "reason", "撤回理由", "reason for withdrawal")
         self.record(Case.Withdrawn, at, actor, reason)
 

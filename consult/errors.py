@@ -79,6 +79,12 @@ class MotionRejectionForbiddenError(ConsultError):
     en = "This motion reached its co-signature threshold and was tabled automatically: it may not be rejected."
 
 
+class MotionWithdrawalForbiddenError(ConsultError):
+    code = "motion_tabled"
+    zh = "该动议已达到联署门槛并自动列入议题，不得撤回。"
+    en = "This motion reached its co-signature threshold and was tabled automatically: it may not be withdrawn."
+
+
 class AlreadySignedError(ConsultError):
     code = "already_signed"
     zh = "该户（业主）已经联署过此动议。"

@@ -16,6 +16,7 @@ from consult.aggregate import ConsultAggregate
 from consult.errors import (
     AlreadySignedError,
     MotionClosedError,
+    MotionWithdrawalForbiddenError,
     NotSignedError,
     SignatureWithdrawalForbiddenError,
 )
@@ -26,12 +27,14 @@ class MotionState(StrEnum):
     OPEN = "open"
     TABLED = "tabled"
     LAPSED = "lapsed"
+    WITHDRAWN = "withdrawn"
 
 
 MOTION_STATE_NAMES: dict[MotionState, tuple[str, str]] = {
     MotionState.OPEN: ("联署中", "collecting signatures"),
     MotionState.TABLED: ("已达门槛并列入议题", "threshold reached, tabled"),
     MotionState.LAPSED: ("未达门槛已失效", "lapsed without reaching the threshold"),
+    MotionState.WITHDRAWN: ("议题已撤回，联署终止", "the topic was withdrawn; signing ended"),
 }
 
 
@@ -97,6 +100,12 @@ class Motion(ConsultAggregate):
         def apply(self, motion: Motion) -> None:
             motion.state = MotionState.LAPSED
 
+    class Withdrawn(ConsultAggregate.Event):
+        """The motion's topic was withdrawn before the threshold: no more signatures."""
+
+        def apply(self, motion: Motion) -> None:
+            motion.state = MotionState.WITHDRAWN
+
     def progress(self) -> MotionProgress:
         return self.rule.progress(
             len(self.signed), self.signed_area, self.total_heads, self.total_area
@@ -134,6 +143,13 @@ class Motion(ConsultAggregate):
         if head_id not in self.signed:
             raise NotSignedError(field="head_id")
         self.record(Motion.SignatureWithdrawn, at, person, "", head_id=head_id)
+
+    def withdraw(self, at: datetime, actor: str, reason: str) -> None:
+        """End the signing with the topic's withdrawal (only while it may still be signed)."""
+        if self.state == MotionState.TABLED:
+            raise MotionWithdrawalForbiddenError(field="case")
+        self._expect_open(at)
+        self.record(Motion.Withdrawn, at, actor, reason)
 
     def lapse_if_due(self, at: datetime) -> bool:
         if self.state == MotionState.OPEN and at >= self.closes_at:

@@ -189,6 +189,10 @@ SUMMARIES: dict[type, Callable[[Any], Summary]] = {
         "联署期届满未达门槛，动议失效",
         "The window closed below the threshold: lapsed",
     ),
+    Motion.Withdrawn: lambda e: (
+        f"议题撤回，联署终止：{e.reason}",
+        f"The topic was withdrawn; signing ended: {e.reason}",
+    ),
     Evaluation.Created: lambda e: (
         f"第{e.round_no}轮评价开始，应评{e.eligible}户",
         f"Evaluation round {e.round_no} opened for {e.eligible} eligible",

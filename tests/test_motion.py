@@ -20,6 +20,7 @@ from consult.errors import (
     AlreadySignedError,
     ConsultError,
     MotionClosedError,
+    MotionWithdrawalForbiddenError,
     NotOnRollError,
     NotSignedError,
     SignatureWithdrawalForbiddenError,
@@ -438,3 +439,30 @@ def test_signed_heads_and_area_equal_an_independent_computation(
     assert motion.state == (MotionState.TABLED if tabled else MotionState.OPEN)
     assert motion.total_heads == len(head_area)
     assert isinstance(app.motion(motion_id), Motion)
+
+
+def test_withdrawing_the_topic_ends_the_signing_of_its_motion(
+    app: ConsultationApp, estate: UUID
+) -> None:
+    opened = app.open_motion(estate, "议题", "内容", owner("O1"))
+    app.sign_motion(opened.motion_id, owner("O1"))
+    app.withdraw(opened.case_id, owner("O1"), "物业已经答复。")
+    assert app.case(opened.case_id).stage == Stage.WITHDRAWN
+    assert app.motion(opened.motion_id).state == MotionState.WITHDRAWN
+    # the signature that would have reached 5 % cannot table a withdrawn topic
+    with pytest.raises(MotionClosedError) as closed:
+        app.sign_motion(opened.motion_id, owner("O2"))
+    assert_specific(closed.value, "signing ended")
+    assert signers(app, opened.motion_id) == {"H:O1"}
+    assert event_names(app, opened.motion_id)[-1] == "Withdrawn"
+
+
+def test_a_tabled_motion_may_not_be_withdrawn(app: ConsultationApp, estate: UUID) -> None:
+    opened = app.open_motion(estate, "议题", "内容", owner("O1"))
+    app.sign_motion(opened.motion_id, owner("O1"))
+    app.sign_motion(opened.motion_id, owner("O2"))  # tabled at 5 % of heads
+    with pytest.raises(MotionWithdrawalForbiddenError) as err:
+        app.withdraw(opened.case_id, owner("O1"), "不想办了。")
+    assert_specific(err.value, "may not be withdrawn")
+    assert app.case(opened.case_id).stage == Stage.COLLECTING
+    assert app.motion(opened.motion_id).state == MotionState.TABLED

@@ -26,7 +26,7 @@ view_motion = sa.Table(
     sa.Column("total_area", sa.BigInteger, nullable=False),
     sa.Column("signed_heads", sa.BigInteger, nullable=False),
     sa.Column("signed_area", sa.BigInteger, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # open / tabled / lapsed
+    sa.Column("state", sa.String(16), nullable=False),  # open / tabled / lapsed / withdrawn
     sa.Column("opened_at", sa.BigInteger, nullable=False),
     sa.Column("opened_by", sa.Text, nullable=False),
     sa.Column("closes_at", sa.BigInteger, nullable=False),
@@ -59,6 +59,7 @@ class MotionsView(EventByEventView):
             topic(Motion.SignatureWithdrawn): self._withdrawn,
             topic(Motion.Tabled): self._tabled,
             topic(Motion.Lapsed): self._lapsed,
+            topic(Motion.Withdrawn): self._motion_withdrawn,
             topic(Case.Tabled): self._case_tabled,
             topic(Case.Confirmed): self._answered,
             topic(Case.Rejected): self._answered,
@@ -134,6 +135,9 @@ class MotionsView(EventByEventView):
         self._update(
             conn, p.event.originator_id.hex, state="lapsed", lapsed_at=micros(p.event.timestamp)
         )
+
+    def _motion_withdrawn(self, conn: Connection, p: Projected) -> None:
+        self._update(conn, p.event.originator_id.hex, state="withdrawn")
 
     def _by_case(self, conn: Connection, p: Projected, **values: object) -> None:
         m = view_motion.c

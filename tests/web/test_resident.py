@@ -229,15 +229,14 @@ def test_withdrawal_is_refused_where_the_domain_does_not_allow_it(world: World) 
     r = post(world.client("resident"), f"/cases/{_voting_case}/withdraw", {"reason": "不想要了"})
     assert r.status_code == 409 and "表决" in text_of(r)
     assert world.consult.case(_voting_case).stage == Stage.VOTING
-    # A motion still collecting signatures: its topic stays until the motion is tabled or lapses.
+    # A motion tabled by its signatures: its topic must be answered, not withdrawn.
     motion, motion_case = world.motion("resident")
-    assert "撤回我提出的议题" not in world.client("resident").get(f"/cases/{motion_case}").text
-    r = post(world.client("resident"), f"/cases/{motion_case}/withdraw", {"reason": "算了"})
-    assert r.status_code == 409 and "联署仍在进行" in text_of(r)
     world.consult.sign_motion(motion, world.actor("resident"))
     world.consult.sign_motion(motion, world.actor("resident2"))  # 2 of 40 heads: tabled
+    assert "撤回我提出的议题" not in world.client("resident").get(f"/cases/{motion_case}").text
     r = post(world.client("resident"), f"/cases/{motion_case}/withdraw", {"reason": "算了"})
-    assert r.status_code == 409 and world.consult.case(motion_case).stage == Stage.COLLECTING
+    assert r.status_code == 409 and "不得撤回" in text_of(r)
+    assert world.consult.case(motion_case).stage == Stage.COLLECTING
     # Another estate's account sees no such case.
     other = world.consult.create_estate("OTHER2", "别的小区", "C01", OPERATOR)
     world.accounts["other"] = world.services.accounts.create(
@@ -246,6 +245,21 @@ def test_withdrawal_is_refused_where_the_domain_does_not_allow_it(world: World) 
     assert (
         post(world.client("other"), f"/cases/{case}/withdraw", {"reason": "x"}).status_code == 404
     )
+
+
+def test_withdrawing_a_motion_s_topic_ends_its_signing(world: World) -> None:
+    motion, case = world.motion("resident")
+    world.consult.sign_motion(motion, world.actor("resident"))  # 1 of 40 heads: below 5 %
+    mine = world.client("resident")
+    assert "撤回我提出的议题" in mine.get(f"/cases/{case}").text
+    r = post(mine, f"/cases/{case}/withdraw", {"reason": "物业已经答复。"})
+    assert r.status_code == 302
+    assert world.consult.case(case).stage == Stage.WITHDRAWN
+    page = text_of(world.client("resident2").get(f"/cases/{case}"))
+    assert "议题已撤回，联署终止" in page
+    r = post(world.client("resident2"), f"/motions/{motion}/sign")
+    assert r.status_code == 409 and "联署终止" in text_of(r)
+    assert len(world.consult.motion(motion).signed) == 1  # only the signature before it
 
 
 def test_withdrawing_a_topic_through_the_api(world: World) -> None:

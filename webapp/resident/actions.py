@@ -10,8 +10,6 @@ from consult.case import Stage
 from consult.errors import ValidationError
 from webapp.accounts import Account
 from webapp.common import recorded, scoped_case, scoped_motion, scoped_vote
-from webapp.errors import Problem
-from webapp.i18n import _
 from webapp.state import services
 
 
@@ -74,19 +72,9 @@ WITHDRAWABLE = frozenset({Stage.COLLECTING, Stage.CONFIRMED, Stage.NOTICE, Stage
 def withdraw(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:
     """Withdraw a topic: its submitter, or a committee (the domain checks who and when).
 
-    A topic raised by a threshold motion is not withdrawn while the motion collects signatures:
-    the motion would stay open and could no longer table its topic.
+    The topic of a motion still collecting signatures takes the motion with it: signing ends.
     """
-    case = scoped_case(case_id)
-    if case.motion_id is not None and services().reads.motion(case.motion_id).open:
-        raise Problem(
-            409,
-            "motion_open",
-            _(
-                "该议题由联署动议提出，联署仍在进行，不能撤回。"
-                "您可以撤回自己的联署；未达到门槛的动议在联署期满后自动失效。"
-            ),
-        )
+    scoped_case(case_id)
     return recorded(services().consult.withdraw(case_id, user.actor, data["reason"]))
 
 

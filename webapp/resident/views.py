@@ -90,7 +90,6 @@ def render_case(
         case.submitted_by == user.person_id
         and case.stage in actions.WITHDRAWABLE
         and not case.tabled
-        and (motion is None or not motion.open)
     )
     return (
         render_template(
