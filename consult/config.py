@@ -266,10 +266,6 @@ class Runtime:
         self._closed = False
         self._close_lock = threading.Lock()
 
-    @property
-    def embedded(self) -> bool:
-        return self.followers == EMBEDDED
-
     def wait(self, position: int, timeout: float | None = None) -> bool:
         """Read-your-writes: wait until the projections have applied the log up to ``position``
         (at most ``timeout`` seconds, by default ``config.read_wait``). False when they have not
@@ -294,13 +290,6 @@ class Runtime:
                 return False
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.01)
-
-    def catch_up(self) -> None:
-        """Bring the projections and the audit chain up to the end of the log now."""
-        if self.projector is not None:
-            self.projector.catch_up()
-        if self.chain is not None:
-            self.chain.catch_up()
 
     def close(self) -> None:
         with self._close_lock:

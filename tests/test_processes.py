@@ -443,7 +443,7 @@ def test_ballots_racing_the_close_are_counted_or_refused_never_both_never_neithe
     url: str, serve: Callable[..., Server]
 ) -> None:
     world = make_world(url)
-    server = serve(url, workers=3, threads=4)
+    server = serve(url, workers=3, threads=2)
 
     chair = Client(server.base)
     chair.sign_in("oc-chair")
