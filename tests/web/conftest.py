@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -100,19 +101,21 @@ class World:
         return int(self.consult.recorder.max_notification_id() or 0)
 
     def close(self) -> None:
-        """Let go of every connection to the store (the next test empties the database)."""
-        runtime = self.web.extensions.get("consult_runtime")
-        if runtime is not None:
-            runtime.close()
-        reads = self.services.reads
-        audit_store = getattr(getattr(reads, "_reads", reads), "audit_store", None)
-        if audit_store is not None:
-            audit_store.close()
-        projector = getattr(self.consult, "projector", None)
-        if projector is not None:
-            projector.dispose()
-        self.services.engine.dispose()
-        self.consult.close()
+        """Let go of every connection to the store (the next test empties the database); every
+        part is closed even if closing another fails."""
+        with ExitStack() as parts:  # closed in the reverse order
+            parts.callback(self.consult.close)
+            parts.callback(self.services.engine.dispose)
+            projector = getattr(self.consult, "projector", None)
+            if projector is not None:
+                parts.callback(projector.dispose)
+            reads = self.services.reads
+            audit_store = getattr(getattr(reads, "_reads", reads), "audit_store", None)
+            if audit_store is not None:
+                parts.callback(audit_store.close)
+            runtime = self.web.extensions.get("consult_runtime")
+            if runtime is not None:
+                parts.callback(runtime.close)
 
     def web_rows(self) -> tuple[int, int]:
         from sqlalchemy import func, select
@@ -222,37 +225,45 @@ def make_world(tmp_path: Path, url: str) -> World:
     """The world on the store at ``url``: its events, views, accounts and voting codes."""
     clock = FixedClock()
     consult = build_app(url, clock=clock)
-    consult.create_street("S01", "示范街道", OPERATOR)
-    consult.create_community("C01", "示范社区", "S01", OPERATOR)
-    estate = consult.create_estate("WEB", "测试小区", "C01", OPERATOR)
-    consult.import_roll(estate, small_roll(), OPERATOR, source_name="small.csv")
-    rc = Actor.of("rc-1", Role.RESIDENTS_COMMITTEE)
-    party = Actor.of("party-1", Role.PARTY_ORGANISATION)
-    consult.elect_owners_committee(estate, ["oc-1", "oc-2", "P0003"], "2029-01-01", rc)
-    consult.appoint_property_company(
-        estate, "示范物业", ["pm-1"], Actor.of("oc-1", Role.OWNERS_COMMITTEE)
-    )
-    council = consult.create_council(estate, "four-in-one", party)
-    for party_name, holder in [
-        ("party-organisation", "party-1"),
-        ("residents-committee", "rc-1"),
-        ("owners-committee", "oc-1"),
-        ("property-company", "pm-1"),
-    ]:
-        consult.assign_seats(council, party_name, [holder], party)
-    web = create_app(
-        {"TESTING": True},
-        config=Config(url, tmp_path / "instance"),
-        consult=consult,
-        environ=WEB_ENV,
-    )
-    world = World(consult, clock, web, estate, council)
-    store = world.services.accounts
-    for name, (person, roles, bound) in PERSONAS.items():
-        world.accounts[name] = store.create(
-            username(name), PASSWORD, person, f"{name} 用户", roles, estate if bound else None
+    world: World | None = None
+    try:
+        consult.create_street("S01", "示范街道", OPERATOR)
+        consult.create_community("C01", "示范社区", "S01", OPERATOR)
+        estate = consult.create_estate("WEB", "测试小区", "C01", OPERATOR)
+        consult.import_roll(estate, small_roll(), OPERATOR, source_name="small.csv")
+        rc = Actor.of("rc-1", Role.RESIDENTS_COMMITTEE)
+        party = Actor.of("party-1", Role.PARTY_ORGANISATION)
+        consult.elect_owners_committee(estate, ["oc-1", "oc-2", "P0003"], "2029-01-01", rc)
+        consult.appoint_property_company(
+            estate, "示范物业", ["pm-1"], Actor.of("oc-1", Role.OWNERS_COMMITTEE)
         )
-    return world
+        council = consult.create_council(estate, "four-in-one", party)
+        for party_name, holder in [
+            ("party-organisation", "party-1"),
+            ("residents-committee", "rc-1"),
+            ("owners-committee", "oc-1"),
+            ("property-company", "pm-1"),
+        ]:
+            consult.assign_seats(council, party_name, [holder], party)
+        web = create_app(
+            {"TESTING": True},
+            config=Config(url, tmp_path / "instance"),
+            consult=consult,
+            environ=WEB_ENV,
+        )
+        world = World(consult, clock, web, estate, council)
+        store = world.services.accounts
+        for name, (person, roles, bound) in PERSONAS.items():
+            world.accounts[name] = store.create(
+                username(name), PASSWORD, person, f"{name} 用户", roles, estate if bound else None
+            )
+        return world
+    except BaseException:  # let go of the store's connections before the error
+        if world is not None:
+            world.close()
+        else:
+            consult.close()
+        raise
 
 
 @pytest.fixture
