@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -167,11 +168,18 @@ class PostgresServer:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         conn = self._conn
-        conn.execute(
-            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend'"
+        others = (
+            "FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
+        if self._server_version() >= 140000:  # waits until they are gone
+            conn.execute(f"SELECT pg_terminate_backend(pid, 10000) {others}")
+        else:
+            conn.execute(f"SELECT pg_terminate_backend(pid) {others}")
+            for _ in range(100):
+                if not conn.execute(f"SELECT 1 {others}").fetchone():
+                    break
+                time.sleep(0.1)
         tables = [
             sql.Identifier(schema, name)
             for schema, name in conn.execute(
@@ -192,6 +200,10 @@ class PostgresServer:
                 conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(tables)))
         for sequence in sequences:
             conn.execute(sql.SQL("ALTER SEQUENCE {} RESTART").format(sequence))
+
+    def _server_version(self) -> int:
+        assert self._conn is not None
+        return self._conn.info.server_version
 
     def close(self) -> None:
         if self._conn is not None:
