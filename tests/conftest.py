@@ -327,12 +327,6 @@ def app(store_url: str, clock: FixedClock) -> Iterator[ConsultationApp]:
 
 
 @pytest.fixture
-def memory_app(clock: FixedClock) -> ConsultationApp:
-    """An application on the in-memory store, for tests of pure domain behaviour."""
-    return build_app("memory://", clock=clock)
-
-
-@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file, for tests of what is particular to SQLite."""
     return f"sqlite:///{tmp_path / 'consult.sqlite3'}"
