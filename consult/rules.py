@@ -1233,7 +1233,7 @@ def result_from_counts(
     total: Count,
     options: CountingOptions = DEFAULT_OPTIONS,
     *,
-    by_building: Mapping[str, Mapping[Choice | str, Count]] | None = None,
+    by_building: dict[str, dict[Choice | str, Count]] | None = None,
     households: tuple[int, int] | None = None,
 ) -> VoteResult:
     """The result of a vote from its counts rather than its ballots: the one place where the
@@ -1314,7 +1314,7 @@ def result_from_counts(
         raw=raw,
         deemed=deemed,
         passed=deemed.passed if deemed is not None else raw.passed,
-        by_building={b: dict(row) for b, row in (by_building or {}).items()},
+        by_building={} if by_building is None else by_building,
         silent_majority=status,
         deemed_side=side,
     )
