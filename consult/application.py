@@ -7,6 +7,7 @@ into domain errors; concurrent writers to one aggregate are retried.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -173,6 +174,11 @@ class _LRU:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     making: dict[Any, threading.Lock] = field(default_factory=dict)
+    #: After making a value, move every object alive in the process out of the cyclic garbage
+    #: collector's view (``gc.freeze``): a large electorate (17,229 heads: 100,000s of objects) made
+    #: each full collection pause the process for 0.2-0.8 s under load. Frozen objects are still
+    #: freed by reference counting when dropped; only cycles among them would stay.
+    freeze: bool = False
 
     def get_or_make(self, key: Any, make: Callable[[], T]) -> T:
         """The cached value, or made once: concurrent callers of a missing key wait for the first."""
@@ -194,6 +200,8 @@ class _LRU:
                 self.items[key] = value
                 while len(self.items) > self.maxsize:
                     self.items.popitem(last=False)
+            if self.freeze:
+                gc.freeze()
             return value
         finally:
             with self.lock:
@@ -220,7 +228,7 @@ class ConsultationApp(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env=env)
         self.clock: Clock = clock or SystemClock()
-        self._electorates = _LRU(maxsize=16)
+        self._electorates = _LRU(maxsize=16, freeze=True)
         self._vote_views: dict[UUID, tuple[Vote, float]] = {}
         self.group_commit = str(self.env.get("GROUP_COMMIT", "y")).lower() in _YES
         self._committer: GroupCommitter | None = None
@@ -1226,7 +1234,8 @@ class ConsultationApp(Application[UUID]):
                 raise NotOnRollError(field="code", person=elector_id or "?", version=version)
             return elector_id, "code"
         own = electorate.electors_of(actor.person_id)
-        proxied = [p for p, v in vote.proxies.items() if v["holder"] == actor.person_id]
+        # list(): the vote may be a shared read-only view that another thread fast-forwards
+        proxied = [p for p, v in list(vote.proxies.items()) if v["holder"] == actor.person_id]
         if elector_id is None:
             candidates = list(own) + proxied
             if len(candidates) != 1:
