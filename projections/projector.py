@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: Called after each committed section with (position reached, last position in the log).
 Progress = Callable[[int, int], None]
 
-DEFAULT_SECTION_SIZE = 5000
+DEFAULT_SECTION_SIZE = 10_000
 DEFAULT_READ_PROCESS_THRESHOLD = 50_000  # below it, starting a process costs more than it saves
 
 
@@ -114,10 +114,8 @@ class Projector:
         return min(self.positions(names).values())
 
     def _positions(self, conn: Connection, names: Sequence[str]) -> dict[str, int]:
-        rows = conn.execute(
-            sa.select(tracking.c.name, tracking.c.position).where(tracking.c.name.in_(names))
-        )
-        return {name: position for name, position in rows}
+        # Every view's row (a handful), filtered here: a statement built once, read twice a section.
+        return {name: position for name, position in conn.execute(_POSITIONS) if name in names}
 
     def _check(self, names: Sequence[str] | None) -> tuple[str, ...]:
         if names is None:
@@ -292,6 +290,9 @@ class Projector:
 
     def dispose(self) -> None:
         self.store.dispose()
+
+
+_POSITIONS = sa.select(tracking.c.name, tracking.c.position)
 
 
 def _after(ballots: list[BallotRow], position: int) -> list[BallotRow]:

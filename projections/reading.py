@@ -83,8 +83,9 @@ def _sqlite_rows(recorder: Any) -> Callable[[int, int], list[LogRow]]:
     datastore = recorder.datastore
 
     def rows(start: int, size: int) -> list[LogRow]:
-        with datastore.transaction(commit=False) as cursor:
-            cursor.row_factory = None  # plain tuples
+        with datastore.transaction(commit=False) as wrapped:
+            cursor = wrapped.sqlite_cursor  # the library's wrapper holds the sqlite3 cursor
+            cursor.row_factory = None  # plain tuples, not sqlite3.Row
             cursor.execute(statement, (start, size))
             return cursor.fetchall()
 

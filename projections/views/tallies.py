@@ -12,6 +12,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress, filterfalse
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 COUNTERS = tuple(f"{c.value}_{k}" for c in CHOICE_ORDER for k in ("heads", "area"))
 _KEYS = {c.value: (f"{c.value}_heads", f"{c.value}_area") for c in CHOICE_ORDER}
 _INDEX = {c.value: 2 * i for i, c in enumerate(CHOICE_ORDER)}  # of its heads in COUNTERS
-_VOTE_OF = itemgetter(3)  # of a BallotRow
+_BALLOT_OF, _VOTE_OF = itemgetter(1), itemgetter(3)  # of a BallotRow
 
 
 def _counter_columns() -> list[sa.Column[Any]]:
@@ -134,12 +135,42 @@ def dump_buildings(buildings: dict[str, list[int]]) -> str:
 
 
 @dataclass(frozen=True)
+class Electorate:
+    """A frozen electorate as the tally counts it, shared by every vote on the same roll (or
+    register) version."""
+
+    electors: dict[str, tuple[str, int, str | None]]  # elector -> (building, area, household)
+    buildings: dict[str, tuple[int, int]]  # building -> (heads, area)
+    total_area: int
+    total_households: int
+
+    @classmethod
+    def of(cls, electors: dict[str, tuple[str, int, str | None]]) -> Electorate:
+        buildings: dict[str, list[int]] = {}
+        for building, area, _ in electors.values():
+            b = buildings.setdefault(building, [0, 0])
+            b[0] += 1
+            b[1] += area
+        households = {h for _, _, h in electors.values() if h is not None}
+        return cls(
+            electors,
+            {b: (heads, area) for b, (heads, area) in buildings.items()},
+            sum(area for _, area in buildings.values()),
+            len(households),
+        )
+
+
+@dataclass(frozen=True)
 class VoteRules:
     """What never changes about a vote once opened: who may vote, where, with how much area."""
 
-    electors: dict[str, tuple[str, int, str | None]]  # elector -> (building, area, household)
+    electorate: Electorate
     participating: frozenset[str]  # choices that count as participating
     households: bool  # the rule set has a household quorum
+
+    @property
+    def electors(self) -> dict[str, tuple[str, int, str | None]]:
+        return self.electorate.electors
 
 
 #: A ballot as the log last showed it: the row of its latest event, with its vote and elector
@@ -158,7 +189,7 @@ class _Vote:
         self.rules = rules
         self.opened = opened
         self.closed_at = closed_at
-        self.buildings: dict[str, list[int]] = {}
+        self.buildings = {b: [0] * 8 for b in rules.electorate.buildings}
         self.households: dict[str, int] = {}
         self.late = 0
 
@@ -195,7 +226,7 @@ class TalliesView(View):
     def __init__(self, app: ConsultationApp, store: ViewStore) -> None:
         super().__init__(app, store)
         self._rules: OrderedDict[str, VoteRules] = OrderedDict()  # a few recent votes
-        self._electorates: OrderedDict[str, dict[str, tuple[str, int, str | None]]] = OrderedDict()
+        self._electorates: OrderedDict[str, Electorate] = OrderedDict()
         self._pinned: dict[str, VoteRules] = {}  # every vote of the section being applied
         # Recently seen ballots as the log last showed them, in two generations (the older is
         # dropped when the newer fills up). Facts of the log, true whatever the views hold, so a
@@ -238,7 +269,7 @@ class TalliesView(View):
         if vote.options.invalid_participates:
             participating.add(Choice.INVALID.value)
         rules = VoteRules(
-            electors=self._electors(vote),
+            electorate=self._electorate(vote),
             participating=frozenset(participating),
             households=rs.household_quorum_threshold is not None,
         )
@@ -247,24 +278,25 @@ class TalliesView(View):
             self._rules.popitem(last=False)
         return rules
 
-    def _electors(self, vote: Vote) -> dict[str, tuple[str, int, str | None]]:
-        """Elector -> (building, area, household) of a frozen electorate, shared by every vote
-        on the same roll (or register) version."""
+    def _electorate(self, vote: Vote) -> Electorate:
+        """The vote's frozen electorate, shared by every vote on the same roll version."""
         key = json.dumps(vote.electorate, sort_keys=True, default=str)
-        electors = self._electorates.get(key)
-        if electors is None:
-            electors = {
-                e.elector_id: (
-                    e.building,
-                    hundredths(e.area) if e.area is not None else 0,
-                    e.household,
-                )
-                for e in self.app.electorate(vote).electors
-            }
-            self._electorates[key] = electors
+        electorate = self._electorates.get(key)
+        if electorate is None:
+            electorate = Electorate.of(
+                {
+                    e.elector_id: (
+                        e.building,
+                        hundredths(e.area) if e.area is not None else 0,
+                        e.household,
+                    )
+                    for e in self.app.electorate(vote).electors
+                }
+            )
+            self._electorates[key] = electorate
             while len(self._electorates) > 4:
                 self._electorates.popitem(last=False)
-        return electors
+        return electorate
 
     def prepare(self, events: Sequence[Projected], ballots: Sequence[BallotRow]) -> None:
         """Pin the electorate of every vote the section concerns, and make sure that how each
@@ -276,9 +308,9 @@ class TalliesView(View):
                 pinned[vote.id.hex] = self._vote_rules(vote)
         wanted = set(map(_VOTE_OF, ballots))
         wanted.discard(None)
-        changes = [b for b in ballots if b[3] is None]
+        changes = list(filterfalse(_VOTE_OF, ballots))  # a change has no vote of its own
         if changes:
-            created = {b[1] for b in ballots if b[3] is not None}
+            created = set(compress(map(_BALLOT_OF, ballots), map(_VOTE_OF, ballots)))
             seen: set[str] = set()
             for _, ballot_id, version, *_ in changes:
                 if ballot_id in created or ballot_id in seen:
@@ -421,13 +453,14 @@ class TalliesView(View):
                 current, opened, closed_at = vote_id, vote.opened, vote.closed_at
                 electors, counts = vote.rules.electors, vote.buildings
                 households = vote.rules.households
-            elector = electors.get(elector_id)  # type: ignore[arg-type]
-            if elector is not None and (closed_at is None or position < closed_at):
+            try:
+                building, area, household = electors[elector_id]  # type: ignore[index]
+                counted = closed_at is None or position < closed_at
+            except KeyError:  # not on the frozen roll: kept, never counted
+                counted = False
+            if counted:
                 # While the vote is open every earlier event of the ballot counted too.
-                building, area, household = elector
-                row = counts.get(building)
-                if row is None:
-                    row = counts[building] = [0] * 8
+                row = counts[building]
                 if previous is not None:
                     i = index[previous]
                     row[i] -= 1
@@ -461,16 +494,11 @@ class TalliesView(View):
         e: Any,
         new_votes: list[dict[str, Any]],
     ) -> None:
-        buildings: dict[str, list[int]] = {}
-        total_area = 0
-        for building, area, _ in rules.electors.values():
-            b = buildings.get(building)
-            if b is None:
-                b = buildings[building] = [0] * (2 + len(COUNTERS))
-            b[0] += 1
-            b[1] += area
-            total_area += area
-        households = {h for _, _, h in rules.electors.values() if h is not None}
+        electorate = rules.electorate
+        buildings = {
+            b: [heads, area] + [0] * len(COUNTERS)
+            for b, (heads, area) in electorate.buildings.items()
+        }
         zero = dict.fromkeys(COUNTERS, 0)
         new_votes.append(
             {
@@ -492,9 +520,9 @@ class TalliesView(View):
                 "closed_at": None,
                 "close_position": None,
                 "result_passed": None,
-                "total_heads": len(rules.electors),
-                "total_area": total_area,
-                "total_households": len(households),
+                "total_heads": len(electorate.electors),
+                "total_area": electorate.total_area,
+                "total_households": electorate.total_households,
                 "households_participating": 0,
                 "proxies": 0,
                 "late_ballots": 0,
