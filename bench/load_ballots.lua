@@ -85,9 +85,10 @@ end
 
 function done(summary, latency, requests)
   io.write(string.format(
-    '{"requests": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
+    '{"requests": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "p999_us": %d, "max_us": %d, ' ..
     '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d}\n',
-    summary.requests, latency:percentile(50), latency:percentile(99),
+    summary.requests, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency:percentile(99.9),
     latency.max, summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.timeout))
 end
