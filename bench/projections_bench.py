@@ -3,7 +3,10 @@
 - ``log_read``: the library's own notification-log read rate (``NotificationLogReader``, sections
   of 1,000) over the same store, in the same run as
 - ``rebuild``: ``Projector.rebuild()`` of every view from zero, in events/s, and its ratio to the
-  read rate (target ≥ 0.5);
+  read rate (target ≥ 0.5): the ratio of the medians over the rounds, and each round's (its read
+  and its rebuild run one after the other). Each run also gives its CPU time per event (this
+  process; for the rebuild also its log-reader process), which the machine's load changes less
+  than the wall clock;
 - ``tally_latency``: ``Queries.vote_tally`` p50 / p95 on the 240-unit and the 20,000-unit rolls of
   ../shared/data (target p95 ≤ 5 ms, large / small ≤ 1.5);
 - ``rebuild_memory``: peak RSS of a fresh process rebuilding every view from a store of
@@ -11,8 +14,9 @@
 
 The store is SQLite (the embedded default): one estate on the 20,000-unit roll, one case whose
 agenda has as many items as needed, a vote per item, and real ballot events made by the domain's
-aggregates and stored by the application's recorder in batches: every owner votes, in random
-order and at random times, and 15 % change their vote later (``Ballot.Changed``).
+aggregates and stored by the application's recorder in batches of 5,000: every owner votes, in
+the roll's order, with a random choice, and 15 % (at random) change their vote, stored right after
+their first ballot (``Ballot.Changed``); the clock moves a minute between votes.
 
     PYTHONPATH=. python bench/projections_bench.py                  # 1,000,000 events
     PYTHONPATH=. python bench/projections_bench.py --events 200000  # quicker
@@ -27,15 +31,17 @@ import math
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +70,7 @@ def emit(**fields: Any) -> None:
 
 
 def machine() -> dict[str, Any]:
+    """The machine, and its load average (1, 5, 15 minutes) when the run starts."""
     cpu = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -77,6 +84,7 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "python": platform.python_version(),
         "system": platform.system(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -106,7 +114,7 @@ def build_store(
     rng = random.Random(seed)
     mapper, recorder = app.mapper, app.recorder
     for vote in votes:
-        stored = []
+        stored: list[Any] = []
         for head in heads:
             ballot = Ballot.start(
                 ballot_id(vote, head.head_id),
@@ -133,36 +141,59 @@ def build_store(
     return app, votes
 
 
-def read_rate(app: ConsultationApp) -> float:
-    started = time.perf_counter()
-    count = sum(
-        1 for _ in NotificationLogReader(app.notification_log, section_size=1000).read(start=1)
+class Run(NamedTuple):
+    """One timed run: events per second (wall clock) and CPU time per event, in µs, of this
+    process and of the child processes it waited for (the rebuild's log reader)."""
+
+    rate: float
+    cpu_us: float
+    child_cpu_us: float
+
+
+@contextlib.contextmanager
+def timed(events: int, runs: list[Run]) -> Iterator[None]:
+    def children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    wall, cpu, child = time.perf_counter(), time.process_time(), children()
+    yield
+    wall, cpu, child = (
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        children() - child,
     )
-    return count / (time.perf_counter() - started)
+    runs.append(Run(events / wall, cpu / events * 1e6, child / events * 1e6))
 
 
-def read_and_decode_rate(app: ConsultationApp) -> float:
+def read_rate(app: ConsultationApp, runs: list[Run]) -> None:
+    events = app.recorder.max_notification_id() or 0
+    with timed(events, runs):
+        count = sum(
+            1 for _ in NotificationLogReader(app.notification_log, section_size=1000).read(start=1)
+        )
+    assert count == events
+
+
+def read_and_decode_rate(app: ConsultationApp, runs: list[Run]) -> None:
     """The same read, each notification made a domain event by the application's mapper (the
     least any projection built on the library's decoding does per event)."""
-    started = time.perf_counter()
+    events = app.recorder.max_notification_id() or 0
     decode = app.mapper.to_domain_event
-    count = 0
-    for notification in NotificationLogReader(app.notification_log, section_size=1000).read(
-        start=1
-    ):
-        decode(notification)
-        count += 1
-    return count / (time.perf_counter() - started)
+    with timed(events, runs):
+        for notification in NotificationLogReader(app.notification_log, section_size=1000).read(
+            start=1
+        ):
+            decode(notification)
 
 
-def rebuild_rate(app: ConsultationApp, url: str) -> float:
+def rebuild_rate(app: ConsultationApp, url: str, runs: list[Run]) -> None:
     store = open_store(url)
     try:
         projector = Projector(app, store)
-        total = app.recorder.max_notification_id() or 0
-        started = time.perf_counter()
-        projector.rebuild()
-        return total / (time.perf_counter() - started)
+        events = app.recorder.max_notification_id() or 0
+        with timed(events, runs):
+            assert projector.rebuild() == events
     finally:
         store.dispose()
 
@@ -175,7 +206,7 @@ def percentiles(times: list[float]) -> tuple[float, float]:
 def tally_latencies(stores: list[tuple[Path, str]], n: int) -> list[dict[str, Any]]:
     """p50 / p95 of ``vote_tally`` on each store, queries interleaved so both see the same
     machine load; each store's first vote (every owner voted) is queried."""
-    targets = []
+    targets: list[tuple[str, Queries, UUID, Any, list[float]]] = []
     for path, roll in stores:
         url = f"sqlite:///{path}"
         app, votes = build_store(path, roll, 1) if not path.exists() else (build_app(url), [])
@@ -273,8 +304,10 @@ def rebuild_only(path: Path) -> None:
     app = build_app(url)
     before = _hwm_mb()
     events = app.recorder.max_notification_id() or 0
+    runs: list[Run] = []
     with ChildPeaks() as children:
-        rate = rebuild_rate(app, url)
+        rebuild_rate(app, url, runs)
+    rate = runs[0].rate
     peak = _hwm_mb()
     child = max(children.peaks.values(), default=0.0)
     emit(
@@ -295,7 +328,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the large store")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved read / rebuild rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved read / rebuild rounds")
     parser.add_argument("--queries", type=int, default=2000, help="tally queries per roll")
     parser.add_argument(
         "--dir", type=Path, default=None, help="keep the stores here (reused if present)"
@@ -320,29 +353,47 @@ def main() -> None:
     else:
         app = build_app(f"sqlite:///{large}")
     url = f"sqlite:///{large}"
-    reads, decodes, rebuilds = [], [], []
-    for _ in range(args.rounds):  # interleaved, so each sees the same machine load
-        reads.append(read_rate(app))
-        decodes.append(read_and_decode_rate(app))
-        rebuilds.append(rebuild_rate(app, url))
-    read, decoded, rebuild = (statistics.median(x) for x in (reads, decodes, rebuilds))
+    reads: list[Run] = []
+    decodes: list[Run] = []
+    rebuilds: list[Run] = []
+    for _ in range(args.rounds):  # interleaved, read and rebuild one after the other, so that
+        read_rate(app, reads)  # the two the ratio compares see the same machine load
+        rebuild_rate(app, url, rebuilds)
+        read_and_decode_rate(app, decodes)
+    read, decoded, rebuild = (
+        statistics.median(r.rate for r in x) for x in (reads, decodes, rebuilds)
+    )
     events = app.recorder.max_notification_id()
-    emit(metric="log_read", events=events, events_per_s=round(read), runs=[round(r) for r in reads])
+    emit(
+        metric="log_read",
+        events=events,
+        events_per_s=round(read),
+        runs=[round(r.rate) for r in reads],
+        cpu_us_per_event=[round(r.cpu_us, 2) for r in reads],
+    )
     emit(
         metric="log_read_and_decode",
         events=events,
         events_per_s=round(decoded),
-        runs=[round(r) for r in decodes],
+        runs=[round(r.rate) for r in decodes],
+        cpu_us_per_event=[round(r.cpu_us, 2) for r in decodes],
     )
     emit(
         metric="rebuild",
         events=events,
         events_per_s=round(rebuild),
-        runs=[round(r) for r in rebuilds],
+        runs=[round(r.rate) for r in rebuilds],
         ratio_to_log_read=round(rebuild / read, 3),
+        ratios_per_round=[round(b.rate / r.rate, 3) for r, b in zip(reads, rebuilds, strict=True)],
+        median_ratio_per_round=round(
+            statistics.median(b.rate / r.rate for r, b in zip(reads, rebuilds, strict=True)), 3
+        ),
         ratio_to_log_read_and_decode=round(rebuild / decoded, 3),
+        cpu_us_per_event=[round(r.cpu_us, 2) for r in rebuilds],
+        reader_process_cpu_us_per_event=[round(r.child_cpu_us, 2) for r in rebuilds],
         target_ratio=0.5,
         ok=rebuild / read >= 0.5,
+        load_average=[round(x, 2) for x in os.getloadavg()],
     )
     emit(**rebuild_in_fresh_process(large))
     small, big = tally_latencies(
