@@ -8,10 +8,14 @@ import io
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from consult.motion import MotionState
 from tests.web.browser.conftest import PHONE, axe_source, axe_violations, sign_in
 from tests.web.conftest import World, username
+
+# Pages load slowly on a busy two-core CI machine: wait for what a user would wait for.
+expect.set_options(timeout=30_000)
 
 pytestmark = pytest.mark.slow
 
@@ -25,15 +29,15 @@ def test_a_resident_on_a_phone_votes_and_sees_it_counted(
     page = context_factory(**PHONE).new_page()
     sign_in(page, base, "resident")
     page.get_by_role("link", name="加装电梯").first.click()
-    assert page.get_by_role("heading", name="加装电梯", exact=True).is_visible()
-    assert page.get_by_text("10 / 40", exact=False).first.is_visible()
+    expect(page.get_by_role("heading", name="加装电梯", exact=True)).to_be_visible()
+    expect(page.get_by_text("10 / 40", exact=False).first).to_be_visible()
     page.get_by_role("link", name="去投票 / 查看我的选票").click()
     page.get_by_label("同意").check()
     page.get_by_role("button", name="提交选票").click()
     page.wait_for_url("**/receipt**")
-    assert page.get_by_role("heading", name="投票回执").is_visible()
-    assert page.get_by_text("您的选票已计入本次表决。").is_visible()
-    assert page.get_by_text("11 / 40", exact=False).first.is_visible()
+    expect(page.get_by_role("heading", name="投票回执")).to_be_visible()
+    expect(page.get_by_text("您的选票已计入本次表决。")).to_be_visible()
+    expect(page.get_by_text("11 / 40", exact=False).first).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, "the page must not scroll sideways on a phone"
     assert world.consult.ballots(world.consult.vote(vote))["H:P0001"].value == "yes"
@@ -49,20 +53,20 @@ def test_a_committee_motion_reaches_five_percent_and_is_tabled(
     committee.get_by_label("动议标题").fill("增设快递柜")
     committee.get_by_label("动议内容").fill("在南门增设智能快递柜。")
     committee.get_by_role("button", name="发起动议").click()
-    assert committee.get_by_text("动议已发起").is_visible()
+    expect(committee.get_by_text("动议已发起")).to_be_visible()
     committee.get_by_role("button", name="联署", exact=True).click()
-    assert committee.get_by_text("1 / 40", exact=False).first.is_visible()
-    assert committee.get_by_text("还差 1 人", exact=False).is_visible()
+    expect(committee.get_by_text("1 / 40", exact=False).first).to_be_visible()
+    expect(committee.get_by_text("还差 1 人", exact=False)).to_be_visible()
 
     neighbour = context_factory(**PHONE).new_page()
     sign_in(neighbour, base, "resident2")
     neighbour.goto(committee.url)
     neighbour.get_by_role("button", name="联署", exact=True).click()
-    assert neighbour.get_by_text("已自动列入议题").first.is_visible()
+    expect(neighbour.get_by_text("已自动列入议题").first).to_be_visible()
 
     committee.goto(f"{base}/committee/")
     tabled = committee.get_by_role("region", name="联署达到门槛、须答复的议题")
-    assert tabled.get_by_role("link", name="增设快递柜").is_visible()
+    expect(tabled.get_by_role("link", name="增设快递柜")).to_be_visible()
     motion = next(
         m
         for m in world.consult.recorder.select_notifications(1, 100_000)
@@ -81,7 +85,7 @@ def test_an_auditor_opens_a_timeline_and_exports_it(
     sign_in(page, base, "street")
     page.goto(f"{base}/audit/")
     page.get_by_role("link", name="审计测试议题").click()
-    assert page.get_by_role("cell", name="理由已公开：不属于本小区事务。").is_visible()
+    expect(page.get_by_role("cell", name="理由已公开：不属于本小区事务。")).to_be_visible()
     with page.expect_download() as info:
         page.get_by_role("link", name="导出事件 CSV").click()
     download = info.value
@@ -205,15 +209,15 @@ def test_a_committee_opens_an_account_and_the_newcomer_signs_in_and_changes_it(
     sign_in(committee, base, "rc")
     committee.get_by_role("link", name="账号管理").click()
     committee.get_by_role("button", name="开设账号").click()  # nothing filled in
-    assert committee.get_by_role("alert").is_visible()
-    assert committee.get_by_text("身份：至少选择一项").first.is_visible()
+    expect(committee.get_by_role("alert")).to_be_visible()
+    expect(committee.get_by_text("身份：至少选择一项").first).to_be_visible()
     assert axe_violations(committee, source) == []
     committee.get_by_label("用户名").fill("browser.newcomer")
     committee.get_by_label("姓名").fill("新来的业主")
     committee.get_by_label("人员编号").fill("P0033")
     committee.get_by_label("居民/业主").check()
     committee.get_by_role("button", name="开设账号").click()
-    assert committee.get_by_role("heading", name="账号已创建。").is_visible()
+    expect(committee.get_by_role("heading", name="账号已创建。")).to_be_visible()
     assert axe_violations(committee, source) == []
     temporary = committee.locator(".secret").inner_text()
 
@@ -227,7 +231,7 @@ def test_a_committee_opens_an_account_and_the_newcomer_signs_in_and_changes_it(
     newcomer.get_by_label("新密码", exact=True).fill("my-own-pass-1")
     newcomer.get_by_label("再次输入新密码").fill("my-own-pass-1")
     newcomer.get_by_role("button", name="修改密码").click()
-    assert newcomer.get_by_text("密码已修改").is_visible()
+    expect(newcomer.get_by_text("密码已修改")).to_be_visible()
     store = world.services.accounts
     assert store.authenticate("browser.newcomer", "my-own-pass-1") is not None
 
@@ -242,12 +246,12 @@ def test_forms_with_errors_and_the_letters_page_pass_the_scan(
     sign_in(page, base, "oc")
     page.goto(f"{base}/committee/topics/new")
     page.get_by_role("button", name="登记").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     assert axe_violations(page, source) == []
     page.goto(f"{base}/committee/votes/{vote}")
     page.get_by_role("button", name="生成表决码并打印通知书").click()
-    assert page.get_by_role("heading", name="表决通知书").first.is_visible()
+    expect(page.get_by_role("heading", name="表决通知书").first).to_be_visible()
     assert axe_violations(page, source) == []
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto(f"{base}/committee/votes/{vote}")
