@@ -20,6 +20,7 @@ import gc
 import os
 import pickle
 import queue
+import select
 import struct
 import subprocess
 import sys
@@ -167,19 +168,18 @@ class ThreadReader:
         self._pool: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, Future[Section]] | None = None
 
-    def _read(self, start: int) -> Section:
+    def read(self, start: int) -> Section:
+        """The section from ``start``, read now in this thread (no read-ahead)."""
         return read_section(self.rows, self.decoder, self.wanted, start, self.size)
 
     def section(self, start: int) -> Section:
         ahead, self._ahead = self._ahead, None
-        section = (
-            ahead[1].result() if ahead is not None and ahead[0] == start else self._read(start)
-        )
+        section = ahead[1].result() if ahead is not None and ahead[0] == start else self.read(start)
         if section.read == self.size:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="projections-read-ahead")
             following = section.last + 1
-            self._ahead = (following, self._pool.submit(self._read, following))
+            self._ahead = (following, self._pool.submit(self.read, following))
         return section
 
     def close(self) -> None:
@@ -188,12 +188,17 @@ class ThreadReader:
 
 
 class ProcessReader:
-    """Reads and decodes in a child process (``projections.reading.main``), which keeps a section
-    ahead of the one being applied; sections come back pickled through a pipe.
+    """Reads and decodes in a child process (``projections.reading.main``), which keeps up to
+    ``AHEAD`` sections ahead of the one being applied; sections come back pickled through a pipe.
 
-    If the caller asks for another position than the child is at (another updater applied a
-    section meanwhile), it reads that section itself from then on.
+    While the child starts (a new interpreter and application: most of a second) the sections are
+    read here, and those the child then sends for them are skipped unread. If the caller asks for
+    another position than expected (another updater applied a section meanwhile), it reads that
+    section itself from then on.
     """
+
+    #: Read here until the child has caught up (tests turn it off to exercise the child alone).
+    read_while_starting = True
 
     def __init__(
         self, app: Any, start: int, size: int, wanted: frozenset[str], fallback: ThreadReader
@@ -201,12 +206,15 @@ class ProcessReader:
         self.size = size
         self.fallback = fallback
         self.decoder = fallback.decoder
-        self._next: int | None = start
+        self.taken = 0  # sections received from the child
+        self._next: int | None = start  # where the caller is expected to ask next
+        self._child_at: int | None = start  # where the child's next section starts (None: ended)
         path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         self._process = subprocess.Popen(
             [sys.executable, "-c", "from projections.reading import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            bufsize=0,  # no buffer in this process: select() then tells whether a frame waits
             env={**os.environ, "PYTHONPATH": path},
         )
         assert self._process.stdin is not None and self._process.stdout is not None
@@ -218,14 +226,48 @@ class ProcessReader:
         if start != self._next:
             self.close()
             return self.fallback.section(start)
-        message = _receive(self._out)
-        if message is None or isinstance(message, str):
+        if self.taken == 0 and self.read_while_starting:
+            # The child's sections for positions applied meanwhile are dropped; until it sends
+            # the one wanted, read here rather than wait.
+            while self._child_at is not None and self._child_at < start and self._waiting():
+                self._frame(keep=False)
+            if self._child_at != start or not self._waiting():
+                return self._expect(self.fallback.read(start))
+        while self._child_at is not None and self._child_at < start:
+            self._frame(keep=False)
+        if self._child_at != start:  # the child ended before the log did
+            return self._expect(self.fallback.read(start))
+        section = self._frame(keep=True)
+        assert section is not None
+        self.taken += 1
+        return self._expect(section)
+
+    def _expect(self, section: Section) -> Section:
+        self._next = section.last + 1 if section.read == self.size else None
+        return section
+
+    def _waiting(self) -> bool:
+        """Whether the child has started sending a frame (reading it will not wait long)."""
+        return bool(select.select([self._out], [], [], 0)[0])
+
+    def _frame(self, keep: bool) -> Section | None:
+        """The child's next section (None when ``keep`` is false: read past, not decoded)."""
+        header = _read_exact(self._out, _HEADER.size)
+        if header is None:
             self.close()
-            raise ProjectionError(f"the log reader process failed: {message or 'it ended'}")
-        read, last, others, ballots = message
+            raise ProjectionError("the log reader process failed: it ended")
+        length, read, last = _HEADER.unpack(header)
+        payload = _read_exact(self._out, length)
+        if payload is None or read < 0:
+            self.close()
+            failure = "it ended" if payload is None else pickle.loads(payload)
+            raise ProjectionError(f"the log reader process failed: {failure}")
+        self._child_at = last + 1 if read == self.size else None
+        if not keep:
+            return None
+        others, ballots = pickle.loads(payload)
         decode = self.decoder.decode
         items = [Projected(n.id, n.topic, decode(n)) for n in others]
-        self._next = last + 1 if read == self.size else None
         return Section(read, last, items, ballots)
 
     def close(self) -> None:
@@ -237,24 +279,30 @@ class ProcessReader:
         self.fallback.close()
 
 
-_LENGTH = struct.Struct("!Q")
+#: A frame's header: payload length, notifications read (-1: the payload says what failed), and
+#: the last position read.
+_HEADER = struct.Struct("!Qqq")
 
 #: Sections the child keeps decoded ahead of what the parent has taken (a buffer that absorbs
 #: the moments when one of the two processes gets less of the CPU than the other).
 AHEAD = 4
 
 
-def _frame(message: Any) -> bytes:
+def _frame(read: int, last: int, message: Any) -> bytes:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(payload)) + payload
+    return _HEADER.pack(len(payload), read, last) + payload
 
 
-def _receive(source: IO[bytes]) -> Any:
-    header = source.read(_LENGTH.size)
-    if len(header) < _LENGTH.size:
-        return None
-    (length,) = _LENGTH.unpack(header)
-    return pickle.loads(source.read(length))
+def _read_exact(source: IO[bytes], n: int) -> bytearray | None:
+    """``n`` bytes from an unbuffered pipe; None if it ends first."""
+    buffer = bytearray(n)
+    view, got = memoryview(buffer), 0
+    while got < n:
+        count = source.readinto(view[got:])  # type: ignore[attr-defined]
+        if not count:
+            return None
+        got += count
+    return buffer
 
 
 class _Sender:
@@ -277,9 +325,10 @@ class _Sender:
                 self.gone.set()
                 return
 
-    def send(self, message: Any) -> bool:
-        """Queue a message; False once the parent has gone."""
-        frame = _frame(message)
+    def send(self, read: int, last: int, message: Any) -> bool:
+        """Queue a section (``read`` -1: ``message`` says what failed); False once the parent
+        has gone."""
+        frame = _frame(read, last, message)
         while not self.gone.is_set():
             try:
                 self._queue.put(frame, timeout=0.5)
@@ -314,10 +363,10 @@ def main() -> None:
             found = rows(start, size)
             others, ballots = split_rows(found, decoder, topics)
             last = found[-1][0] if found else start - 1
-            if not sender.send((len(found), last, others, ballots)) or len(found) < size:
+            if not sender.send(len(found), last, (others, ballots)) or len(found) < size:
                 return
             start = last + 1
     except BaseException as e:  # reported to the parent, which raises it
-        sender.send(f"{type(e).__name__}: {e}")
+        sender.send(-1, -1, f"{type(e).__name__}: {e}")
     finally:
         sender.close()
