@@ -191,6 +191,36 @@ def from_http(error: HTTPException) -> Problem:
     return Problem(status, "http_error", _("请求未能完成（%(status)s）。", status=status))
 
 
+def is_store_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the store cannot be reached now (refused, overloaded, locked).
+
+    A programming error that a driver also reports as "operational" (SQLite's "no such table")
+    stays a 500: only connection failures, pool exhaustion and SQLite's lock timeouts count.
+    """
+    import sqlite3
+
+    import psycopg
+    import psycopg_pool
+    import sqlalchemy.exc
+
+    seen: BaseException | None = error
+    while seen is not None:  # eventsourcing and SQLAlchemy wrap the driver's error
+        if isinstance(seen, sqlite3.OperationalError):
+            text = str(seen).lower()
+            return any(w in text for w in ("locked", "busy", "unable to open", "disk i/o"))
+        if isinstance(
+            seen,
+            psycopg.OperationalError
+            | psycopg.InterfaceError
+            | psycopg_pool.PoolTimeout
+            | sqlalchemy.exc.TimeoutError,
+        ):
+            return True
+        orig = getattr(seen, "orig", None)
+        seen = orig if isinstance(orig, BaseException) else (seen.__cause__ or seen.__context__)
+    return False
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(problem: Problem) -> Response:
@@ -210,6 +240,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _internal(error: Exception) -> Response:
+        if is_store_unavailable(error):
+            # The database refused a connection or is overloaded: say so, and when to retry.
+            logger.warning("store unavailable on %s %s: %s", request.method, request.path, error)
+            return problem_response(
+                Problem(
+                    503,
+                    "store_unavailable",
+                    _("系统繁忙，数据库暂时无法访问，操作可能未完成。请稍后刷新查看，再重试。"),
+                    headers={"Retry-After": "5"},
+                )
+            )
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(
             Problem(500, "internal", _("服务器内部错误，请稍后再试。操作可能未完成。"))
