@@ -313,13 +313,24 @@ class Ballot(ConsultAggregate):
                 why="纸质选票已录入，不能在网上更改。",
                 why_en="a paper ballot was entered; it cannot be changed online.",
             )
-        if not change_allowed:
+        in_person = ("online", "code")
+        if channel == "proxy" and self.channel in in_person:
+            raise AlreadyVotedError(
+                field="choice",
+                why="业主本人已投票，以本人投票为准，受托人不能更改。",
+                why_en="the owner has voted in person, which prevails; the proxy cannot change it.",
+            )
+        if self.channel == "proxy" and channel in in_person:
+            # The owner's own vote prevails over the proxy's (the proxy is revoked by voting in
+            # person): not a change of the owner's mind, so the change rules do not apply.
+            pass
+        elif not change_allowed:
             raise AlreadyVotedError(
                 field="choice",
                 why="本次表决不允许改票。",
                 why_en="this vote does not allow changes.",
             )
-        if self.changes >= 1:
+        elif self.changes >= 1:
             raise AlreadyVotedError(
                 field="choice", why="已改过一次票。", why_en="the ballot was already changed once."
             )

@@ -177,6 +177,26 @@ def test_proxy_holder_casts_for_the_principal(world: World) -> None:
     assert app.vote(vote_id).proxies["H:O1"] == {"holder": "neighbour", "document": "WT-001"}
 
 
+def test_the_owner_s_own_vote_prevails_over_the_proxy_s(world: World) -> None:
+    app = world.app
+    app.change_settings(world.estate, {"vote_change_allowed": False}, OC)
+    vote_id = vote_on(world)
+    app.register_proxy(vote_id, "H:O1", "neighbour", "WT-001", OC)
+    app.register_proxy(vote_id, "H:O2", "neighbour", "WT-002", OC)
+    # O1 voted in person first: the proxy cannot overwrite it.
+    app.cast_ballot(vote_id, "yes", owner("O1"))
+    with pytest.raises(AlreadyVotedError) as err:
+        app.cast_ballot(vote_id, "no", owner("neighbour"), elector_id="H:O1")
+    assert_specific(err.value, "voted in person")
+    # The proxy voted first for O2: O2's own vote replaces it, although changes are off.
+    app.cast_ballot(vote_id, "no", owner("neighbour"), elector_id="H:O2")
+    receipt = app.cast_ballot(vote_id, "yes", owner("O2"))
+    assert receipt.changed and receipt.channel == "online"
+    assert counted(app, vote_id) == {"H:O1": Choice.YES, "H:O2": Choice.YES}
+    with pytest.raises(AlreadyVotedError):  # and the owner's own vote is final here
+        app.cast_ballot(vote_id, "no", owner("O2"))
+
+
 def test_proxy_cap_per_holder_is_the_estate_setting(world: World) -> None:
     world.app.change_settings(world.estate, {"proxy_cap": 2}, OC)
     vote_id = vote_on(world)
