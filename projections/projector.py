@@ -8,6 +8,7 @@ incremental update (a few new events after a command) and a rebuild from zero.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -55,8 +56,10 @@ class Projector:
         self.app = app
         self.store = store
         self.section_size = section_size
-        #: Catching up this many events or more, the log is read in a child process (None: never).
+        #: Catching up this many events or more, the log is read in a child process (None: never)
+        #: if ``spare_core()`` says a core is free for it.
         self.read_process_threshold = read_process_threshold
+        self.spare_core: Callable[[], bool] = spare_core
         chosen = list(views) if views is not None else default_views(app, store)
         self.views: dict[str, View] = {v.name: v for v in chosen}
         self.decoder = EventDecoder(app.mapper)
@@ -167,14 +170,22 @@ class Projector:
             reader.close()
 
     def _reader(self, names: Sequence[str], head: int) -> Reader:
-        """A thread reads ahead; a process, when the log is far ahead and in a shared database."""
+        """The log is read in this process: ahead, in a thread, where reading waits on a database
+        server (PostgreSQL); else one section after the other (reading SQLite is work for the
+        CPU, which a thread would only share). In a child process, on another core, when the log
+        is far ahead, in a database another process can open, and a core is free: otherwise the
+        reader would only take its CPU time from the projector's, and the pickled sections cost
+        both processes time."""
         wanted = frozenset().union(*(self.views[n].topics for n in names))
-        reader = ThreadReader(self.app.recorder, self.decoder, wanted, self.section_size)
+        server = self.app.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+        reader = ThreadReader(
+            self.app.recorder, self.decoder, wanted, self.section_size, read_ahead=server
+        )
         threshold = self.read_process_threshold
         if threshold is None or not _shared(self.app.env):
             return reader
         start = min(self.positions(names).values()) + 1
-        if head - start < threshold:
+        if head - start < threshold or not self.spare_core():
             return reader
         return ProcessReader(self.app, start, self.section_size, wanted, reader)
 
@@ -300,6 +311,28 @@ def _after(ballots: list[BallotRow], position: int) -> list[BallotRow]:
     if not ballots or ballots[0][0] > position:
         return ballots
     return [b for b in ballots if b[0] > position]
+
+
+def spare_core() -> bool:
+    """Whether a core is free for a second process: more than one, and (Linux pressure stall
+    information, else the load average) tasks seldom wait for the CPU."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as f:
+            some = f.readline().split()  # "some avg10=1.50 avg60=... avg300=... total=..."
+        return float(some[1].removeprefix("avg10=")) < SPARE_CORE_PRESSURE
+    except (OSError, IndexError, ValueError):
+        return os.getloadavg()[0] <= cores - 1
+
+
+#: Percent of the last 10 s during which some task waited for the CPU, below which a core counts
+#: as free.
+SPARE_CORE_PRESSURE = 20.0
 
 
 def _shared(env: dict[str, str]) -> bool:

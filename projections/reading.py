@@ -155,16 +155,23 @@ def read_section(
 
 
 class ThreadReader:
-    """Reads and decodes in this process; once a full section suggests more are waiting, the next
-    one is read in a helper thread while this one is applied."""
+    """Reads and decodes in this process. With ``read_ahead``, once a full section suggests more
+    are waiting, the next one is read in a helper thread while this one is applied (worth it
+    where reading waits on a database server)."""
 
     def __init__(
-        self, recorder: Any, decoder: EventDecoder, wanted: frozenset[str], size: int
+        self,
+        recorder: Any,
+        decoder: EventDecoder,
+        wanted: frozenset[str],
+        size: int,
+        read_ahead: bool = True,
     ) -> None:
         self.rows = log_rows(recorder)
         self.decoder = decoder
         self.wanted = wanted
         self.size = size
+        self.read_ahead = read_ahead
         self._pool: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, Future[Section]] | None = None
 
@@ -175,7 +182,7 @@ class ThreadReader:
     def section(self, start: int) -> Section:
         ahead, self._ahead = self._ahead, None
         section = ahead[1].result() if ahead is not None and ahead[0] == start else self.read(start)
-        if section.read == self.size:
+        if section.read == self.size and self.read_ahead:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="projections-read-ahead")
             following = section.last + 1
