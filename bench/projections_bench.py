@@ -198,6 +198,15 @@ def rebuild_rate(app: ConsultationApp, url: str, runs: list[Run]) -> None:
         store.dispose()
 
 
+def cpu_pressure() -> str:
+    """Linux's CPU pressure: the share of the last 10 s in which some task waited for a CPU."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as f:
+            return f.readline().split()[1]
+    except (OSError, IndexError):
+        return "unknown"
+
+
 def percentiles(times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
     return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
@@ -356,8 +365,10 @@ def main() -> None:
     reads: list[Run] = []
     decodes: list[Run] = []
     rebuilds: list[Run] = []
+    pressures: list[str] = []
     for _ in range(args.rounds):  # interleaved, read and rebuild one after the other, so that
         read_rate(app, reads)  # the two the ratio compares see the same machine load
+        pressures.append(cpu_pressure())
         rebuild_rate(app, url, rebuilds)
         read_and_decode_rate(app, decodes)
     read, decoded, rebuild = (
@@ -391,6 +402,9 @@ def main() -> None:
         ratio_to_log_read_and_decode=round(rebuild / decoded, 3),
         cpu_us_per_event=[round(r.cpu_us, 2) for r in rebuilds],
         reader_process_cpu_us_per_event=[round(r.child_cpu_us, 2) for r in rebuilds],
+        # the projector reads the log in a child process only when a core is free for it
+        log_read_by=["child process" if r.child_cpu_us else "projector" for r in rebuilds],
+        cpu_pressure_before=pressures,
         target_ratio=0.5,
         ok=rebuild / read >= 0.5,
         load_average=[round(x, 2) for x in os.getloadavg()],
