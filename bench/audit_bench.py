@@ -23,7 +23,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from consult.audit import attach, open_store, verify_store
 from consult.audit.chain import ChainFollower
 from consult.clock import FixedClock
 from consult.config import build_app
-from tests.conftest import OC, PARTY, RC, owner, setup_estate
+from tests.conftest import open_owners_vote, owner
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CONSULT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -64,32 +63,11 @@ def machine() -> dict[str, Any]:
 # --- a vote to cast ballots in --------------------------------------------------------------------
 
 
-def open_vote(app: ConsultationApp, clock: FixedClock, roll: str) -> tuple[uuid.UUID, list[Any]]:
-    estate = setup_estate(app, roll)
-    app.elect_owners_committee(estate, ["oc-1", "oc-2", "oc-3"], "2029-01-01", RC)
-    heads = [h for h in app.owners_electorate(estate).heads.values() if not h.is_developer]
-    case_id = app.submit_topic(
-        estate, "加装电梯", "为3号楼加装电梯。", "meeting", owner(heads[0].owners[0])
-    ).id
-    app.confirm_topic(case_id, "owners-assembly", ["业主"], PARTY)
-    app.publish_notice(
-        case_id,
-        "请业主表决。",
-        "会所",
-        "网上",
-        clock.now() + timedelta(days=15),
-        [{"item_id": "1", "title": "加装电梯", "matter": 9}],
-        OC,
-    )
-    clock.advance(days=15)
-    return app.open_vote(case_id, "1", clock.now() + timedelta(days=14), OC).id, heads
-
-
 def templates() -> list[tuple[str, int, bytes]]:
     """(topic, version, state) of the events of a real story, rolls left out (one per estate)."""
     clock = FixedClock()
     app = build_app("memory://", clock)
-    vote_id, heads = open_vote(app, clock, "roll-demo.csv")
+    vote_id, heads = open_owners_vote(app, clock, "roll-demo.csv")
     for i, h in enumerate(heads[:60]):
         app.cast_ballot(vote_id, ("yes", "no", "abstain")[i % 3], owner(h.owners[0]))
     return [
@@ -185,7 +163,7 @@ def ballot_run(
         app.listeners.remove(follower)
         timed = TimedListener(follower)
         app.listeners.append(timed)
-    vote_id, heads = open_vote(app, clock, "roll-1200.csv")
+    vote_id, heads = open_owners_vote(app, clock, "roll-1200.csv")
     if follower is not None:
         follower.catch_up()  # and the first checkpoint, before the clock starts
     timed.seconds = timed.cpu = 0.0

@@ -20,7 +20,7 @@ from consult.actors import Actor, Role
 from consult.bodies import estate_id
 from consult.config import Config, build_app, build_runtime
 from consult.errors import ConsultError, RollValidationError, ValidationError
-from consult.followers import DEFAULT_POLL
+from consult.followers import poll_option
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -269,13 +269,7 @@ def demo(fresh: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--poll",
-    default=DEFAULT_POLL,
-    show_default=True,
-    type=click.FloatRange(0.005, 60),
-    help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
-)
+@poll_option
 @click.option("--projections/--no-projections", default=True, help="Keep the views up to date.")
 @click.option("--audit/--no-audit", default=True, help="Keep the audit hash chain up to date.")
 @click.option("--verbose", is_flag=True, help="Print every committed section and chain batch.")

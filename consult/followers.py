@@ -21,12 +21,24 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import click
+
 from consult.config import EXTERNAL, Config, Runtime, build_runtime, postgres_conninfo
 
 logger = logging.getLogger(__name__)
 
 #: Seconds between polls of the log on SQLite.
 DEFAULT_POLL = 0.02
+
+#: The ``--poll`` option of every command that follows the log (consult follow, projections run,
+#: audit follow).
+poll_option = click.option(
+    "--poll",
+    default=DEFAULT_POLL,
+    show_default=True,
+    type=click.FloatRange(0.005, 60),
+    help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
+)
 #: Seconds a PostgreSQL follower waits for a notification before looking at the log anyway.
 SAFETY_POLL = 2.0
 

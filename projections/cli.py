@@ -11,7 +11,7 @@ import time
 import click
 
 from consult.config import EXTERNAL, Runtime, build_runtime
-from consult.followers import DEFAULT_POLL
+from consult.followers import poll_option
 from projections.projector import DEFAULT_SECTION_SIZE, Projector
 from projections.views import VIEW_CLASSES
 
@@ -62,13 +62,7 @@ def rebuild(name: str | None, section_size: int) -> None:
 
 
 @projections.command("run")
-@click.option(
-    "--poll",
-    default=DEFAULT_POLL,
-    show_default=True,
-    type=click.FloatRange(0.005),
-    help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
-)
+@poll_option
 @click.option(
     "--section-size", default=DEFAULT_SECTION_SIZE, show_default=True, type=click.IntRange(1)
 )

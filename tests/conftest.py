@@ -340,3 +340,30 @@ def setup_estate(
     estate = app.create_estate(code, "示范小区", "C01", OPERATOR)
     app.import_roll(estate, roll_text(roll), RC, source_name=roll)
     return estate
+
+
+def open_owners_vote(
+    app: ConsultationApp, clock: FixedClock, roll: str = "roll-demo.csv"
+) -> tuple[uuid.UUID, list[Any]]:
+    """An estate on ``roll`` with a topic put to the owners' vote, open for 14 days: the vote and
+    the heads that may cast (the developer's units left out)."""
+    from datetime import timedelta
+
+    estate = setup_estate(app, roll)
+    app.elect_owners_committee(estate, ["oc-1", "oc-2", "oc-3"], "2029-01-01", RC)
+    heads = [h for h in app.owners_electorate(estate).heads.values() if not h.is_developer]
+    case_id = app.submit_topic(
+        estate, "加装电梯", "为3号楼加装电梯。", "meeting", owner(heads[0].owners[0])
+    ).id
+    app.confirm_topic(case_id, "owners-assembly", ["业主"], PARTY)
+    app.publish_notice(
+        case_id,
+        "请业主表决。",
+        "会所",
+        "网上",
+        clock.now() + timedelta(days=15),
+        [{"item_id": "1", "title": "加装电梯", "matter": 9}],
+        OC,
+    )
+    clock.advance(days=15)
+    return app.open_vote(case_id, "1", clock.now() + timedelta(days=14), OC).id, heads

@@ -10,7 +10,6 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +21,14 @@ from consult.audit.core import GENESIS, chain_link
 from consult.audit.store import AuditStore
 from consult.clock import FixedClock
 from consult.config import backend_of, build_app, eventsourcing_env, sqlite_path
-from tests.conftest import OC, PARTY, RC, owner, setup_estate
+from tests.conftest import open_owners_vote, owner
 
 
 def story(
     app: ConsultationApp, clock: FixedClock, ballots: int = 40
 ) -> tuple[uuid.UUID, list[Any]]:
     """An estate, a topic put to the owners' vote, and ``ballots`` ballots: realistic events."""
-    estate = setup_estate(app)
-    app.elect_owners_committee(estate, ["oc-1", "oc-2", "oc-3"], "2029-01-01", RC)
-    heads = [h for h in app.owners_electorate(estate).heads.values() if not h.is_developer]
-    case_id = app.submit_topic(
-        estate, "加装电梯", "为3号楼加装电梯。", "meeting", owner(heads[0].owners[0])
-    ).id
-    app.confirm_topic(case_id, "owners-assembly", ["业主"], PARTY)
-    app.publish_notice(
-        case_id,
-        "请业主表决。",
-        "会所",
-        "网上",
-        clock.now() + timedelta(days=15),
-        [{"item_id": "1", "title": "加装电梯", "matter": 9}],
-        OC,
-    )
-    clock.advance(days=15)
-    vote_id = app.open_vote(case_id, "1", clock.now() + timedelta(days=14), OC).id
+    vote_id, heads = open_owners_vote(app, clock)
     cast_ballots(app, clock, vote_id, heads[:ballots])
     return vote_id, heads
 

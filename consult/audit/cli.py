@@ -38,7 +38,7 @@ from consult.audit.verify import chain_status, verify_store
 from consult.clock import SystemClock
 from consult.config import Config
 from consult.errors import ConsultError
-from consult.followers import DEFAULT_POLL
+from consult.followers import poll_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -215,13 +215,7 @@ def verify_cmd(
 
 
 @audit.command("follow")
-@click.option(
-    "--poll",
-    default=DEFAULT_POLL,
-    show_default=True,
-    type=click.FloatRange(0.005, 60),
-    help="Seconds between looks at the log on SQLite (PostgreSQL notifies).",
-)
+@poll_option
 @click.option("--verbose", is_flag=True, help="Print the chain's head after every batch.")
 @guarded
 def follow_cmd(poll: float, verbose: bool) -> None:
