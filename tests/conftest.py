@@ -56,6 +56,15 @@ def owner(person_id: str) -> Actor:
     return Actor.of(person_id, Role.RESIDENT)
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now (a server may take it; a client gets refused)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def roll_text(name: str = "roll-demo.csv") -> str:
     path = SHARED_DATA / name
     if not path.exists() and name == "roll-demo.csv":

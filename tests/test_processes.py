@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +42,7 @@ from consult.clock import FixedClock
 from consult.config import Config, build_app, build_runtime
 from consult.errors import SettingError
 from consult.vote import Ballot, ballot_id
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 OWNERS = 180
@@ -125,12 +125,6 @@ def make_world(url: str, owners: int = OWNERS) -> World:
 
 
 # --- the server -------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

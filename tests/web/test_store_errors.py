@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from pathlib import Path
 
@@ -11,21 +10,16 @@ import pytest
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 
 from consult.config import Config
+from tests.conftest import free_port
 from tests.web.conftest import WEB_ENV
 from webapp import create_app
 from webapp.errors import is_store_unavailable
 from webapp.security import Rule
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again when the block ends
-
-
 def refused() -> psycopg.OperationalError:
     try:
-        psycopg.connect(f"postgresql://postgres@127.0.0.1:{closed_port()}/x", connect_timeout=2)
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/x", connect_timeout=2)
     except psycopg.OperationalError as e:
         return e
     raise AssertionError("a closed port accepted a connection")
