@@ -9,6 +9,12 @@ one). A follower sleeps until the log may have grown:
   as a safety net (a dropped connection is reopened);
 - on SQLite, which has no notifications, it polls ``max(notification_id)`` every ``poll`` seconds.
 
+Under load, a follower whose catch-up found events looks at the log again only ``LINGER`` seconds
+after that catch-up started, and then applies at once whatever arrived meanwhile (notifications
+included): a catch-up costs much the same for one event as for fifty, so batches grow with the
+load. An event waits at most about ``LINGER`` longer for the views and the chain; the first one
+after a quiet spell (``LINGER`` or longer) is applied as soon as the follower is woken.
+
 Exactly once: the projector commits each section's rows with the views' tracking positions, and
 the chain stores each batch of links with its head in one transaction, so a follower killed at any
 moment resumes where its last commit left off, and two followers never apply an event twice.
@@ -41,6 +47,11 @@ poll_option = click.option(
 )
 #: Seconds a PostgreSQL follower waits for a notification before looking at the log anyway.
 SAFETY_POLL = 2.0
+#: Seconds from the start of a catch-up that found events to the next look at the log: under load
+#: the events of that time are applied together, in one transaction per follower, instead of a
+#: few per wake-up (most of a small catch-up's cost is the same whatever it carries). An event
+#: waits at most this much longer for the views and the chain; after a quiet spell, not at all.
+LINGER = 0.1
 
 
 class LogWatcher(Protocol):
@@ -148,10 +159,12 @@ def follow(
     on_section: Callable[[int, int], None] | None = None,
     on_chained: Callable[[int], None] | None = None,
     ready: Callable[[Runtime], None] | None = None,
+    linger: float = LINGER,
 ) -> None:
     """Run the followers until ``stop`` is set: the projector and the audit chain, each in a
     thread with its own watcher. A follower that fails (a dropped connection) logs it and tries
-    again with backoff; it never skips an event."""
+    again with backoff; it never skips an event. ``linger``: seconds from the start of a catch-up
+    that found events to the next look at the log (:data:`LINGER`)."""
     stop = stop or threading.Event()
     runtime = build_runtime(config, followers=EXTERNAL, projections=projections, audit=False)
     threads: list[threading.Thread] = []
@@ -166,7 +179,7 @@ def follow(
                         "projections",
                         stop,
                         lambda: projector.run_forever(
-                            poll, stop, on_section, lambda _t: watcher.wait()
+                            poll, stop, on_section, lambda _t: watcher.wait(), linger
                         ),
                         watcher,
                     ),
@@ -190,6 +203,7 @@ def follow(
                             chain_watcher.wait,
                             lambda: recorder.max_notification_id() or 0,
                             on_chained,
+                            linger=linger,
                         ),
                         chain_watcher,
                         chain.store.close,

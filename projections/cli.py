@@ -11,7 +11,7 @@ import time
 import click
 
 from consult.config import EXTERNAL, Runtime, build_runtime
-from consult.followers import poll_option
+from consult.followers import LINGER, poll_option
 from projections.projector import DEFAULT_SECTION_SIZE, Projector
 from projections.views import VIEW_CLASSES
 
@@ -87,7 +87,11 @@ def run(poll: float, section_size: int, verbose: bool) -> None:
     watcher = watcher_for(runtime, stop, poll)
     try:
         projector.run_forever(
-            poll, stop, on_section=report if verbose else None, wait=lambda _t: watcher.wait()
+            poll,
+            stop,
+            on_section=report if verbose else None,
+            wait=lambda _t: watcher.wait(),
+            linger=LINGER,
         )
     finally:
         watcher.close()

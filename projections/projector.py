@@ -8,6 +8,7 @@ incremental update (a few new events after a command) and a rebuild from zero.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,8 @@ from projections.views.base import Projected, View
 
 if TYPE_CHECKING:
     from consult.application import ConsultationApp
+
+logger = logging.getLogger(__name__)
 
 #: Called after each committed section with (position reached, last position in the log).
 Progress = Callable[[int, int], None]
@@ -65,6 +68,12 @@ class Projector:
         self.decoder = EventDecoder(app.mapper)
         self._lock = threading.Lock()
         self._wanted = False
+        #: Every view's position as this projector last read or committed it (None: unknown). A
+        #: section starts from it without reading the positions again; the updater lock then
+        #: checks them (another updater may have moved them) before anything is written.
+        self._known: dict[str, int] | None = None
+        self._readers: dict[tuple[tuple[str, ...], int], ThreadReader] = {}
+        self._shared = _shared(app.env)
         self.setup()
 
     @property
@@ -75,6 +84,7 @@ class Projector:
 
     def setup(self) -> None:
         """Create missing tables; a view whose stored schema version differs starts from zero."""
+        self._known = None
         with self.store.write() as conn:
             self.store.create(conn, [tracking])
             stored = {
@@ -138,6 +148,15 @@ class Projector:
         """Apply every event not yet applied; returns the position reached, or None when another
         thread of this process is already catching up (it will apply what is new). With ``stop``,
         it returns after the section during which ``stop`` was set."""
+        return self._catch_up(progress, stop)
+
+    def _catch_up(
+        self,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+        head: int | None = None,
+    ) -> int | None:
+        """:meth:`catch_up`; ``head``: the log's last position if the caller has just read it."""
         self._wanted = True
         reached: int | None = None
         while self._wanted:
@@ -145,16 +164,22 @@ class Projector:
                 return reached
             try:
                 self._wanted = False
-                reached = self._drain(self.names, progress, stop)
+                reached = self._drain(self.names, progress, stop, head)
+                head = None  # more was saved meanwhile: read the head again
             finally:
                 self._lock.release()
         return reached
 
     def _drain(
-        self, names: Sequence[str], progress: Progress | None, stop: threading.Event | None = None
+        self,
+        names: Sequence[str],
+        progress: Progress | None,
+        stop: threading.Event | None = None,
+        head: int | None = None,
     ) -> int:
         """Apply sections until the log is exhausted, reading ahead (``projections.reading``)."""
-        head = self.app.recorder.max_notification_id() or 0
+        if head is None:
+            head = self.app.recorder.max_notification_id() or 0
         target = head if progress else 0
         reader = self._reader(names, head)
         try:
@@ -176,18 +201,21 @@ class Projector:
         is far ahead, in a database another process can open, and a core is free: otherwise the
         reader would only take its CPU time from the projector's, and the pickled sections cost
         both processes time."""
-        wanted = frozenset().union(*(self.views[n].topics for n in names))
-        server = self.app.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
-        reader = ThreadReader(
-            self.app.recorder, self.decoder, wanted, self.section_size, read_ahead=server
-        )
+        key = (tuple(names), self.section_size)
+        reader = self._readers.get(key)
+        if reader is None:  # kept: a live catch-up is a few events, and making one costs time
+            wanted = frozenset().union(*(self.views[n].topics for n in names))
+            server = self.app.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+            reader = self._readers[key] = ThreadReader(
+                self.app.recorder, self.decoder, wanted, self.section_size, read_ahead=server
+            )
         threshold = self.read_process_threshold
-        if threshold is None or not _shared(self.app.env):
+        if threshold is None or not self._shared:
             return reader
-        start = min(self.positions(names).values()) + 1
+        start = min(self._starting(names).values()) + 1
         if head - start < threshold or not self.spare_core():
             return reader
-        return ProcessReader(self.app, start, self.section_size, wanted, reader)
+        return ProcessReader(self.app, start, self.section_size, reader.wanted, reader)
 
     def _section(self, names: Sequence[str], reader: Reader) -> tuple[int, int]:
         """Apply the next section of the log to the named views in one transaction.
@@ -197,7 +225,7 @@ class Projector:
         taken (see ``View.prepare``); the lock then checks that nobody moved the positions.
         """
         views = [self.views[n] for n in names]
-        positions = self.positions(names)
+        positions = self._starting(names)
         start = min(positions.values())
         try:
             with _gc_paused():
@@ -206,10 +234,25 @@ class Projector:
                     return 0, start
                 applied = self._apply(views, positions, section)
         except BaseException:
+            self._known = None
             for view in views:
                 view.reset()  # caches may hold what the rolled-back transaction did
             raise
-        return (section.read, section.last) if applied else (-1, start)
+        if not applied:
+            self._known = None  # another updater moved them: read them again
+            return -1, start
+        known = self._known
+        if known is not None:
+            for name in names:
+                known[name] = max(known[name], section.last)
+        return section.read, section.last
+
+    def _starting(self, names: Sequence[str]) -> dict[str, int]:
+        """The named views' positions as last read or committed here (read if unknown)."""
+        known = self._known
+        if known is None:
+            known = self._known = self.positions()
+        return {name: known[name] for name in names}
 
     def _apply(self, views: Sequence[View], positions: dict[str, int], section: Section) -> bool:
         readers: dict[str, list[tuple[View, int, list[Projected]]]] = {}
@@ -236,11 +279,7 @@ class Projector:
                 return False
             for view, events, ballots in work:
                 view.project(conn, events, ballots)
-            conn.execute(
-                sa.update(tracking)
-                .where(tracking.c.name.in_(names), tracking.c.position < last)
-                .values(position=last)
-            )
+            conn.execute(_ADVANCE, {"names": names, "last": last})
         return True
 
     def wait(self, position: int, timeout: float = 5.0, names: Sequence[str] | None = None) -> int:
@@ -267,6 +306,7 @@ class Projector:
         """Drop the named views (all by default) and apply the whole log again from zero."""
         chosen = self._check(names)
         with self._lock:
+            self._known = None
             with self.store.write() as conn:
                 self._reset(conn, [self.views[n] for n in chosen])
             with _gc_paused():  # between sections too: a collection would scan every cache
@@ -281,29 +321,64 @@ class Projector:
         stop: threading.Event | None = None,
         on_section: Progress | None = None,
         wait: Callable[[float], object] | None = None,
+        linger: float = 0.0,
     ) -> None:
-        """Follow the log until ``stop`` is set: catch up, then wait for more.
+        """Follow the log until ``stop`` is set: warm the views' caches (:meth:`warm`), catch up,
+        then wait for more.
 
         ``wait(timeout)`` returns when new events may have been stored (a PostgreSQL
         notification, see ``consult.followers``); without it the log is polled every
         ``poll_interval`` s. Between wake-ups only the log's last position is read; a catch-up
         runs when it is beyond what the views have applied.
+
+        ``linger``: after a catch-up that applied events, the next one starts no sooner than
+        ``linger`` s after it started (at once if it took longer). Under load each catch-up then
+        takes what arrived meanwhile in one section instead of a few events per wake-up; an event
+        waits at most about ``linger`` s more, and the first one after a quiet spell none.
         """
         stop = stop or threading.Event()
         pause = wait or (lambda timeout: stop.wait(timeout))
+        with self._lock:
+            self.warm()
         reached = -1
         while not stop.is_set():
             head = self.app.recorder.max_notification_id() or 0
-            if head > reached:
-                self.catch_up(on_section, stop)
-                reached = self.position()
-            pause(poll_interval)
+            if head <= reached:
+                pause(poll_interval)
+                continue
+            started = time.monotonic()
+            done = self._catch_up(on_section, stop, head)
+            reached = done if done is not None else self.position()
+            if linger > 0:
+                stop.wait(max(0.0, started + linger - time.monotonic()))
+            else:
+                pause(poll_interval)
+
+    def warm(self) -> None:
+        """Fill every view's caches for what is live now (:meth:`View.warm`). Only time is at
+        stake: a failure is logged, and the sections fill the caches as they need them."""
+        for view in self.views.values():
+            try:
+                view.warm()
+            except Exception:
+                logger.warning("projections: warming view %s failed", view.name, exc_info=True)
+                view.reset()
 
     def dispose(self) -> None:
         self.store.dispose()
 
 
 _POSITIONS = sa.select(tracking.c.name, tracking.c.position)
+#: Move the named views' positions up to ``last`` (built once: a live section is small, and
+#: building a statement costs about as much as running it).
+_ADVANCE = (
+    sa.update(tracking)
+    .where(
+        tracking.c.name.in_(sa.bindparam("names", expanding=True)),
+        tracking.c.position < sa.bindparam("last"),
+    )
+    .values(position=sa.bindparam("last"))
+)
 
 
 def _after(ballots: list[BallotRow], position: int) -> list[BallotRow]:

@@ -190,8 +190,10 @@ class ThreadReader:
         return section
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop reading ahead; the reader can be used again."""
+        pool, self._pool, self._ahead = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ProcessReader:

@@ -150,19 +150,26 @@ class ChainFollower:
         log_head: Callable[[], int],
         on_chained: Callable[[int], None] | None = None,
         idle: float = 60.0,
+        linger: float = 0.0,
     ) -> None:
         """Keep the chain up with the log from a process of its own (``consult follow``) until
         ``stop`` is set: chain whenever the log is beyond the chain (``wait()`` returns when it may
-        have grown), and at least every ``idle`` s, to sign the interval checkpoints. Errors
-        propagate: the caller logs them and calls again (nothing is chained twice or skipped)."""
+        have grown), and at least every ``idle`` s, to sign the interval checkpoints. After a
+        catch-up that chained events the next starts no sooner than ``linger`` s after it started,
+        so that under load one transaction takes what arrived meanwhile. Errors propagate: the
+        caller logs them and calls again (nothing is chained twice or skipped)."""
         self._head = self.store.head().position
         last = float("-inf")
         while not stop.is_set():
             now = time.monotonic()
             if log_head() > self._head or now - last >= idle:
                 last = now
-                if self.catch_up() and on_chained is not None:
+                chained = self.catch_up()
+                if chained and on_chained is not None:
                     on_chained(self._head)
+                if chained and linger > 0:
+                    stop.wait(max(0.0, now + linger - time.monotonic()))
+                    continue
             wait()
 
     def wait(self, position: int, timeout: float = 10.0) -> bool:

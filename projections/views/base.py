@@ -71,6 +71,11 @@ class View(ABC):
         """Forget any in-memory cache (after a rebuild or a failed section)."""
         return None
 
+    def warm(self) -> None:
+        """Fill the in-memory caches that live sections will need (a follower calls it once, as
+        it starts), so that the first of them does not wait for that."""
+        return None
+
 
 Handler = Callable[[Connection, Projected], None]
 

@@ -122,10 +122,22 @@ _ADD_TO_VOTE = (
     .where(view_vote.c.vote_id == sa.bindparam("b_vote_id"))
     .values({n: view_vote.c[n] + sa.bindparam(f"d_{n}") for n in _VOTE_DELTAS})
 )
-_SET_BUILDINGS = (
-    sa.update(view_vote)
-    .where(view_vote.c.vote_id == sa.bindparam("b_vote_id"))
-    .values(buildings=sa.bindparam("b_buildings"))
+#: The same, with the vote's per-building JSON: one statement per vote and section.
+_ADD_TO_VOTE_AND_BUILDINGS = _ADD_TO_VOTE.values(buildings=sa.bindparam("b_buildings"))
+#: What a section needs of the votes it counts (built once: building a statement costs about
+#: as much as running it).
+_VOTES = sa.select(
+    view_vote.c.vote_id,
+    view_vote.c.opened_position,
+    view_vote.c.close_position,
+    view_vote.c.buildings,
+).where(view_vote.c.vote_id.in_(sa.bindparam("vote_ids", expanding=True)))
+#: The votes whose electorates a starting follower loads: the last few opened that are open.
+_OPEN_VOTES = (
+    sa.select(view_vote.c.vote_id)
+    .where(view_vote.c.state == "open")
+    .order_by(view_vote.c.opened_position.desc())
+    .limit(4)
 )
 
 
@@ -183,12 +195,13 @@ class _Vote:
     what the section's ballots change: counters per building (in ``COUNTERS`` order) and
     participating members per household."""
 
-    __slots__ = ("buildings", "closed_at", "households", "late", "opened", "rules")
+    __slots__ = ("buildings", "closed_at", "households", "late", "opened", "rules", "stored")
 
-    def __init__(self, rules: VoteRules, opened: int, closed_at: int | None) -> None:
+    def __init__(self, rules: VoteRules, opened: int, closed_at: int | None, stored: str) -> None:
         self.rules = rules
         self.opened = opened
         self.closed_at = closed_at
+        self.stored = stored  # the per-building JSON as the section found it
         self.buildings = {b: [0] * 8 for b in rules.electorate.buildings}
         self.households: dict[str, int] = {}
         self.late = 0
@@ -253,6 +266,15 @@ class TalliesView(View):
         self._rules.clear()
         self._electorates.clear()
         self._pinned = {}
+
+    def warm(self) -> None:
+        """The frozen electorates of the votes open now (the last few opened): a large roll takes
+        a second or more to load, which the first ballot after a follower starts would wait."""
+        with self.store.read() as conn:
+            open_votes = [vote_id for (vote_id,) in conn.execute(_OPEN_VOTES)]
+        for vote_id in reversed(open_votes):
+            if vote_id not in self._rules:
+                self._vote_rules(self.app.vote(UUID(vote_id)))
 
     # --- the frozen electorate of each vote ----------------------------------------------------
 
@@ -377,7 +399,7 @@ class TalliesView(View):
                 vote_id = vote.id.hex
                 rules = self._rules_of(vote_id)
                 self._vote_created(vote, rules, item.position, e, new_votes)
-                votes[vote_id] = _Vote(rules, item.position, None)
+                votes[vote_id] = _Vote(rules, item.position, None, new_votes[-1]["buildings"])
             elif t == self.VOTE_CLOSED:
                 vote_id = e.originator_id.hex
                 if vote_id in votes:
@@ -412,12 +434,10 @@ class TalliesView(View):
         pinned = self._pinned
         if not pinned:
             return {}
-        v = view_vote.c
-        result = conn.execute(
-            sa.select(v.vote_id, v.opened_position, v.close_position).where(v.vote_id.in_(pinned))
-        )
+        result = conn.execute(_VOTES, {"vote_ids": list(pinned)})
         return {
-            vote_id: _Vote(pinned[vote_id], opened, closed) for vote_id, opened, closed in result
+            vote_id: _Vote(pinned[vote_id], opened, closed, stored)
+            for vote_id, opened, closed, stored in result
         }
 
     def _count(self, ballots: Sequence[BallotRow], votes: dict[str, _Vote]) -> list[Any]:
@@ -532,8 +552,9 @@ class TalliesView(View):
         )
 
     def _flush(self, conn: Connection, votes: dict[str, _Vote], deltas: _Deltas) -> None:
-        """Add the section's counts to each vote's counters and its per-building JSON."""
-        buildings: dict[str, dict[str, list[int]]] = {}
+        """Add the section's counts to each vote's counters and its per-building JSON, in one
+        statement per vote."""
+        buildings: dict[str, str] = {}
         for vote_id, vote in votes.items():
             if vote.late:
                 deltas.vote(vote_id)["late_ballots"] += vote.late
@@ -542,38 +563,31 @@ class TalliesView(View):
             changed = {b: row for b, row in vote.buildings.items() if any(row)}
             if not changed:
                 continue
-            buildings[vote_id] = changed
             total = deltas.vote(vote_id)
-            for row in changed.values():
+            current = orjson.loads(vote.stored)
+            for building, row in changed.items():
+                counts = current[building]
+                for i, n in enumerate(row, start=2):
+                    counts[i] += n
                 for name, n in zip(COUNTERS, row, strict=True):
                     total[name] += n
-        if deltas.votes:
-            conn.execute(
-                _ADD_TO_VOTE,
-                [
-                    {"b_vote_id": v, **{f"d_{n}": d[n] for n in _VOTE_DELTAS}}
-                    for v, d in deltas.votes.items()
-                ],
-            )
-        if buildings:
-            self._flush_buildings(conn, buildings)
-
-    def _flush_buildings(self, conn: Connection, deltas: dict[str, dict[str, list[int]]]) -> None:
-        v = view_vote.c
-        stored = conn.execute(sa.select(v.vote_id, v.buildings).where(v.vote_id.in_(deltas)))
-        current = {vote_id: orjson.loads(text) for vote_id, text in stored}
-        for vote_id, by_building in deltas.items():
-            for building, d in by_building.items():
-                counts = current[vote_id][building]
-                for i, n in enumerate(d, start=2):
-                    counts[i] += n
-        conn.execute(
-            _SET_BUILDINGS,
-            [
-                {"b_vote_id": vote_id, "b_buildings": dump_buildings(b)}
-                for vote_id, b in current.items()
-            ],
-        )
+            buildings[vote_id] = dump_buildings(current)
+        plain: list[dict[str, Any]] = []
+        with_buildings: list[dict[str, Any]] = []
+        for vote_id, d in deltas.votes.items():
+            params: dict[str, Any] = {
+                "b_vote_id": vote_id,
+                **{f"d_{n}": d[n] for n in _VOTE_DELTAS},
+            }
+            if vote_id in buildings:
+                params["b_buildings"] = buildings[vote_id]
+                with_buildings.append(params)
+            else:
+                plain.append(params)
+        if plain:
+            conn.execute(_ADD_TO_VOTE, plain)
+        if with_buildings:
+            conn.execute(_ADD_TO_VOTE_AND_BUILDINGS, with_buildings)
 
     def _flush_households(
         self, conn: Connection, vote_id: str, changes: dict[str, int], deltas: _Deltas
