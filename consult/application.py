@@ -92,6 +92,7 @@ from consult.vote import (
     parse_choice,
     receipt_code,
 )
+from consult.writelock import lock_for
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -233,6 +234,12 @@ class ConsultationApp(Application[UUID]):
         self.group_commit = str(self.env.get("GROUP_COMMIT", "y")).lower() in _YES
         self._committer: GroupCommitter | None = None
         self._committer_lock = threading.Lock()
+        #: SQLite: this product's writers queue on a lock beside the file (consult.writelock).
+        self._write_lock = (
+            lock_for(str(self.env.get("SQLITE_DBNAME") or ""))
+            if str(self.env.get("PERSISTENCE_MODULE") or "") == "eventsourcing.sqlite"
+            else None
+        )
         #: Called with the log position after every successful save (e.g. to update projections
         #: in the embedded default). A failing listener never undoes a committed command.
         self.listeners: list[Callable[[int], None]] = []
@@ -241,9 +248,15 @@ class ConsultationApp(Application[UUID]):
         if self._committer is not None:
             self._committer.close()
         super().close()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
-        recordings = super().save(*objs, **kwargs)
+        if self._write_lock is None:
+            recordings = super().save(*objs, **kwargs)
+        else:
+            with self._write_lock.held():
+                recordings = super().save(*objs, **kwargs)
         for obj in objs:
             if isinstance(obj, Vote):  # this process changed it: its next cast reads it afresh
                 self._vote_views.pop(obj.id, None)

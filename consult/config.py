@@ -86,15 +86,20 @@ def followers_mode(value: str) -> str:
 
 
 def _read_wait(value: str) -> float:
+    return seconds_setting("CONSULT_READ_WAIT", value, 0, 600)
+
+
+def seconds_setting(name: str, value: str, low: float, high: float) -> float:
+    """A setting that is a number of seconds from ``low`` to ``high``; a clear error otherwise."""
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not 0 <= seconds <= 600:
+    if not low <= seconds <= high:  # also refuses nan
         raise SettingError(
-            field="CONSULT_READ_WAIT",
-            reason=f"CONSULT_READ_WAIT 须为0至600之间的秒数，而不是“{value}”",
-            reason_en=f"CONSULT_READ_WAIT must be a number of seconds from 0 to 600, not '{value}'",
+            field=name,
+            reason=f"{name} 须为{low:g}至{high:g}之间的秒数，而不是“{value}”",
+            reason_en=f"{name} must be a number of seconds from {low:g} to {high:g}, not '{value}'",
         )
     return seconds
 
@@ -139,6 +144,8 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
+            # one INSERT per transaction (consult.eventstore)
+            "APPLICATION_RECORDER_TOPIC": "consult.eventstore:BatchedSQLiteApplicationRecorder",
         }
     parts = urlsplit(url)
     try:

@@ -1,0 +1,125 @@
+"""The SQLite event store's one-statement inserts (consult.eventstore) and the writers' lock
+(consult.writelock), on real SQLite files and real processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+import consult.eventstore
+from consult.config import build_app
+from consult.eventstore import BatchedSQLiteApplicationRecorder
+from consult.writelock import WriteLock, lock_for
+
+
+def stored(n: int, originator: object = None) -> list[StoredEvent]:
+    return [
+        StoredEvent(
+            originator_id=originator or uuid4(),  # type: ignore[arg-type]
+            originator_version=i + 1 if originator else 1,
+            topic="tests:Event",
+            state=f'{{"n":{i}}}'.encode(),
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> BatchedSQLiteApplicationRecorder:
+    app = build_app(f"sqlite:///{tmp_path / 'events.db'}")
+    assert isinstance(app.recorder, BatchedSQLiteApplicationRecorder)
+    yield app.recorder
+    app.close()
+
+
+@pytest.mark.parametrize("rows_per_statement", [2000, 3])
+def test_the_ids_given_are_the_notification_ids_read_back(
+    recorder: BatchedSQLiteApplicationRecorder,
+    rows_per_statement: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(consult.eventstore, "ROWS_PER_STATEMENT", rows_per_statement)
+    before = recorder.max_notification_id() or 0
+    single = recorder.insert_events(stored(1))
+    batch = stored(7)
+    ids = recorder.insert_events(batch)
+    assert list(single or []) == [before + 1]
+    assert list(ids or []) == list(range(before + 2, before + 9))
+    notes = recorder.select_notifications(before + 2, 100)
+    assert [(n.id, n.originator_id) for n in notes] == [
+        (i, e.originator_id) for i, e in zip(ids or [], batch, strict=True)
+    ]
+
+
+def test_a_batch_with_a_taken_id_stores_nothing(recorder: BatchedSQLiteApplicationRecorder) -> None:
+    taken = stored(1)
+    recorder.insert_events(taken)
+    before = recorder.max_notification_id()
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([*stored(3), *taken])
+    assert recorder.max_notification_id() == before
+
+
+def test_concurrent_batches_from_threads_each_get_their_own_ids(
+    recorder: BatchedSQLiteApplicationRecorder,
+) -> None:
+    results: list[tuple[list[StoredEvent], list[int]]] = []
+    lock = threading.Lock()
+
+    def insert() -> None:
+        for _ in range(20):
+            batch = stored(5)
+            ids = list(recorder.insert_events(batch) or [])
+            with lock:
+                results.append((batch, ids))
+
+    threads = [threading.Thread(target=insert) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    by_id = {n.id: n.originator_id for n in recorder.select_notifications(1, 10_000)}
+    assert len(by_id) == 600
+    for batch, ids in results:
+        assert [by_id[i] for i in ids] == [e.originator_id for e in batch]
+
+
+def _hold(
+    path: str, held: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
+) -> None:
+    lock = WriteLock(path)
+    with lock.held():
+        held.set()
+        release.wait(30)
+
+
+def test_the_write_lock_queues_writers_of_other_processes(tmp_path: Path) -> None:
+    lock = lock_for(str(tmp_path / "consult.sqlite3"))
+    assert lock is not None and lock_for(":memory:") is None
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_hold, args=(lock.path, held, release))
+    child.start()
+    try:
+        assert held.wait(60)
+        got = threading.Event()
+
+        def take() -> None:
+            with lock.held():
+                got.set()
+
+        taker = threading.Thread(target=take)
+        taker.start()
+        assert not got.wait(0.3)  # the other process holds it
+        release.set()
+        assert got.wait(30)  # and hands it over as soon as it lets go
+        taker.join()
+    finally:
+        release.set()
+        child.join(30)
+    assert child.exitcode == 0
