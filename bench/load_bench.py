@@ -908,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roll", type=Path, default=DEFAULT_ROLL)
     parser.add_argument("--heads", type=int, default=None, help="vote with the first N heads only")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument(
         "--warm", type=int, default=200, help="refused casts sent before the ballots (electorates)"

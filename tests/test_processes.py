@@ -529,7 +529,8 @@ def test_external_web_waits_for_the_follower_and_says_when_it_is_behind(
 ) -> None:
     from consult.followers import follow
     from webapp import create_app
-    from webapp.wiring import STALE_HEADER, STALE_NOTICE
+    from webapp.sessions import POSITION_COOKIE
+    from webapp.wiring import POSITIONS, STALE_HEADER, STALE_NOTICE
 
     app = build_app(sqlite_url)
     app.create_street("S01", "示范街道", OPERATOR)
@@ -541,8 +542,8 @@ def test_external_web_waits_for_the_follower_and_says_when_it_is_behind(
         environ={"CONSULT_SECRET_KEY": "x" * 40, "CONSULT_COOKIE_SECURE": "0"},
     )
     client = web.test_client()
-    with client.session_transaction() as session:
-        session["pos"] = head  # as after the user's own command at the log's head
+    # as after the user's own command at the log's head
+    client.set_cookie(POSITION_COOKIE, web.extensions[POSITIONS].text(head))
 
     # No follower yet: the page and the API say that what they show may be behind.
     page = client.get("/signin")

@@ -27,13 +27,14 @@ def create_app(
     environ: Mapping[str, str] | None = None,
     runtime: Runtime | None = None,
 ) -> Flask:
-    from webapp import errors, filters, i18n, security
+    from webapp import errors, fastpath, filters, i18n, security
     from webapp.accounts import AccountStore, VotingCodes
     from webapp.db import create_tables, engine_for
     from webapp.reads import make_reads
+    from webapp.sessions import SessionCookies
     from webapp.settings import WebSettings
     from webapp.state import EXTENSION, Services
-    from webapp.wiring import FreshReads, install, runtime_for
+    from webapp.wiring import POSITIONS, FreshReads, install, runtime_for
 
     config = config or Config.from_env(dict(environ) if environ is not None else None)
     settings = WebSettings.from_env(config, environ)
@@ -50,22 +51,18 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
+    sessions = app.session_interface = SessionCookies()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    if settings.trust_proxy:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-
     # The composition root wires the projector and the audit chain (CONSULT_FOLLOWERS).
     runtime = runtime or runtime_for(config, consult)
     consult = runtime.app
     engine = engine_for(config.database_url)
     create_tables(engine)
-    app.extensions[EXTENSION] = Services(
+    services = app.extensions[EXTENSION] = Services(
         consult=consult,
         reads=FreshReads(reads or make_reads(consult, config.database_url), runtime),
-        accounts=AccountStore(engine, settings.password_method),
+        accounts=AccountStore(engine, settings.password_method, settings.account_cache),
         codes=VotingCodes(engine),
         limiter=security.RateLimiter(),
         settings=settings,
@@ -92,6 +89,12 @@ def create_app(
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     install(app, runtime)  # read-your-writes
+    if settings.fast_ballots:
+        fastpath.install(app, services, sessions, app.extensions[POSITIONS])
+    if settings.trust_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:

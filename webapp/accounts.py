@@ -11,10 +11,14 @@ a whole roll take minutes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,7 +112,7 @@ def _account(row: AccountRow) -> Account:
         username=row.username,
         person_id=row.person_id,
         display_name=row.display_name,
-        roles=frozenset(Role(r) for r in row.roles.split(",") if r),
+        roles=_roles(row.roles),
         estate_id=UUID(row.estate_id) if row.estate_id else None,
         epoch=row.epoch,
         disabled=row.disabled,
@@ -116,19 +120,39 @@ def _account(row: AccountRow) -> Account:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _roles(text: str) -> frozenset[Role]:
+    return frozenset(Role(r) for r in text.split(",") if r)
+
+
 def normalise_username(text: str) -> str:
     return (text or "").strip().lower()
 
 
 _BY_ID = select(AccountRow.__table__).where(AccountRow.__table__.c.id == bindparam("id"))
+_BY_ID_SQL = (
+    "SELECT id, username, password_hash, person_id, display_name, roles, estate_id, epoch, "
+    "disabled, created_at FROM web_accounts WHERE id = "
+)
 
 
 class AccountStore:
     """Accounts in ``web_accounts``."""
 
-    def __init__(self, engine: Engine, password_method: str = "scrypt") -> None:
+    def __init__(
+        self, engine: Engine, password_method: str = "scrypt", cache_seconds: float = 0.0
+    ) -> None:
         self.engine = engine
         self.password_method = password_method
+        # Signed-in accounts read in the last ``cache_seconds`` (see WebSettings.account_cache).
+        self.cache_seconds = cache_seconds
+        self._cache: dict[int, tuple[float, Account | None]] = {}
+        self._cache_lock = threading.Lock()
+        marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(engine.dialect.paramstyle)
+        self._by_id_sql = None if marker is None else _BY_ID_SQL + marker
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._sqlite_file = database if database and database != ":memory:" else None
+        self._local = threading.local()
         # Checked against when the user name is unknown, so that both cases take the same time.
         self._dummy = generate_password_hash(secrets.token_hex(16), method=password_method)
 
@@ -177,12 +201,66 @@ class AccountStore:
         if self.find(new.username) is not None:
             raise _taken()
 
-    def get(self, account_id: int) -> Account | None:
-        # Every signed-in request asks this: one Core statement built once costs about a third of
-        # the ORM's ``get`` (measured for the load benchmark, docs/benchmarks.md).
-        with self.engine.connect() as conn:
-            row: Any = conn.execute(_BY_ID, {"id": account_id}).first()
-        return None if row is None or row.disabled else _account(row)
+    def get(self, account_id: int, epoch: int | None = None) -> Account | None:
+        """The enabled account with this id, or None.
+
+        Every signed-in request asks this, so an account read in the last ``cache_seconds`` is
+        taken from memory, unless the session names a later ``epoch`` than the one remembered
+        (signed in again since). Changes made through this store drop it from the memory at once.
+        """
+        if self.cache_seconds > 0:
+            now = time.monotonic()
+            hit = self._cache.get(account_id)
+            if hit is not None and now - hit[0] < self.cache_seconds:
+                account = hit[1]
+                if account is not None and (epoch is None or epoch <= account.epoch):
+                    return account
+        found = self._read(account_id)
+        if self.cache_seconds > 0:
+            with self._cache_lock:
+                if len(self._cache) >= 50_000:
+                    self._cache.clear()
+                self._cache[account_id] = (now, found)
+        return found
+
+    def _read(self, account_id: int) -> Account | None:
+        # The busiest read of the web: on the driver's own cursor, about a quarter of the CPU of
+        # the same statement through SQLAlchemy Core (docs/benchmarks.md, "Load over HTTP").
+        if self._by_id_sql is None:
+            with self.engine.connect() as conn:
+                row: Any = conn.execute(_BY_ID, {"id": account_id}).first()
+            return None if row is None or row.disabled else _account(row)
+        if self._sqlite_file:
+            # A SQLite connection of the thread's own, kept open: no pool to go through.
+            own: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            if own is None:
+                own = self._local.conn = sqlite3.connect(
+                    self._sqlite_file, timeout=30, isolation_level=None
+                )
+            found = own.execute(self._by_id_sql, (account_id,)).fetchone()
+        else:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(self._by_id_sql, (account_id,))
+                found = cursor.fetchone()
+                cursor.close()
+            finally:
+                connection.close()  # back to the pool
+        if found is None or found[8]:
+            return None
+        created = found[9]
+        return Account(
+            id=found[0],
+            username=found[1],
+            person_id=found[3],
+            display_name=found[4],
+            roles=_roles(found[5]),
+            estate_id=UUID(found[6]) if found[6] else None,
+            epoch=found[7],
+            disabled=False,
+            created_at=datetime.fromisoformat(created) if isinstance(created, str) else created,
+        )
 
     def by_username(self, username: str) -> Account | None:
         with Session(self.engine) as s:
@@ -267,6 +345,7 @@ class AccountStore:
         return account.id
 
     def _update(self, account_id: int, **values: Any) -> None:
+        self._cache.pop(account_id, None)
         with Session(self.engine) as s:
             result = s.execute(
                 update(AccountRow)
@@ -274,6 +353,7 @@ class AccountStore:
                 .values(epoch=AccountRow.epoch + 1, **values)
             )
             s.commit()
+        self._cache.pop(account_id, None)  # a read racing the update may have put the old one back
         if getattr(result, "rowcount", 0) != 1:
             raise NotFoundError(
                 field="account", kind="账号", kind_en="account", ident=str(account_id)

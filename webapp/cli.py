@@ -190,6 +190,8 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[s
         "--backlog",
         "2048",
         "--no-control-socket",  # one per machine by default: several servers would clash
+        "--config",
+        "python:webapp.gunicorn_config",  # each worker's interpreter switch interval
         "webapp:create_app()",
     ]
 
@@ -207,6 +209,9 @@ def _serve_gunicorn(
     mode: str,
     start_followers: bool,
 ) -> int:
+    from webapp.gunicorn_config import switch_interval
+
+    switch_interval()  # a bad CONSULT_SWITCH_INTERVAL is refused here, not in every worker
     secure = _prepare(config)
     _secure_cookie_note(host, secure)
     env = {

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from flask import render_template, request, session
+from flask import g, render_template, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
@@ -19,9 +19,10 @@ from webapp.state import services
 
 
 def remember(position: int) -> None:
-    """After a command: the next pages wait for the read side to reach this position."""
-    if position:
-        session["pos"] = max(int(position), int(session.get("pos", 0) or 0))
+    """After a command: the next pages wait for the read side to reach this position (kept in the
+    ``consult_pos`` cookie when the response goes out, see :mod:`webapp.sessions`)."""
+    if position and int(position) > g.get("remembered", 0):
+        g.remembered = int(position)
 
 
 class Stored(Protocol):
@@ -41,8 +42,10 @@ def recorded(result: S) -> S:
 
 
 def catch_up() -> None:
-    position = session.get("pos")
-    if isinstance(position, int) and position > 0:
+    from webapp.wiring import held_position
+
+    position = max(held_position(), g.get("remembered", 0))
+    if position > 0:
         services().reads.wait(position)
 
 

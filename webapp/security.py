@@ -148,8 +148,9 @@ def load_user() -> None:
     g.grant = None
     uid = session.get("uid")
     if isinstance(uid, int):
-        account = services().accounts.get(uid)
-        if account is not None and session.get("epoch") == account.epoch:
+        epoch = session.get("epoch")
+        account = services().accounts.get(uid, epoch if isinstance(epoch, int) else None)
+        if account is not None and epoch == account.epoch:
             g.user = account
         else:
             session.clear()
@@ -265,6 +266,16 @@ CSP = (
 )
 
 
+#: Sent with every response (and ``Cache-Control: no-store`` with every one but static files).
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _authorise() -> ResponseReturnValue | None:
@@ -292,15 +303,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
-        )
+        headers = response.headers
+        for name, value in SECURITY_HEADERS:
+            headers.setdefault(name, value)
         if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
+            headers.setdefault("Cache-Control", "no-store")
         return response
 
     app.jinja_env.globals["csrf_token"] = csrf_token

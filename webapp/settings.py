@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from consult.config import Config
+from consult.config import Config, seconds_setting
 
 SECRET_FILE = "secret_key"
 
@@ -41,6 +41,13 @@ class WebSettings:
     code_ip: Limit  # voting-code attempts per address
     password_method: str
     trust_proxy: bool
+    #: Seconds a worker process keeps a signed-in account in memory (CONSULT_ACCOUNT_CACHE, 0: read
+    #: it on every request). A password change or a disabled account ends the sessions at once in
+    #: the process that made the change, and in the other processes within this many seconds.
+    account_cache: float = 2.0
+    #: Serve the common ballot cast without Flask's request machinery (webapp.fastpath;
+    #: CONSULT_FAST_BALLOTS=0 turns it off).
+    fast_ballots: bool = True
 
     @classmethod
     def from_env(cls, config: Config, environ: Mapping[str, str] | None = None) -> WebSettings:
@@ -55,6 +62,10 @@ class WebSettings:
             code_ip=Limit.parse(env.get("CONSULT_LIMIT_CODE_IP", "10/300")),
             password_method=env.get("CONSULT_PASSWORD_METHOD", "scrypt"),
             trust_proxy=env.get("CONSULT_TRUST_PROXY", "0") in ("1", "true", "yes"),
+            fast_ballots=env.get("CONSULT_FAST_BALLOTS", "1") not in ("0", "false", "no"),
+            account_cache=seconds_setting(
+                "CONSULT_ACCOUNT_CACHE", env.get("CONSULT_ACCOUNT_CACHE", "2"), 0, 60
+            ),
         )
 
 

@@ -3,8 +3,9 @@
 Read-your-writes in both follower modes: a page or API response never silently shows the read
 side from before the user's own command.
 
-- A command's log position is kept for the rest of the request (an application listener) and in
-  the session (``webapp.common.remember``, for the pages that follow).
+- A command's log position is kept for the rest of the request (an application listener) and, for
+  the pages that follow, in the ``consult_pos`` cookie (``webapp.common.remember``; the cookie is
+  described in :mod:`webapp.sessions`).
 - Before a request reads the views, it waits, at most ``CONSULT_READ_WAIT`` seconds, until the
   views have applied that position: at once in the embedded mode (the saving thread projected),
   until the follower process got there in the external mode.
@@ -17,12 +18,14 @@ from __future__ import annotations
 import atexit
 from typing import Any, cast
 
-from flask import Flask, Response, flash, g, has_request_context, request, session
+from flask import Flask, Response, current_app, flash, g, has_request_context, request
 
 from consult.application import ConsultationApp
 from consult.config import Config, Runtime, build_runtime
+from webapp.sessions import Positions
 
 RUNTIME = "consult_runtime"
+POSITIONS = "consult_positions"
 STALE_HEADER = "X-Consult-Read-Side"
 STALE_NOTICE = (
     "页面上的数字可能尚未包含您刚才的操作：读取端仍在更新，请稍后刷新。",
@@ -47,8 +50,20 @@ def runtime() -> Runtime:
     return cast(Runtime, current_app.extensions[RUNTIME])
 
 
+def held_position() -> int:
+    """The position of the client's last command, from its ``consult_pos`` cookie (0 if none)."""
+    held = g.get("held_position")
+    if held is None:
+        positions = cast(Positions, current_app.extensions[POSITIONS])
+        held = g.held_position = positions.of_request(request)
+    return cast(int, held)
+
+
 def install(app: Flask, rt: Runtime) -> None:
     app.extensions[RUNTIME] = rt
+    positions = app.extensions[POSITIONS] = Positions(
+        app.config["SECRET_KEY"], bool(app.config.get("SESSION_COOKIE_SECURE"))
+    )
 
     def written(position: int) -> None:
         if has_request_context() and position > g.get("written", 0):
@@ -59,12 +74,15 @@ def install(app: Flask, rt: Runtime) -> None:
     @app.before_request
     def _read_your_writes() -> None:
         if request.method == "GET":
-            position = session.get("pos")
-            if isinstance(position, int) and position > 0:
+            position = held_position()
+            if position > 0:
                 _wait(rt, position)
 
     @app.after_request
     def _say_if_stale(response: Response) -> Response:
+        remembered = g.get("remembered", 0)
+        if remembered:
+            positions.save(request, response, remembered)
         if g.get("stale"):
             response.headers["Warning"] = '110 - "Response is Stale"'
             response.headers[STALE_HEADER] = "behind"

@@ -1,0 +1,170 @@
+"""Session cookies (webapp.sessions): Flask's format and checks, a per-process cache of verified
+cookies, a refresh at most every five minutes, and the read-your-writes position cookie."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask, flash, get_flashed_messages, session
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import create_engine
+
+from webapp.accounts import AccountStore
+from webapp.db import create_tables
+from webapp.sessions import Positions, SessionCookies
+
+SECRET = "s" * 48
+
+
+def app_with(interface: SecureCookieSessionInterface, secret: str = SECRET) -> Flask:
+    app = Flask(__name__)
+    app.secret_key = secret
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+    app.session_interface = interface
+
+    @app.post("/set")
+    def set_values() -> str:
+        session.permanent = True
+        session.update(uid=7, epoch=2, csrf="token")
+        return "ok"
+
+    @app.get("/get")
+    def get_values() -> dict[str, object]:
+        return dict(session)
+
+    @app.post("/flash")
+    def add_flash() -> str:
+        flash("已保存", "ok")
+        return "ok"
+
+    @app.get("/flashes")
+    def read_flashes() -> list[list[str]]:
+        return [list(m) for m in get_flashed_messages(with_categories=True)]
+
+    return app
+
+
+def session_cookie(client: object) -> str:
+    cookie = client.get_cookie("session")  # type: ignore[attr-defined]
+    assert cookie is not None
+    return str(cookie.value)
+
+
+@pytest.mark.parametrize("writer_is_flask", [True, False])
+def test_cookies_are_flasks_own_both_ways(writer_is_flask: bool) -> None:
+    flask_app = app_with(SecureCookieSessionInterface())
+    ours = app_with(SessionCookies())
+    writer, reader = (flask_app, ours) if writer_is_flask else (ours, flask_app)
+    w = writer.test_client()
+    w.post("/set")
+    r = reader.test_client()
+    r.set_cookie("session", session_cookie(w))
+    assert r.get("/get").json == {"_permanent": True, "uid": 7, "epoch": 2, "csrf": "token"}
+
+
+def test_flashed_messages_tagged_values_survive_through_itsdangerous() -> None:
+    app = app_with(SessionCookies())
+    client = app.test_client()
+    client.post("/flash")
+    assert client.get("/flashes").json == [["ok", "已保存"]]
+    assert client.get("/flashes").json == []
+
+
+def test_a_changed_byte_or_another_key_is_refused_even_after_the_cookie_was_cached() -> None:
+    interface = SessionCookies()
+    app = app_with(interface)
+    client = app.test_client()
+    client.post("/set")
+    good = session_cookie(client)
+    assert client.get("/get").json["uid"] == 7  # verified, and now in the cache
+    payload, stamp, signature = good.split(".")
+    flipped = "A" if payload[3] != "A" else "B"
+    for forged in (
+        f"{payload[:3]}{flipped}{payload[4:]}.{stamp}.{signature}",
+        f"{payload}.{stamp}.{signature[:-2]}xx",
+        f"{payload}.AAAAAA.{signature}",
+    ):
+        other = app.test_client()
+        other.set_cookie("session", forged)
+        assert other.get("/get").json == {}
+    stranger = app_with(SessionCookies(), secret="t" * 48).test_client()
+    stranger.set_cookie("session", good)
+    assert stranger.get("/get").json == {}
+
+
+def test_an_old_key_in_the_fallbacks_is_accepted() -> None:
+    old = app_with(SecureCookieSessionInterface(), secret="old-" + "k" * 40).test_client()
+    old.post("/set")
+    app = app_with(SessionCookies())
+    app.config["SECRET_KEY_FALLBACKS"] = ["old-" + "k" * 40]
+    client = app.test_client()
+    client.set_cookie("session", session_cookie(old))
+    assert client.get("/get").json["uid"] == 7
+
+
+def test_an_expired_cookie_is_refused_also_from_the_cache() -> None:
+    interface = SessionCookies()
+    app = app_with(interface)
+    client = app.test_client()
+    client.post("/set")
+    assert client.get("/get").json["uid"] == 7
+    now = time.time()
+    interface.clock = lambda: now + 12 * 3600 + 5
+    assert client.get("/get").json == {}
+
+
+def test_an_unchanged_session_is_signed_again_only_after_five_minutes() -> None:
+    interface = SessionCookies()
+    app = app_with(interface)
+    client = app.test_client()
+    client.post("/set")
+    session_cookie(client)
+    assert "Set-Cookie" not in client.get("/get").headers  # a minute later: as it is
+    now = time.time()
+    interface.clock = lambda: now + 301
+    response = client.get("/get")
+    assert response.headers["Set-Cookie"].startswith("session=")
+    assert session_cookie(client) and response.json["uid"] == 7  # signed with the real clock
+
+
+def test_the_position_cookie_carries_a_position_only_with_its_tag() -> None:
+    positions = Positions(SECRET, secure=True)
+    text = positions.text(12345)
+    assert positions.read(text) == 12345
+    number, tag = text.split(".")
+    assert positions.read(f"12346.{tag}") == 0
+    assert positions.read(f"{number}.{'0' * len(tag)}") == 0
+    assert positions.read("9" * 30 + "." + tag) == 0 and positions.read("") == 0
+    assert positions.read("-5.abc") == 0
+    assert Positions("another" * 8, secure=True).read(text) == 0
+    cookie = positions.set_cookie(12345)
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_signed_in_account_is_remembered_briefly_and_a_later_epoch_reads_it_again(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'accounts.db'}")
+    create_tables(engine)
+    one = AccountStore(engine, "pbkdf2:sha256:1000", cache_seconds=0.3)  # one worker process
+    other = AccountStore(engine, "pbkdf2:sha256:1000")  # another one
+    account = one.create("street-1", "correct-horse-1", "S1", "街道", ["street"])
+    assert one.get(account.id) == account
+    # A password change in another process: this one keeps the account for at most 0.3 s ...
+    other.change_password(account.id, "another-horse-2")
+    assert one.get(account.id, epoch=1) == account
+    # ... unless a session already names the new epoch (signed in again, on the other worker).
+    assert one.get(account.id, epoch=2).epoch == 2  # type: ignore[union-attr]
+    other.set_disabled(account.id, True)
+    time.sleep(0.35)
+    assert one.get(account.id) is None
+    # A missing or disabled account is never served from memory: enabled again, it is back.
+    other.set_disabled(account.id, False)
+    assert one.get(account.id) is not None
+    # A change made through this store is seen at once.
+    one.set_disabled(account.id, True)
+    assert one.get(account.id) is None
+    engine.dispose()

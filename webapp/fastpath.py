@@ -1,0 +1,190 @@
+"""The ballot's fast path: ``POST /api/v1/votes/<id>/ballots`` without Flask's request machinery.
+
+Casting a ballot is what thousands of owners do within hours of a vote opening. Flask's request
+context, hooks and response objects cost more CPU than the cast itself (docs/benchmarks.md, "Load
+over HTTP"), so this WSGI middleware serves the one common case directly:
+
+- a signed-in session (the same cookie, checked the same way: :meth:`SessionCookies.verify`, the
+  account and its epoch through :meth:`AccountStore.get`) that needs no refresh,
+- the session's CSRF token in the ``X-CSRF-Token`` header,
+- a small ``application/json`` body that is exactly ``{"choice": ..., "elector_id": ...}`` with
+  values the API's form accepts,
+
+and answers exactly as the Flask view does: ``201`` and the receipt as JSON, with the same headers
+(the security headers, ``Vary: Cookie``, ``Cache-Control: no-store``, and the read-your-writes
+cookie). ``tests/web/test_fastpath.py`` holds the two side by side.
+
+Everything else goes to Flask unchanged, before anything is done: no session or a voting-code
+session, a wrong token, another content type, a body the form would question, a session due for
+its refresh. If the cast itself is refused (a domain error) or fails (the store), the error is
+answered by the application's own error handlers, in the request's language, inside a Flask
+request context. ``CONSULT_FAST_BALLOTS=0`` turns the fast path off.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import orjson
+from werkzeug.http import parse_cookie
+
+from webapp.api.schemas import receipt_fields
+from webapp.auth.schemas import BALLOT_CHOICES
+from webapp.security import SECURITY_HEADERS
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from webapp.sessions import Positions, SessionCookies
+    from webapp.state import Services
+
+PATH = re.compile(
+    r"/api/v1/votes/([A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12})"
+    r"/ballots"
+)
+#: Bodies larger than this go to Flask (a ballot's is under a hundred bytes).
+MAX_BODY = 4096
+BODY_FIELDS = frozenset({"choice", "elector_id"})
+ELECTOR_MAX = 64  # the form's limit (webapp.resident.schemas.VoteForm)
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class BallotFastPath:
+    """WSGI middleware in front of the Flask application (see the module's docstring)."""
+
+    def __init__(
+        self,
+        flask_app: Flask,
+        next_app: WSGIApp,
+        services: Services,
+        sessions: SessionCookies,
+        positions: Positions,
+    ) -> None:
+        self.app = flask_app
+        self.next = next_app
+        self.services = services
+        self.sessions = sessions
+        self.positions = positions
+        self.cookie_name = flask_app.config["SESSION_COOKIE_NAME"]
+        self.headers = [
+            *SECURITY_HEADERS,
+            ("Cache-Control", "no-store"),
+            ("Vary", "Cookie"),
+        ]
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self.next(environ, start_response)
+        match = PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if match is None:
+            return self.next(environ, start_response)
+        body = _body(environ)
+        if body is None:
+            return self.next(environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(body)  # Flask reads it again if it takes over
+        cast = self._admissible(environ, body)
+        if cast is None:
+            return self.next(environ, start_response)
+        user, choice, elector, held = cast
+        try:
+            receipt = self.services.consult.cast_ballot(
+                UUID(match.group(1)), choice, user.actor, elector, estate=user.estate_id
+            )
+        except Exception as error:  # answered by the application's own error handlers
+            return self._error(environ, start_response, error)
+        payload = orjson.dumps(receipt_fields(receipt)) + b"\n"
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            *self.headers,
+        ]
+        if receipt.position > held:
+            headers.append(("Set-Cookie", self.positions.set_cookie(receipt.position)))
+        start_response("201 CREATED", headers)
+        return [payload]
+
+    def _admissible(
+        self, environ: dict[str, Any], body: bytes
+    ) -> tuple[Any, str, str | None, int] | None:
+        """The user, choice, elector and held position of the common case, or None."""
+        cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+        text = cookies.get(self.cookie_name)
+        if not text:
+            return None
+        now = self.sessions.clock()
+        verified = self.sessions.verify(self.app, text, now)
+        if verified is None:
+            return None
+        data, signed_at = verified
+        uid, epoch, token = data.get("uid"), data.get("epoch"), data.get("csrf")
+        if not (isinstance(uid, int) and isinstance(epoch, int) and isinstance(token, str)):
+            return None
+        if "code" in data or self.sessions.should_refresh(self.app, data, signed_at, now):
+            return None
+        given = environ.get("HTTP_X_CSRF_TOKEN", "")
+        if not given or not hmac.compare_digest(token.encode(), given.encode()):
+            return None
+        form = _vote_form(body)
+        if form is None:
+            return None
+        user = self.services.accounts.get(uid, epoch)
+        if user is None or user.epoch != epoch:
+            return None
+        return user, form[0], form[1], self.positions.held(cookies)
+
+    def _error(
+        self, environ: dict[str, Any], start_response: StartResponse, error: Exception
+    ) -> Iterable[bytes]:
+        """The cast was refused or failed: answer as the Flask view would have."""
+        from webapp.security import load_user
+
+        app = self.app
+        with app.request_context(environ):
+            load_user()  # g.user and the session as the view would have had them
+            response = app.finalize_request(app.handle_user_exception(error))
+            return response(environ, start_response)
+
+
+def _body(environ: dict[str, Any]) -> bytes | None:
+    """The request's JSON body if it is small and says how long it is, else None (untouched)."""
+    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != "application/json":
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if not 0 < length <= MAX_BODY:
+        return None
+    body: bytes = environ["wsgi.input"].read(length)
+    return body
+
+
+def _vote_form(body: bytes) -> tuple[str, str | None] | None:
+    """The choice and elector of a body the API's form accepts as it is, or None (Flask then
+    validates it and names what is wrong)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not data.keys() <= BODY_FIELDS:
+        return None
+    choice = data.get("choice")
+    if not isinstance(choice, str) or choice.strip() not in BALLOT_CHOICES:
+        return None
+    elector = data.get("elector_id", "")
+    if not isinstance(elector, str) or len(elector.strip()) > ELECTOR_MAX:
+        return None
+    return choice.strip(), elector.strip() or None
+
+
+def install(app: Flask, services: Services, sessions: SessionCookies, positions: Positions) -> None:
+    app.wsgi_app = BallotFastPath(  # type: ignore[method-assign]
+        app, app.wsgi_app, services, sessions, positions
+    )
