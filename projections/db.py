@@ -165,9 +165,18 @@ class ViewStore(ABC):
                 statement, [tuple(values[i : i + per]) for i in range(0, full, per)]
             )
         if full < len(values):
-            rest = (len(values) - full) // width
-            statement = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([row] * rest)
-            conn.exec_driver_sql(statement, tuple(values[full:]))
+            self._insert_rest(conn, table, columns, values[full:])
+
+    def _insert_rest(
+        self, conn: Connection, table: sa.Table, columns: Sequence[str], values: list[Any]
+    ) -> None:
+        """The rows after the last full statement of :meth:`insert_values` (all of them in a
+        live section), in one statement."""
+        row = "(" + ", ".join([self.placeholder] * len(columns)) + ")"
+        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES " + ", ".join(
+            [row] * (len(values) // len(columns))
+        )
+        conn.exec_driver_sql(statement, tuple(values))
 
     # --- schema -----------------------------------------------------------------------------
 
@@ -250,6 +259,7 @@ def _sqlite_begin(conn: Connection) -> None:
 
 #: The key of the transaction-scoped advisory lock that serialises updaters on PostgreSQL.
 ADVISORY_LOCK_KEY = 0x636F6E73756C74  # "consult"
+_ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
 
 
 class PostgresStore(ViewStore):
@@ -260,6 +270,10 @@ class PostgresStore(ViewStore):
     backend = "postgresql"
     placeholder = "%s"
 
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._unnest: dict[tuple[str, tuple[str, ...]], str] = {}
+
     @classmethod
     def for_url(cls, url: str) -> PostgresStore:
         return cls(
@@ -269,7 +283,26 @@ class PostgresStore(ViewStore):
         )
 
     def _lock(self, conn: Connection) -> None:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        conn.execute(_ADVISORY_LOCK, {"key": ADVISORY_LOCK_KEY})
+
+    def _insert_rest(
+        self, conn: Connection, table: sa.Table, columns: Sequence[str], values: list[Any]
+    ) -> None:
+        """Each column one array parameter, unnested on the server: psycopg parses a statement
+        again at every execution once it has more than 50 parameters (the full statements of a
+        rebuild are parsed once per section, as one ``executemany``), and that parse cost more
+        than the rows of a live section."""
+        width = len(columns)
+        key = (table.name, tuple(columns))
+        statement = self._unnest.get(key)
+        if statement is None:
+            arrays = ", ".join(
+                f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns
+            )
+            statement = self._unnest[key] = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+            )
+        conn.exec_driver_sql(statement, tuple(values[i::width] for i in range(width)))
 
     def _snapshot(self, conn: Connection) -> None:
         conn.execution_options(isolation_level="REPEATABLE READ")

@@ -160,14 +160,16 @@ class ChainFollower:
         caller logs them and calls again (nothing is chained twice or skipped)."""
         self._head = self.store.head().position
         last = float("-inf")
+        busy = False  # the last catch-up chained events: catch up again without asking the log
         while not stop.is_set():
             now = time.monotonic()
-            if log_head() > self._head or now - last >= idle:
+            if busy or now - last >= idle or log_head() > self._head:
                 last = now
                 chained = self.catch_up()
                 if chained and on_chained is not None:
                     on_chained(self._head)
-                if chained and linger > 0:
+                busy = bool(chained) and linger > 0
+                if busy:
                     stop.wait(max(0.0, now + linger - time.monotonic()))
                     continue
             wait()
