@@ -6,6 +6,7 @@ gives the roll exactly as it stood then, with the head rules of that moment.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,8 +36,9 @@ def stored_unit(d: dict[str, Any]) -> Unit:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def roll_id(estate_id: UUID) -> UUID:
-    return natural_id("roll", estate_id)
+    return natural_id("roll", estate_id)  # a SHA-1 each time: asked for on every ballot
 
 
 def register_id(community_id: UUID) -> UUID:
