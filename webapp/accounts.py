@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import sqlite3
@@ -120,6 +121,65 @@ def _account(row: AccountRow) -> Account:
     )
 
 
+class _Readers:
+    """A few autocommit PostgreSQL connections of a process's own for the account read: one round
+    trip each (SQLAlchemy's pool adds a ping before and a rollback after, two more, each of which
+    gives up and takes back the interpreter lock). A connection that fails is closed and the read
+    is tried once more on a new one."""
+
+    def __init__(self, url: Any, size: int = 4) -> None:
+        from psycopg.conninfo import make_conninfo
+
+        self.conninfo = make_conninfo(
+            dbname=url.database or "",
+            user=url.username or "",
+            password=url.password or "",
+            host=url.host or "127.0.0.1",
+            port=str(url.port or 5432),
+        )
+        self._idle: list[Any] = []
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
+        import psycopg
+
+        with self._slots:
+            for attempt in (1, 2):
+                conn = self._take()
+                try:
+                    row = conn.execute(sql, params).fetchone()
+                except psycopg.OperationalError:
+                    conn.close()
+                    if attempt == 2:
+                        raise
+                    continue
+                self._give(conn)
+                return row
+        raise AssertionError("unreachable")
+
+    def _take(self) -> Any:
+        import psycopg
+
+        with self._lock:
+            if self._pid != os.getpid():  # a forked worker: the parent's connections are not ours
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return psycopg.connect(self.conninfo, autocommit=True)
+
+    def _give(self, conn: Any) -> None:
+        with self._lock:
+            self._idle.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
 @functools.lru_cache(maxsize=256)
 def _roles(text: str) -> frozenset[Role]:
     return frozenset(Role(r) for r in text.split(",") if r)
@@ -153,6 +213,7 @@ class AccountStore:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._sqlite_file = database if database and database != ":memory:" else None
         self._local = threading.local()
+        self._pg = _Readers(engine.url) if engine.dialect.name == "postgresql" else None
         # Checked against when the user name is unknown, so that both cases take the same time.
         self._dummy = generate_password_hash(secrets.token_hex(16), method=password_method)
 
@@ -201,6 +262,15 @@ class AccountStore:
         if self.find(new.username) is not None:
             raise _taken()
 
+    def close(self) -> None:
+        """Let go of the connections this store opened itself (the engine is the caller's)."""
+        if self._pg is not None:
+            self._pg.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
     def get(self, account_id: int, epoch: int | None = None) -> Account | None:
         """The enabled account with this id, or None.
 
@@ -238,6 +308,8 @@ class AccountStore:
                     self._sqlite_file, timeout=30, isolation_level=None
                 )
             found = own.execute(self._by_id_sql, (account_id,)).fetchone()
+        elif self._pg is not None:
+            found = self._pg.fetchone(self._by_id_sql, (account_id,))
         else:
             connection = self.engine.raw_connection()
             try:

@@ -106,6 +106,7 @@ class World:
         with ExitStack() as parts:  # closed in the reverse order
             parts.callback(self.consult.close)
             parts.callback(self.services.engine.dispose)
+            parts.callback(self.services.accounts.close)
             projector = getattr(self.consult, "projector", None)
             if projector is not None:
                 parts.callback(projector.dispose)
