@@ -168,3 +168,29 @@ def test_a_signed_in_account_is_remembered_briefly_and_a_later_epoch_reads_it_ag
     one.set_disabled(account.id, True)
     assert one.get(account.id) is None
     engine.dispose()
+
+
+def test_the_signed_in_account_is_read_again_after_its_connection_was_cut(store_url: str) -> None:
+    """Each store: SQLite (a connection per thread) and PostgreSQL (a few of the process's own,
+    one of them cut by the server here)."""
+    import psycopg
+
+    from webapp.db import engine_for
+
+    engine = engine_for(store_url)
+    create_tables(engine)
+    store = AccountStore(engine, "pbkdf2:sha256:1000")
+    try:
+        account = store.create("street-2", "correct-horse-1", "S2", "街道", ["street"])
+        assert store.get(account.id) == account
+        readers = store._pg
+        if readers is not None:
+            pids = [c.info.backend_pid for c in readers._idle]
+            assert pids
+            with psycopg.connect(readers.conninfo, autocommit=True) as admin:
+                for pid in pids:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert store.get(account.id) == account
+    finally:
+        store.close()
+        engine.dispose()
