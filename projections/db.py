@@ -165,18 +165,9 @@ class ViewStore(ABC):
                 statement, [tuple(values[i : i + per]) for i in range(0, full, per)]
             )
         if full < len(values):
-            self._insert_rest(conn, table, columns, values[full:])
-
-    def _insert_rest(
-        self, conn: Connection, table: sa.Table, columns: Sequence[str], values: list[Any]
-    ) -> None:
-        """The rows after the last full statement of :meth:`insert_values` (all of them in a
-        live section), in one statement."""
-        row = "(" + ", ".join([self.placeholder] * len(columns)) + ")"
-        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES " + ", ".join(
-            [row] * (len(values) // len(columns))
-        )
-        conn.exec_driver_sql(statement, tuple(values))
+            rest = (len(values) - full) // width
+            statement = f"INSERT INTO {table.name} ({names}) VALUES " + ", ".join([row] * rest)
+            conn.exec_driver_sql(statement, tuple(values[full:]))
 
     # --- schema -----------------------------------------------------------------------------
 
@@ -270,10 +261,6 @@ class PostgresStore(ViewStore):
     backend = "postgresql"
     placeholder = "%s"
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        self._unnest: dict[tuple[str, tuple[str, ...]], str] = {}
-
     @classmethod
     def for_url(cls, url: str) -> PostgresStore:
         return cls(
@@ -285,24 +272,24 @@ class PostgresStore(ViewStore):
     def _lock(self, conn: Connection) -> None:
         conn.execute(_ADVISORY_LOCK, {"key": ADVISORY_LOCK_KEY})
 
-    def _insert_rest(
+    def insert_values(
         self, conn: Connection, table: sa.Table, columns: Sequence[str], values: list[Any]
     ) -> None:
-        """Each column one array parameter, unnested on the server: psycopg parses a statement
-        again at every execution once it has more than 50 parameters (the full statements of a
-        rebuild are parsed once per section, as one ``executemany``), and that parse cost more
-        than the rows of a live section."""
+        """As :meth:`ViewStore.insert_values`, by ``COPY`` in the same transaction: a statement
+        of many rows would be parsed again by psycopg at every execution (it keeps its parse of
+        a statement of at most 50 parameters), which cost more than the rows of a live section;
+        ``COPY`` takes any number of rows for the same small cost, and a rebuild's too."""
         width = len(columns)
-        key = (table.name, tuple(columns))
-        statement = self._unnest.get(key)
-        if statement is None:
-            arrays = ", ".join(
-                f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns
-            )
-            statement = self._unnest[key] = (
-                f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
-            )
-        conn.exec_driver_sql(statement, tuple(values[i::width] for i in range(width)))
+        if len(values) % width:
+            raise ValueError(f"{len(values)} values do not make rows of {width}")
+        if not values:
+            return
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for i in range(0, len(values), width):
+                copy.write_row(values[i : i + width])
 
     def _snapshot(self, conn: Connection) -> None:
         conn.execution_options(isolation_level="REPEATABLE READ")
