@@ -59,6 +59,10 @@ class LogWatcher(Protocol):
         """Return when new events may be in the log, or when stopped; after ``timeout`` s at
         most (by default the watcher's own interval)."""
 
+    def rest(self, seconds: float) -> None:
+        """Sleep ``seconds`` (less if stopped) while events gather after a catch-up, taking the
+        notifications that arrive meanwhile: the next look at the log covers them."""
+
     def close(self) -> None: ...
 
 
@@ -71,6 +75,9 @@ class PollingWatcher:
 
     def wait(self, timeout: float | None = None) -> None:
         self.stop.wait(self.interval if timeout is None else min(timeout, self.interval))
+
+    def rest(self, seconds: float) -> None:
+        self.stop.wait(seconds)
 
     def close(self) -> None:
         return None
@@ -124,12 +131,29 @@ class PostgresWatcher:
                         pass
                     return
         except psycopg.Error:
-            logger.warning(
-                "follower: lost the notification connection; polling until it is back",
-                exc_info=True,
-            )
-            self.close()
+            self._lost()
             self.stop.wait(min(self.tick * 4, remaining if remaining > 0 else self.tick))
+
+    def rest(self, seconds: float) -> None:
+        """Sleep, then take the notifications that arrived meanwhile all at once: a busy
+        follower does not wait for them, and the server keeps every notification until each
+        listener has taken it."""
+        import psycopg
+
+        self.stop.wait(seconds)
+        try:
+            if self._conn is None:
+                self._connect()
+            for _ in self._conn.notifies(timeout=0):
+                pass
+        except psycopg.Error:
+            self._lost()
+
+    def _lost(self) -> None:
+        logger.warning(
+            "follower: lost the notification connection; polling until it is back", exc_info=True
+        )
+        self.close()
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -179,7 +203,12 @@ def follow(
                         "projections",
                         stop,
                         lambda: projector.run_forever(
-                            poll, stop, on_section, lambda _t: watcher.wait(), linger
+                            poll,
+                            stop,
+                            on_section,
+                            lambda _t: watcher.wait(),
+                            linger,
+                            watcher.rest,
                         ),
                         watcher,
                     ),
@@ -204,6 +233,7 @@ def follow(
                             lambda: recorder.max_notification_id() or 0,
                             on_chained,
                             linger=linger,
+                            rest=chain_watcher.rest,
                         ),
                         chain_watcher,
                         chain.store.close,

@@ -322,6 +322,7 @@ class Projector:
         on_section: Progress | None = None,
         wait: Callable[[float], object] | None = None,
         linger: float = 0.0,
+        rest: Callable[[float], object] | None = None,
     ) -> None:
         """Follow the log until ``stop`` is set: warm the views' caches (:meth:`warm`), catch up,
         then wait for more.
@@ -334,7 +335,9 @@ class Projector:
         ``linger``: after a catch-up that applied events, the next one starts no sooner than
         ``linger`` s after it started (at once if it took longer). Under load each catch-up then
         takes what arrived meanwhile in one section instead of a few events per wake-up; an event
-        waits at most about ``linger`` s more, and the first one after a quiet spell none.
+        waits at most about ``linger`` s more, and the first one after a quiet spell (``linger``
+        s or more) not at all. ``rest(seconds)`` sleeps meanwhile (a PostgreSQL watcher takes the
+        notifications that arrive).
         """
         stop = stop or threading.Event()
         pause = wait or (lambda timeout: stop.wait(timeout))
@@ -350,7 +353,7 @@ class Projector:
             done = self._catch_up(on_section, stop, head)
             reached = done if done is not None else self.position()
             if linger > 0:
-                stop.wait(max(0.0, started + linger - time.monotonic()))
+                (rest or stop.wait)(max(0.0, started + linger - time.monotonic()))
             else:
                 pause(poll_interval)
 

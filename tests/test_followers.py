@@ -211,3 +211,31 @@ def test_a_starting_follower_loads_the_open_votes_electorates_first(
         thread.join(30)
         store.dispose()
         follower.close()
+
+
+@pytest.mark.backends("postgres")
+def test_a_resting_postgres_watcher_takes_the_notifications_of_what_arrived(
+    app: ConsultationApp, store_url: str
+) -> None:
+    """A busy follower rests instead of waiting; the notifications of that time are taken then,
+    so they neither pile up on the server nor wake the follower again once it waits."""
+    from consult.followers import PostgresWatcher
+    from tests.conftest import OPERATOR
+
+    stop = threading.Event()
+    # A fallback of ten minutes: returning sooner means a notification woke it.
+    watcher = PostgresWatcher(store_url, app.recorder.channel_name, stop, fallback=600)
+    try:
+        app.create_street("S01", "示范街道", OPERATOR)
+        app.create_community("C01", "示范社区", "S01", OPERATOR)
+        watcher.rest(0.05)
+        waiting = threading.Thread(target=watcher.wait)
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive()  # nothing left to wake it
+        app.create_estate("EST", "示范小区", "C01", OPERATOR)
+        waiting.join(60)
+        assert not waiting.is_alive() and watcher.listening
+    finally:
+        stop.set()
+        watcher.close()

@@ -151,13 +151,15 @@ class ChainFollower:
         on_chained: Callable[[int], None] | None = None,
         idle: float = 60.0,
         linger: float = 0.0,
+        rest: Callable[[float], object] | None = None,
     ) -> None:
         """Keep the chain up with the log from a process of its own (``consult follow``) until
         ``stop`` is set: chain whenever the log is beyond the chain (``wait()`` returns when it may
         have grown), and at least every ``idle`` s, to sign the interval checkpoints. After a
-        catch-up that chained events the next starts no sooner than ``linger`` s after it started,
-        so that under load one transaction takes what arrived meanwhile. Errors propagate: the
-        caller logs them and calls again (nothing is chained twice or skipped)."""
+        catch-up that chained events the next starts no sooner than ``linger`` s after it started
+        (``rest(seconds)`` sleeps meanwhile), so that under load one transaction takes what
+        arrived meanwhile. Errors propagate: the caller logs them and calls again (nothing is
+        chained twice or skipped)."""
         self._head = self.store.head().position
         last = float("-inf")
         busy = False  # the last catch-up chained events: catch up again without asking the log
@@ -170,7 +172,7 @@ class ChainFollower:
                     on_chained(self._head)
                 busy = bool(chained) and linger > 0
                 if busy:
-                    stop.wait(max(0.0, now + linger - time.monotonic()))
+                    (rest or stop.wait)(max(0.0, now + linger - time.monotonic()))
                     continue
             wait()
 
