@@ -30,6 +30,7 @@ def create_app(
     from webapp import errors, fastpath, filters, i18n, security
     from webapp.accounts import AccountStore, VotingCodes
     from webapp.db import create_tables, engine_for
+    from webapp.limits import rate_limiter_for
     from webapp.reads import make_reads
     from webapp.sessions import SessionCookies
     from webapp.settings import WebSettings
@@ -64,7 +65,7 @@ def create_app(
         reads=FreshReads(reads or make_reads(consult, config.database_url), runtime),
         accounts=AccountStore(engine, settings.password_method, settings.account_cache),
         codes=VotingCodes(engine),
-        limiter=security.RateLimiter(),
+        limiter=rate_limiter_for(engine, settings),
         settings=settings,
         engine=engine,
     )

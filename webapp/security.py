@@ -9,9 +9,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,6 +21,7 @@ from consult.actors import Role
 from webapp.accounts import Account, CodeGrant
 from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthenticated, wants_json
 from webapp.i18n import _
+from webapp.limits import RateLimiter
 from webapp.settings import Limit
 
 logger = logging.getLogger(__name__)
@@ -182,42 +180,10 @@ def check_csrf() -> None:
 # --- rate limits --------------------------------------------------------------------------------
 
 
-class RateLimiter:
-    """Sliding-window counters in memory (one process; a restart forgets them)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-
-    def retry_after(self, key: str, limit: Limit) -> int | None:
-        """Seconds to wait if ``key`` is at its limit, else None."""
-        now = self._clock()
-        with self._lock:
-            hits = self._prune(key, limit, now)
-            if len(hits) < limit.count:
-                return None
-            return max(1, int(hits[0] + limit.seconds - now) + 1)
-
-    def hit(self, key: str, limit: Limit) -> None:
-        now = self._clock()
-        with self._lock:
-            self._prune(key, limit, now).append(now)
-            if len(self._hits) > 50_000:
-                self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._hits.pop(key, None)
-
-    def _prune(self, key: str, limit: Limit, now: float) -> deque[float]:
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - limit.seconds:
-            hits.popleft()
-        return hits
-
-
 def enforce_limits(limiter: RateLimiter, checks: Iterable[tuple[str, Limit]]) -> None:
+    """Refuse (429) if any key is at its limit. The limits are counted in the web's database,
+    shared by every worker (:mod:`webapp.limits`); ``limiter.hit`` then counts the attempt, and
+    refuses it too if other workers reached the limit meanwhile."""
     waits = [w for key, limit in checks if (w := limiter.retry_after(key, limit)) is not None]
     if waits:
         raise rate_limited(max(waits))
