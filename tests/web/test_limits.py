@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from consult.config import Config
 from tests.web.conftest import CSRF, PASSWORD, WEB_ENV, World, post, username
 from webapp import create_app
+from webapp.accounts import AccountStore
 from webapp.db import create_tables, engine_for
 from webapp.errors import Problem
 from webapp.limits import (
@@ -315,6 +316,48 @@ def test_sign_in_through_two_workers_is_limited_in_total(world: World, tmp_path:
         assert r.status_code == 302
     finally:
         close(restarted)
+
+
+def test_guesses_for_one_name_arriving_at_once_are_tried_only_up_to_the_limit(
+    world: World, tmp_path: Path
+) -> None:
+    """Counted before the password is checked: after four wrong passwords, of six guesses at once
+    through two workers (one of them right) exactly one is tried; the others are refused unseen."""
+    # A real password hash (scrypt, tens of ms, the interpreter lock released meanwhile), so that
+    # the guesses are checked at the same time.
+    slow = AccountStore(world.services.engine, "scrypt")
+    slow.change_password(world.accounts["oc"].id, PASSWORD)
+    second = other_worker(world, tmp_path / "second")
+    try:
+        apps = [world.web, second]
+        name = username("oc")
+        for i in range(4):
+            wrong = {"username": name, "password": f"wrong-{i}"}
+            assert post(browser(apps[i % 2]), "/signin", wrong).status_code == 401
+        guesses = [f"guess-{i}" for i in range(5)] + [PASSWORD]
+        clients = [browser(apps[i % 2]) for i in range(len(guesses))]
+        start = threading.Barrier(len(guesses))
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def attempt(client: FlaskClient, password: str) -> None:
+            start.wait()
+            code = post(client, "/signin", {"username": name, "password": password}).status_code
+            with lock:
+                statuses.append(code)
+
+        threads = [
+            threading.Thread(target=attempt, args=(c, g))
+            for c, g in zip(clients, guesses, strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        tried = [code for code in statuses if code != 429]
+        assert len(statuses) == 6 and len(tried) == 1 and tried[0] in (302, 401)
+    finally:
+        close(second)
 
 
 def test_voting_code_attempts_through_two_workers_are_limited_in_total(

@@ -26,9 +26,11 @@ def signin(data: dict[str, Any], raw_username: str) -> Account:
     by_user = (f"signin:user:{name}", s.settings.signin_user)
     enforce_limits(s.limiter, [by_ip, by_user])
     s.limiter.hit(*by_ip)
+    # Counted before the check (a success clears it), so that attempts on one name arriving at
+    # once across workers cannot all be tried before the limit stops them.
+    s.limiter.hit(*by_user)
     account = s.accounts.authenticate(data["username"], data["password"])
     if account is None:
-        s.limiter.hit(*by_user)
         raise Problem(401, "bad_credentials", _("用户名或密码不正确。"))
     s.limiter.reset(by_user[0])
     sign_in(account)
@@ -39,21 +41,21 @@ def change_password(user: Account, data: dict[str, Any]) -> Account:
     """The user's own new password, after the current one; this session stays, others end."""
     s = services()
     key = (f"password:user:{user.id}", s.settings.signin_user)
-    enforce_limits(s.limiter, [key])
-    if s.accounts.authenticate(user.username, data["current_password"]) is None:
-        s.limiter.hit(*key)
-        raise Problem(
-            422,
-            "bad_password",
-            _("当前密码不正确。"),
-            fields={"current_password": [_("当前密码：不正确")]},
-        )
-    if data["password"] != data["confirm"]:
+    if data["password"] != data["confirm"]:  # not a guess of the current password: not counted
         raise Problem(
             422,
             "invalid",
             _("两次输入的新密码不一致。"),
             fields={"confirm": [_("再次输入新密码：与新密码不一致")]},
+        )
+    enforce_limits(s.limiter, [key])
+    s.limiter.hit(*key)  # counted before the check, as for signing in
+    if s.accounts.authenticate(user.username, data["current_password"]) is None:
+        raise Problem(
+            422,
+            "bad_password",
+            _("当前密码不正确。"),
+            fields={"current_password": [_("当前密码：不正确")]},
         )
     s.limiter.reset(key[0])
     s.accounts.change_password(user.id, data["password"])
