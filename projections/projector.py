@@ -156,7 +156,9 @@ class Projector:
         stop: threading.Event | None = None,
         head: int | None = None,
     ) -> int | None:
-        """:meth:`catch_up`; ``head``: the log's last position if the caller has just read it."""
+        """:meth:`catch_up`; ``head``: the log's last position as the caller last saw it (a lower
+        bound will do: it only decides whether a child process reads the log, and the target
+        that ``progress`` is given)."""
         self._wanted = True
         reached: int | None = None
         while self._wanted:
@@ -337,24 +339,30 @@ class Projector:
         takes what arrived meanwhile in one section instead of a few events per wake-up; an event
         waits at most about ``linger`` s more, and the first one after a quiet spell (``linger``
         s or more) not at all. ``rest(seconds)`` sleeps meanwhile (a PostgreSQL watcher takes the
-        notifications that arrive).
+        notifications that arrive); then the next catch-up starts without reading the log's head
+        first, and when it finds nothing the follower waits as when idle.
         """
         stop = stop or threading.Event()
         pause = wait or (lambda timeout: stop.wait(timeout))
         with self._lock:
             self.warm()
         reached = -1
+        busy = False  # the last catch-up applied events: catch up again without asking the log
         while not stop.is_set():
-            head = self.app.recorder.max_notification_id() or 0
-            if head <= reached:
-                pause(poll_interval)
-                continue
+            if busy:
+                head = reached
+            else:
+                head = self.app.recorder.max_notification_id() or 0
+                if head <= reached:
+                    pause(poll_interval)
+                    continue
             started = time.monotonic()
             done = self._catch_up(on_section, stop, head)
-            reached = done if done is not None else self.position()
-            if linger > 0:
+            before, reached = reached, done if done is not None else self.position()
+            busy = linger > 0 and reached > before
+            if busy:
                 (rest or stop.wait)(max(0.0, started + linger - time.monotonic()))
-            else:
+            elif linger <= 0:
                 pause(poll_interval)
 
     def warm(self) -> None:
