@@ -92,6 +92,7 @@ def run(poll: float, section_size: int, verbose: bool) -> None:
             on_section=report if verbose else None,
             wait=lambda _t: watcher.wait(),
             linger=LINGER,
+            rest=watcher.rest,
         )
     finally:
         watcher.close()
