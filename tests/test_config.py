@@ -204,3 +204,30 @@ def test_web_tables_views_and_notifications_use_the_event_stores_user(store_url:
     with psycopg.connect(postgres_conninfo(url)) as conn:
         seen.add(tuple(conn.execute(who).fetchone() or ()))
     assert seen == {("postgres", parts.path.lstrip("/"))}
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "1"])
+def test_a_bad_switch_interval_is_refused_by_name(value: str) -> None:
+    from webapp.gunicorn_config import switch_interval
+
+    with pytest.raises(SettingError) as refused:
+        switch_interval({"CONSULT_SWITCH_INTERVAL": value})
+    assert refused.value.field == "CONSULT_SWITCH_INTERVAL" and value in str(refused.value)
+    assert (
+        switch_interval({}) == 0.005
+        and switch_interval({"CONSULT_SWITCH_INTERVAL": "0.001"}) == 0.001
+    )
+
+
+@pytest.mark.parametrize("value", ["soon", "-2", "61"])
+def test_a_bad_account_cache_is_refused_by_name(value: str, tmp_path: Path) -> None:
+    from webapp.settings import WebSettings
+
+    config = Config("memory://", tmp_path)
+    with pytest.raises(SettingError) as refused:
+        WebSettings.from_env(
+            config, {"CONSULT_SECRET_KEY": "k" * 40, "CONSULT_ACCOUNT_CACHE": value}
+        )
+    assert refused.value.field == "CONSULT_ACCOUNT_CACHE"
+    fine = WebSettings.from_env(config, {"CONSULT_SECRET_KEY": "k" * 40})
+    assert fine.account_cache == 2.0 and fine.fast_ballots is True

@@ -191,7 +191,7 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[s
         "2048",
         "--no-control-socket",  # one per machine by default: several servers would clash
         "--config",
-        "python:webapp.gunicorn_config",  # each worker's interpreter switch interval
+        "python:webapp.gunicorn_config",  # each worker's switch interval (CONSULT_SWITCH_INTERVAL)
         "webapp:create_app()",
     ]
 
