@@ -231,3 +231,19 @@ def test_a_bad_account_cache_is_refused_by_name(value: str, tmp_path: Path) -> N
     assert refused.value.field == "CONSULT_ACCOUNT_CACHE"
     fine = WebSettings.from_env(config, {"CONSULT_SECRET_KEY": "k" * 40})
     assert fine.account_cache == 2.0 and fine.fast_ballots is True
+
+
+@pytest.mark.parametrize(
+    "name", ["CONSULT_FAST_BALLOTS", "CONSULT_COOKIE_SECURE", "CONSULT_TRUST_PROXY"]
+)
+def test_a_yes_no_setting_with_another_value_is_refused_by_name(name: str, tmp_path: Path) -> None:
+    from webapp.settings import WebSettings
+
+    config = Config("memory://", tmp_path)
+    with pytest.raises(SettingError) as refused:
+        WebSettings.from_env(config, {"CONSULT_SECRET_KEY": "k" * 40, name: "perhaps"})
+    assert refused.value.field == name and "perhaps" in str(refused.value)
+    off = WebSettings.from_env(config, {"CONSULT_SECRET_KEY": "k" * 40, name: "off"})
+    assert (off.fast_ballots, off.cookie_secure, off.trust_proxy)[
+        ["CONSULT_FAST_BALLOTS", "CONSULT_COOKIE_SECURE", "CONSULT_TRUST_PROXY"].index(name)
+    ] is False

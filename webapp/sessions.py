@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from itertools import islice
 from typing import Any
 
-from flask import Flask, Request, Response, g
+from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -227,12 +227,7 @@ class Positions:
         only: the value needs no quoting, and every browser in use honours it)."""
         return f"{POSITION_COOKIE}={self.text(position)}{self._attributes}"
 
-    def save(self, request: Request, response: Response, position: int) -> None:
-        """Keep ``position`` for the reads that follow (the highest one the client holds)."""
-        if position <= 0:
-            return
-        held = g.get("held_position")
-        if held is None:
-            held = self.of_request(request)
+    def save(self, response: Response, position: int, held: int) -> None:
+        """Keep ``position`` for the reads that follow, if it is past the one the client holds."""
         if position > held:
             response.headers.add("Set-Cookie", self.set_cookie(position))

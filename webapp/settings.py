@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consult.config import Config, seconds_setting
+from consult.errors import SettingError
 
 SECRET_FILE = "secret_key"
 
@@ -54,19 +55,35 @@ class WebSettings:
         env = os.environ if environ is None else environ
         return cls(
             secret_key=env.get("CONSULT_SECRET_KEY") or instance_secret(config.instance_path),
-            cookie_secure=env.get("CONSULT_COOKIE_SECURE", "1") not in ("0", "false", "no"),
+            cookie_secure=flag(env, "CONSULT_COOKIE_SECURE", True),
             timezone=env.get("CONSULT_TIMEZONE", "Asia/Shanghai"),
             public_url=env.get("CONSULT_PUBLIC_URL") or None,
             signin_ip=Limit.parse(env.get("CONSULT_LIMIT_SIGNIN_IP", "20/300")),
             signin_user=Limit.parse(env.get("CONSULT_LIMIT_SIGNIN_USER", "5/900")),
             code_ip=Limit.parse(env.get("CONSULT_LIMIT_CODE_IP", "10/300")),
             password_method=env.get("CONSULT_PASSWORD_METHOD", "scrypt"),
-            trust_proxy=env.get("CONSULT_TRUST_PROXY", "0") in ("1", "true", "yes"),
-            fast_ballots=env.get("CONSULT_FAST_BALLOTS", "1") not in ("0", "false", "no"),
+            trust_proxy=flag(env, "CONSULT_TRUST_PROXY", False),
+            fast_ballots=flag(env, "CONSULT_FAST_BALLOTS", True),
             account_cache=seconds_setting(
                 "CONSULT_ACCOUNT_CACHE", env.get("CONSULT_ACCOUNT_CACHE", "2"), 0, 60
             ),
         )
+
+
+def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no setting; anything else is refused by name (not silently read as one or the other)."""
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on", "y"):
+        return True
+    if value in ("0", "false", "no", "off", "n"):
+        return False
+    raise SettingError(
+        field=name,
+        reason=f"{name} 须为 1 或 0（是或否），而不是“{value}”",
+        reason_en=f"{name} must be 1 or 0 (yes or no), not '{value}'",
+    )
 
 
 def instance_secret(instance_path: Path) -> str:

@@ -82,7 +82,7 @@ def install(app: Flask, rt: Runtime) -> None:
     def _say_if_stale(response: Response) -> Response:
         remembered = g.get("remembered", 0)
         if remembered:
-            positions.save(request, response, remembered)
+            positions.save(response, remembered, held_position())
         if g.get("stale"):
             response.headers["Warning"] = '110 - "Response is Stale"'
             response.headers[STALE_HEADER] = "behind"
