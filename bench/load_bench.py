@@ -253,11 +253,23 @@ def _make_accounts(url: str, estate: UUID, persons: list[str]) -> dict[str, int]
     return {person: account for person, account in found}
 
 
-def session_cookie(secret_key: str, account_id: int, csrf: str) -> str:
-    """The cookie a sign-in sets (``webapp.security.sign_in``), signed as Flask signs it."""
-    return str(
-        _signer(secret_key).dumps({"uid": account_id, "epoch": 1, "csrf": csrf, "_permanent": True})
+def session_cookie(secret_key: str, voter: Voter, estate: UUID, csrf: str) -> str:
+    """The cookie a sign-in sets (``webapp.security.sign_in``: the account's id, epoch and
+    claims, the CSRF token), signed as Flask signs it. The account is the one ``_make_accounts``
+    made for the voter."""
+    from webapp.accounts import Account, account_claims
+
+    account = Account(
+        id=voter.account_id,
+        username=f"load-{voter.person_id.lower()}",
+        person_id=voter.person_id,
+        display_name=voter.person_id,
+        roles=frozenset({Role.RESIDENT}),
+        estate_id=estate,
+        epoch=1,
     )
+    values = {"uid": account.id, "epoch": account.epoch, **account_claims(account), "csrf": csrf}
+    return str(_signer(secret_key).dumps({**values, "_permanent": True}))
 
 
 @functools.cache
@@ -339,6 +351,58 @@ def start_server(
         time.sleep(0.2)
     server.stop()
     raise RuntimeError("the server did not answer in 120 s")
+
+
+@dataclass(frozen=True)
+class BareRun:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    server_cpu_s: float
+    client_cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "req_per_s": round(self.rate),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "errors": self.errors,
+            "server_cpu_ms_per_req": round(1000 * self.server_cpu_s / self.requests, 3),
+            "client_cpu_ms_per_req": round(1000 * self.client_cpu_s / self.requests, 3),
+        }
+
+
+def measure_bare(bare: Server, requests_file: Path, clients: int, out: Path) -> BareRun:
+    cpu0 = bare.cpu_seconds()
+    result = run_wrk(bare.port, "/ping", requests_file, clients, out, 120)
+    return BareRun(
+        requests=result.requests,
+        seconds=result.seconds,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        errors=sum(v for k, v in result.statuses.items() if k != "201"),
+        server_cpu_s=_used(cpu0, bare.cpu_seconds())["web"],
+        client_cpu_s=result.client_cpu_s,
+    )
+
+
+def wait_quiet(server: Server, timeout: float = 30.0) -> None:
+    """Until the server's processes use under 5 % of a core (its followers have caught up)."""
+    deadline = time.monotonic() + timeout
+    before = sum(server.cpu_seconds().values())
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(server.cpu_seconds().values())
+        if now - before < 0.025:
+            return
+        before = now
 
 
 def bare_server(env: dict[str, str], workers: int, threads: int, log: Path) -> Server:
@@ -592,7 +656,7 @@ def _numbers(value: Any) -> Any:
 def run_backend(backend: str, args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"load-{backend}-", dir=args.dir))
     try:
-        with store(backend, workdir) as url:
+        with store(backend, workdir) as url, contextlib.ExitStack() as stack:
             setup = prepare(url, args.roll, args.heads)
             emit(
                 bench="load_setup",
@@ -612,38 +676,25 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 "CONSULT_FOLLOWERS": args.followers,
                 **dict(kv.split("=", 1) for kv in args.env),
             }
-            # The bare reference, same server settings.
+            # The bare reference, same server settings, measured just before the ballots and again
+            # just after them (the machine's speed drifts: the ballots are compared with both).
             bare = bare_server(env, args.workers, args.threads, workdir / "bare.log")
-            try:
-                n_bare = max(2000, int(args.bare_rate_guess * args.bare_seconds))
-                bare_file = workdir / "bare.txt"
-                write_requests(bare_file, [("-", "-", "{}")] * n_bare)
-                warm_bare = run_wrk(
-                    bare.port, "/ping", bare_file, args.clients, workdir / "bare-warm.out", 60
-                )
-                cpu0 = bare.cpu_seconds()
-                bare_result = run_wrk(
-                    bare.port, "/ping", bare_file, args.clients, workdir / "bare.out", 120
-                )
-                bare_cpu = _used(cpu0, bare.cpu_seconds())["web"]
-            finally:
-                bare.stop()
-            bare_rate = bare_result.requests / bare_result.seconds
+            stack.callback(bare.stop)
+            n_bare = max(2000, int(args.bare_rate_guess * args.bare_seconds))
+            bare_file = workdir / "bare.txt"
+            write_requests(bare_file, [("-", "-", "{}")] * n_bare)
+            warm_bare = run_wrk(
+                bare.port, "/ping", bare_file, args.clients, workdir / "bare-warm.out", 60
+            )
+            bare_before = measure_bare(bare, bare_file, args.clients, workdir / "bare.out")
             emit(
                 bench="load_bare",
                 backend=backend,
                 clients=args.clients,
                 workers=args.workers,
                 threads=args.threads,
-                requests=bare_result.requests,
-                req_per_s=round(bare_rate),
-                p50_ms=round(bare_result.p50_ms, 2),
-                p99_ms=round(bare_result.p99_ms, 2),
-                errors=sum(v for k, v in bare_result.statuses.items() if k != "201"),
-                server_cpu_ms_per_req=round(1000 * bare_cpu / bare_result.requests, 3),
-                client_cpu_ms_per_req=round(
-                    1000 * bare_result.client_cpu_s / bare_result.requests, 3
-                ),
+                when="before",
+                **bare_before.fields(),
                 warm_req_per_s=round(warm_bare.requests / warm_bare.seconds),
                 load_average=load_average(),
             )
@@ -669,7 +720,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                             "elector_id": v.elector_id,
                         }
                     )
-                    lines.append((session_cookie(secret, v.account_id, csrf), csrf, body))
+                    lines.append((session_cookie(secret, v, setup.estate_id, csrf), csrf, body))
                     sent.append(v.elector_id)
                 ballots_file = workdir / "ballots.txt"
                 write_requests(ballots_file, lines)
@@ -681,7 +732,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                     csrf = secrets.token_urlsafe(32)
                     warm_body = json.dumps({"choice": "yes", "elector_id": "H:not-on-the-roll"})
                     warm_file = workdir / "warm.txt"
-                    warm_line = (session_cookie(secret, v.account_id, csrf), csrf, warm_body)
+                    warm_line = (session_cookie(secret, v, setup.estate_id, csrf), csrf, warm_body)
                     write_requests(warm_file, [warm_line] * args.warm)
                     warmed = run_wrk(
                         server.port, path, warm_file, args.clients, workdir / "warm.out", 120
@@ -718,8 +769,23 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 if args.profile:
                     profiler.send_signal(signal.SIGINT)
                     profiler.wait()
+                wait_quiet(server)  # the followers have applied the ballots
+                bare_after = measure_bare(bare, bare_file, args.clients, workdir / "bare-2.out")
             finally:
                 server.stop()
+            emit(
+                bench="load_bare",
+                backend=backend,
+                clients=args.clients,
+                workers=args.workers,
+                threads=args.threads,
+                when="after",
+                **bare_after.fields(),
+                load_average=load_average(),
+            )
+            bare_rate = (bare_before.requests + bare_after.requests) / (
+                bare_before.seconds + bare_after.seconds
+            )
             rate = result.requests / result.seconds
             errors = {k: v for k, v in result.statuses.items() if k != "201"}
             line: dict[str, Any] = {
@@ -737,6 +803,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 "max_ms": round(result.max_ms, 1),
                 "errors": errors,
                 "bare_req_per_s": round(bare_rate),
+                "bare_before_after": [round(bare_before.rate), round(bare_after.rate)],
                 "ratio_to_bare": round(rate / bare_rate, 3),
                 "server_cpu_ms_per_ballot": round(1000 * sum(cpu.values()) / result.requests, 3),
                 "web_cpu_ms_per_ballot": round(1000 * cpu["web"] / result.requests, 3),
@@ -797,7 +864,7 @@ def in_process(backend: str, args: argparse.Namespace) -> None:
             emit(
                 bench="load_request_parts",
                 backend=backend,
-                **_request_parts(url, workdir, setup.vote_id, [next(voters) for _ in range(2500)]),
+                **_request_parts(url, workdir, setup, [next(voters) for _ in range(2500)]),
             )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -834,7 +901,7 @@ def _app_casts(app: Any, vote_id: UUID, voters: list[Voter], threads: int) -> di
     }
 
 
-def _request_parts(url: str, workdir: Path, vote_id: UUID, voters: list[Voter]) -> dict[str, Any]:
+def _request_parts(url: str, workdir: Path, setup: Setup, voters: list[Voter]) -> dict[str, Any]:
     import flask.sessions
 
     import webapp.api.views
@@ -878,11 +945,11 @@ def _request_parts(url: str, workdir: Path, vote_id: UUID, voters: list[Voter]) 
     timed(webapp.api.views, "dump", "the receipt as JSON")
     timed(ConsultationApp, "cast_ballot", "cast_ballot (request thread)")
     client = web.test_client()
-    path = f"/api/v1/votes/{vote_id}/ballots"
+    path = f"/api/v1/votes/{setup.vote_id}/ballots"
 
     def post(v: Voter) -> None:
         csrf = secrets.token_urlsafe(32)
-        client.set_cookie("consult_session", session_cookie(secret, v.account_id, csrf))
+        client.set_cookie("consult_session", session_cookie(secret, v, setup.estate_id, csrf))
         r = client.post(
             path, json={"choice": "yes", "elector_id": v.elector_id}, headers={"X-CSRF-Token": csrf}
         )

@@ -3,8 +3,16 @@
 Accounts are made with ``consult account`` or on the account page of a committee or operator
 (:mod:`webapp.manage`). An account that holds neither the street nor the operator role is bound to
 one estate and sees only its cases. Passwords are hashed with werkzeug (scrypt by default); a
-password change or a disabled account ends the account's sessions (its epoch moves on). Voting codes are long random strings
-(about 50 bits of secret), so they are stored as SHA-256 digests and looked up by a short
+password change or a disabled account ends the account's sessions (its epoch moves on).
+
+Every change of an account moves its epoch on and is written, in the same transaction, to
+``web_account_changes``. An account's fields are therefore fixed for as long as its epoch is: a
+session cookie names the account's fields as they were at sign-in (:func:`account_claims`, signed
+with the cookie), and a worker that knows every change up to ``cache_seconds`` ago (it reads the new
+rows of ``web_account_changes`` that often) takes the account from the cookie instead of the
+database when no change has moved the epoch past the cookie's (:meth:`AccountStore.get`).
+
+Voting codes are long random strings (about 50 bits of secret), so they are stored as SHA-256 digests and looked up by a short
 non-secret selector; a slow password hash is not needed for them and would make issuing codes for
 a whole roll take minutes.
 """
@@ -26,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import DateTime, Engine, Index, String, func, or_, select, update
+from sqlalchemy import DateTime, Engine, Index, String, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -63,6 +71,18 @@ class AccountRow(Base):
     epoch: Mapped[int] = mapped_column(default=1)
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountChangeRow(Base):
+    """One change of an account: the epoch it moved to (see the module's docstring). Rows are
+    numbered in the order they were committed: writers take the table's lock on PostgreSQL, and
+    SQLite has one writer at a time."""
+
+    __tablename__ = "web_account_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column()
+    epoch: Mapped[int] = mapped_column()
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class VotingCodeRow(Base):
@@ -107,6 +127,46 @@ class Account:
         return self.estate_id is None or self.estate_id == estate
 
 
+#: The session keys that carry the signed-in account's fields (:func:`account_claims`).
+CLAIM_KEYS = ("a_person", "a_name", "a_roles", "a_estate", "a_user")
+
+
+def account_claims(account: Account) -> dict[str, str]:
+    """The account's fields as a sign-in puts them in the session cookie (plain strings)."""
+    return dict(
+        zip(
+            CLAIM_KEYS,
+            (
+                account.person_id,
+                account.display_name,
+                ",".join(r.value for r in Role if r in account.roles),
+                account.estate_id.hex if account.estate_id else "",
+                account.username,
+            ),
+            strict=True,
+        )
+    )
+
+
+def claimed_account(account_id: int, epoch: int, session: Any) -> Account | None:
+    """The account a session's claims describe, or None if it has none or they are malformed."""
+    try:
+        person, name, roles, estate, username = (session.get(k) for k in CLAIM_KEYS)
+        if not all(isinstance(v, str) for v in (person, name, roles, estate, username)):
+            return None
+        return Account(
+            id=account_id,
+            username=username,
+            person_id=person,
+            display_name=name,
+            roles=_roles(roles),
+            estate_id=UUID(hex=estate) if estate else None,
+            epoch=epoch,
+        )
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def _account(row: AccountRow) -> Account:
     return Account(
         id=row.id,
@@ -143,20 +203,25 @@ class _Readers:
         self._pid = os.getpid()
 
     def fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
+        rows = self.fetch(sql, params, many=False)
+        return rows[0] if rows else None
+
+    def fetch(self, sql: str, params: tuple[Any, ...], many: bool = True) -> list[Any]:
         import psycopg
 
         with self._slots:
             for attempt in (1, 2):
                 conn = self._take()
                 try:
-                    row = conn.execute(sql, params).fetchone()
+                    cursor = conn.execute(sql, params)
+                    rows = cursor.fetchall() if many else [cursor.fetchone()]
                 except psycopg.OperationalError:
                     conn.close()
                     if attempt == 2:
                         raise
                     continue
                 self._give(conn)
-                return row
+                return [r for r in rows if r is not None]
         raise AssertionError("unreachable")
 
     def _take(self) -> Any:
@@ -193,6 +258,7 @@ _BY_ID_SQL = (
     "SELECT id, username, password_hash, person_id, display_name, roles, estate_id, epoch, "
     "disabled, created_at FROM web_accounts WHERE id = "
 )
+_CHANGES_SQL = "SELECT id, account_id, epoch FROM web_account_changes WHERE id > "
 
 
 class AccountStore:
@@ -211,6 +277,13 @@ class AccountStore:
         if marker is None:  # SQLite and psycopg are what this product runs on
             raise ValueError(f"no account reads for the {engine.dialect.name} driver")
         self._by_id_sql = _BY_ID_SQL + marker
+        self._changes_sql = _CHANGES_SQL + marker + " ORDER BY id"
+        # The changes read so far: the latest epoch of every account changed, and when they were
+        # read (monotonic seconds; -inf: never).
+        self._moved: dict[int, int] = {}
+        self._changes_seen = 0
+        self._changes_read_at = float("-inf")
+        self._changes_lock = threading.Lock()
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._sqlite_file = database if database and database != ":memory:" else None
         self._local = threading.local()
@@ -272,13 +345,29 @@ class AccountStore:
             conn.close()
             self._local.conn = None
 
-    def get(self, account_id: int, epoch: int | None = None) -> Account | None:
+    def get(self, account_id: int, epoch: int | None = None, session: Any = None) -> Account | None:
         """The enabled account with this id, or None.
 
-        Every signed-in request asks this, so an account read in the last ``cache_seconds`` is
-        taken from memory, unless the session names a later ``epoch`` than the one remembered
-        (signed in again since). Changes made through this store drop it from the memory at once.
+        Every signed-in request asks this. With ``cache_seconds`` set:
+
+        - a session that carries the account's claims (:func:`account_claims`) for ``epoch`` is
+          answered from them, without a read, unless a change of the account has moved its epoch
+          past ``epoch`` (the changes are read at most ``cache_seconds`` apart, so a disabled
+          account or a changed password ends its sessions within that time, in every worker);
+        - otherwise an account read in the last ``cache_seconds`` is taken from memory, unless the
+          session names a later ``epoch`` than the one remembered (signed in again since).
+
+        Changes made through this store take effect in it at once.
         """
+        if (
+            self.cache_seconds > 0
+            and session is not None
+            and epoch is not None
+            and self._epoch_moved_to(account_id) <= epoch
+        ):
+            claimed = claimed_account(account_id, epoch, session)
+            if claimed is not None:
+                return claimed
         if self.cache_seconds > 0:
             now = time.monotonic()
             hit = self._cache.get(account_id)
@@ -294,17 +383,53 @@ class AccountStore:
                 self._cache[account_id] = (now, found)
         return found
 
+    def _epoch_moved_to(self, account_id: int) -> int:
+        """The latest epoch a recorded change gave the account (0: never changed), as of at most
+        ``cache_seconds`` ago."""
+        if time.monotonic() - self._changes_read_at >= self.cache_seconds:
+            with self._changes_lock:  # one thread reads; the others wait for what it finds
+                started = time.monotonic()
+                if started - self._changes_read_at >= self.cache_seconds:
+                    self._read_changes()
+                    self._changes_read_at = started
+        return self._moved.get(account_id, 0)
+
+    def _read_changes(self) -> None:
+        params = (self._changes_seen,)
+        rows: Sequence[Any]
+        if self._sqlite_file:
+            rows = self._sqlite_connection().execute(self._changes_sql, params).fetchall()
+        elif self._pg is not None:
+            rows = self._pg.fetch(self._changes_sql, params)
+        else:  # an in-memory SQLite database: through the engine's pool
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(self._changes_sql, params)
+                rows = cursor.fetchall()
+                cursor.close()
+            finally:
+                connection.close()
+        for seen, account_id, epoch in rows:
+            if epoch > self._moved.get(account_id, 0):
+                self._moved[account_id] = epoch
+            self._changes_seen = max(self._changes_seen, seen)
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        """A SQLite connection of the thread's own, kept open: no pool to go through."""
+        own: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if own is None:
+            assert self._sqlite_file is not None
+            own = self._local.conn = sqlite3.connect(
+                self._sqlite_file, timeout=30, isolation_level=None
+            )
+        return own
+
     def _read(self, account_id: int) -> Account | None:
         # The busiest read of the web: on the driver's own cursor, about a quarter of the CPU of
         # the same statement through SQLAlchemy Core (docs/benchmarks.md, "Load over HTTP").
         if self._sqlite_file:
-            # A SQLite connection of the thread's own, kept open: no pool to go through.
-            own: sqlite3.Connection | None = getattr(self._local, "conn", None)
-            if own is None:
-                own = self._local.conn = sqlite3.connect(
-                    self._sqlite_file, timeout=30, isolation_level=None
-                )
-            found = own.execute(self._by_id_sql, (account_id,)).fetchone()
+            found = self._sqlite_connection().execute(self._by_id_sql, (account_id,)).fetchone()
         elif self._pg is not None:
             found = self._pg.fetchone(self._by_id_sql, (account_id,))
         else:
@@ -414,19 +539,28 @@ class AccountStore:
         return account.id
 
     def _update(self, account_id: int, **values: Any) -> None:
+        """Change the account: its epoch moves on, and the change is recorded (one transaction)."""
         self._cache.pop(account_id, None)
         with Session(self.engine) as s:
-            result = s.execute(
+            if self.engine.dialect.name == "postgresql":
+                # Changes are numbered in commit order: a reader that has seen change n has seen
+                # every change before it (see _read_changes).
+                s.execute(text("LOCK TABLE web_account_changes IN EXCLUSIVE MODE"))
+            epoch = s.execute(
                 update(AccountRow)
                 .where(AccountRow.id == account_id)
                 .values(epoch=AccountRow.epoch + 1, **values)
-            )
+                .returning(AccountRow.epoch)
+            ).scalar_one_or_none()
+            if epoch is None:
+                raise NotFoundError(
+                    field="account", kind="账号", kind_en="account", ident=str(account_id)
+                )
+            s.add(AccountChangeRow(account_id=account_id, epoch=epoch, changed_at=_now()))
             s.commit()
         self._cache.pop(account_id, None)  # a read racing the update may have put the old one back
-        if getattr(result, "rowcount", 0) != 1:
-            raise NotFoundError(
-                field="account", kind="账号", kind_en="account", ident=str(account_id)
-            )
+        with self._changes_lock:
+            self._moved[account_id] = max(self._moved.get(account_id, 0), epoch)
 
     def count(self) -> int:
         with Session(self.engine) as s:

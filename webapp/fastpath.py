@@ -26,7 +26,7 @@ from __future__ import annotations
 import hmac
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -114,7 +114,10 @@ class BallotFastPath:
         self, environ: dict[str, Any], body: bytes
     ) -> tuple[Any, str, str | None, int] | None:
         """The user, choice, elector and held position of the common case, or None."""
-        cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+        header = environ.get("HTTP_COOKIE", "")
+        cookies = _plain_cookies(header)
+        if cookies is None:
+            cookies = parse_cookie(header)
         text = cookies.get(self.cookie_name)
         if not text:
             return None
@@ -134,7 +137,7 @@ class BallotFastPath:
         form = _vote_form(body)
         if form is None:
             return None
-        user = self.services.accounts.get(uid, epoch)
+        user = self.services.accounts.get(uid, epoch, data)
         if user is None or user.epoch != epoch:
             return None
         return user, form[0], form[1], self.positions.held(cookies)
@@ -150,6 +153,26 @@ class BallotFastPath:
             load_user()  # g.user and the session as the view would have had them
             response = app.finalize_request(app.handle_user_exception(error))
             return response(environ, start_response)
+
+
+def _plain_cookies(header: str) -> Mapping[str, str] | None:
+    """The cookies of a ``Cookie`` header made of plain ``name=value`` pairs (the first value of a
+    name), as werkzeug's ``parse_cookie`` reads them in a fifth of the time; None for anything
+    else (quoted values, spaces within a pair, bytes beyond ASCII), which werkzeug then reads."""
+    if '"' in header or not header.isascii():
+        return None
+    found: dict[str, str] = {}
+    for part in header.split(";"):
+        name, _, value = part.partition("=")
+        name, value = name.strip(" \t"), value.strip(" \t")
+        if not name:
+            if value:
+                return None
+            continue  # an empty pair: werkzeug skips it too
+        if " " in name or "\t" in name or " " in value or "\t" in value:
+            return None
+        found.setdefault(name, value)
+    return found
 
 
 def _body(environ: dict[str, Any]) -> bytes | None:

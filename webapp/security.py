@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, g, redirect, request, session, u
 from flask.typing import ResponseReturnValue
 
 from consult.actors import Role
-from webapp.accounts import Account, CodeGrant
+from webapp.accounts import Account, CodeGrant, account_claims
 from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthenticated, wants_json
 from webapp.i18n import _
 from webapp.limits import RateLimiter
@@ -118,6 +118,7 @@ def sign_in(account: Account) -> None:
     session.update(prefs)
     session["uid"] = account.id
     session["epoch"] = account.epoch
+    session.update(account_claims(account))  # read back by AccountStore.get, not from the store
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
     g.user = account
@@ -147,7 +148,7 @@ def load_user() -> None:
     uid = session.get("uid")
     if isinstance(uid, int):
         epoch = session.get("epoch")
-        account = services().accounts.get(uid, epoch if isinstance(epoch, int) else None)
+        account = services().accounts.get(uid, epoch if isinstance(epoch, int) else None, session)
         if account is not None and epoch == account.epoch:
             g.user = account
         else:

@@ -12,6 +12,9 @@ from uuid import UUID
 
 import pytest
 from flask import Flask, request_started
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.http import parse_cookie
 from werkzeug.test import TestResponse
 
 from consult.application import BallotReceipt
@@ -20,6 +23,7 @@ from consult.rules import Choice
 from tests.web.conftest import CSRF, WEB_ENV, World, api
 from webapp import create_app
 from webapp.api.schemas import ReceiptSchema, receipt_fields
+from webapp.fastpath import _plain_cookies
 from webapp.sessions import POSITION_COOKIE
 from webapp.wiring import POSITIONS
 
@@ -220,3 +224,24 @@ def test_a_session_due_for_its_refresh_goes_through_flask_and_gets_a_new_cookie(
         r = api(client, "POST", f"/api/v1/votes/{vote}/ballots", {"choice": "yes"})
     assert r.status_code == 201 and len(seen) == 1
     assert any(c.startswith("consult_session=") for c in r.headers.getlist("Set-Cookie"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('ab=; \t"x1é,')), max_size=24))
+def test_plain_cookie_headers_read_as_werkzeug_reads_them(header: str) -> None:
+    """The fast path's own reading of a Cookie header agrees with werkzeug's wherever it answers
+    (anything unusual is left to werkzeug)."""
+    mine = _plain_cookies(header)
+    if mine is not None:
+        theirs = parse_cookie(header)
+        assert mine == {k: theirs.getlist(k)[0] for k in theirs}
+
+
+def test_a_browsers_cookie_header_is_read_without_werkzeug() -> None:
+    header = "consult_session=.eJx-_a.Zz9.s-g_; consult_pos=123.ab; large=1; consult_pos=9.x"
+    assert _plain_cookies(header) == {
+        "consult_session": ".eJx-_a.Zz9.s-g_",
+        "consult_pos": "123.ab",
+        "large": "1",
+    }
+    assert _plain_cookies('a="quoted"') is None and _plain_cookies("a=b c") is None

@@ -6,17 +6,20 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from flask import Flask, flash, get_flashed_messages, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import create_engine
 
-from webapp.accounts import AccountStore
+from consult.actors import Role
+from webapp.accounts import Account, AccountStore, account_claims
 from webapp.db import create_tables
 from webapp.sessions import Positions, SessionCookies
 
 SECRET = "s" * 48
+ESTATE = UUID("6f1c9a52-0d7e-4b8e-9c1a-2b3c4d5e6f70")
 
 
 def app_with(interface: SecureCookieSessionInterface, secret: str = SECRET) -> Flask:
@@ -193,4 +196,153 @@ def test_the_signed_in_account_is_read_again_after_its_connection_was_cut(store_
         assert store.get(account.id) == account
     finally:
         store.close()
+        engine.dispose()
+
+
+def test_a_compressed_cookie_is_read_directly_and_a_changed_byte_is_refused() -> None:
+    """itsdangerous compresses a payload when that makes it shorter (a signed-in session with its
+    account's claims usually is): such cookies are checked on the direct path too."""
+    flask_app = app_with(SecureCookieSessionInterface())
+
+    @flask_app.post("/long")
+    def long_values() -> str:
+        session.update(uid=7, epoch=2, csrf="token", a_name="王" * 40, a_user="resident-0001" * 4)
+        return "ok"
+
+    writer = flask_app.test_client()
+    writer.post("/long")
+    text = session_cookie(writer)
+    assert text.startswith(".")  # compressed
+    ours = SessionCookies()
+    app = app_with(ours)
+    direct = ours._verify_plain(app, text, time.time(), 3600)
+    assert direct is not None and direct[0]["a_name"] == "王" * 40
+    assert ours.verify(app, text, time.time()) == direct
+    payload, stamp, signature = text[1:].split(".")
+    flipped = "A" if payload[5] != "A" else "B"
+    for forged in (
+        f".{payload[:5]}{flipped}{payload[6:]}.{stamp}.{signature}",
+        f"{payload}.{stamp}.{signature}",  # the mark of compression taken off
+        f".{payload}.{stamp}.{signature[:-2]}xx",
+    ):
+        assert ours.verify(app, forged, time.time()) is None
+        assert SessionCookies().verify(app, forged, time.time()) is None
+
+
+def _claims(account: Account, epoch: int | None = None) -> dict[str, object]:
+    """The session a sign-in gives the account (webapp.security.sign_in)."""
+    return {"uid": account.id, "epoch": epoch or account.epoch, **account_claims(account)}
+
+
+def test_a_session_names_its_account_and_is_answered_without_a_read_until_the_account_changes(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each store. One worker answers signed-in requests from the session's claims; a change made
+    through another worker ends the session there within ``cache_seconds``."""
+    from webapp.db import engine_for
+
+    engine = engine_for(store_url)
+    create_tables(engine)
+    one = AccountStore(engine, "pbkdf2:sha256:1000", cache_seconds=0.3)  # one worker process
+    other = AccountStore(engine, "pbkdf2:sha256:1000")  # another one
+    try:
+        account = other.create("resident-9", "correct-horse-1", "P9", "王九", ["resident"], ESTATE)
+        session = _claims(account)
+        reads: list[int] = []
+        original = AccountStore._read
+
+        def counted(store: AccountStore, account_id: int) -> Account | None:
+            reads.append(account_id)
+            return original(store, account_id)
+
+        monkeypatch.setattr(AccountStore, "_read", counted)
+        for _ in range(3):
+            found = one.get(account.id, 1, session)
+            assert found is not None and reads == []
+            assert (found.person_id, found.display_name, found.roles, found.estate_id) == (
+                "P9",
+                "王九",
+                frozenset({Role.RESIDENT}),
+                ESTATE,
+            )
+            assert found.actor == account.actor and found.username == "resident-9"
+        # Disabled through the other worker: this one sees it within 0.3 s, and reads the account.
+        other.set_disabled(account.id, True)
+        time.sleep(0.35)
+        assert one.get(account.id, 1, session) is None and reads == [account.id]
+        # Enabled again: the old session stays ended (epoch 1 < 3); a new sign-in's works.
+        other.set_disabled(account.id, False)
+        time.sleep(0.35)
+        fresh = one.get(account.id, 1, session)
+        assert fresh is not None and fresh.epoch == 3  # read: the caller sees the epoch moved on
+        reads.clear()
+        assert one.get(account.id, 3, _claims(fresh)) is not None and reads == []
+        # Claims that do not parse are not taken (the account just read is); a store that keeps
+        # nothing reads the account every time.
+        assert one.get(account.id, 3, {**_claims(fresh), "a_roles": "no-such-role"}) == fresh
+        keeps_nothing = AccountStore(engine, "pbkdf2:sha256:1000")
+        assert keeps_nothing.get(account.id, 3, _claims(fresh)) == fresh
+        assert keeps_nothing.get(account.id, 3, _claims(fresh)) == fresh
+        assert reads == [account.id, account.id]
+        keeps_nothing.close()
+    finally:
+        one.close()
+        other.close()
+        engine.dispose()
+
+
+def test_account_changes_made_at_once_are_all_seen_by_every_worker(store_url: str) -> None:
+    """Each store: changes of several accounts from several threads (workers) at once, read by
+    another worker meanwhile; it ends with every account's latest epoch, none skipped (changes are
+    numbered in commit order)."""
+    import threading
+
+    from webapp.db import engine_for
+
+    engine = engine_for(store_url)
+    create_tables(engine)
+    writers = [AccountStore(engine, "pbkdf2:sha256:1000") for _ in range(4)]
+    reader = AccountStore(engine, "pbkdf2:sha256:1000", cache_seconds=0.001)
+    try:
+        accounts = [
+            writers[0].create(
+                f"resident-{i:02}", "correct-horse-1", f"P{i}", "某", ["resident"], ESTATE
+            )
+            for i in range(8)
+        ]
+        done = threading.Event()
+        failures: list[BaseException] = []
+
+        def change(store: AccountStore, mine: list[Account]) -> None:
+            try:
+                for k in range(10):
+                    for a in mine:
+                        store.set_disabled(a.id, k % 2 == 0)
+            except BaseException as error:  # pragma: no cover - reported below
+                failures.append(error)
+
+        def read() -> None:
+            while not done.is_set():
+                for a in accounts:
+                    reader._epoch_moved_to(a.id)
+
+        threads = [
+            threading.Thread(target=change, args=(w, accounts[i::4])) for i, w in enumerate(writers)
+        ]
+        watcher = threading.Thread(target=read)
+        watcher.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        watcher.join()
+        assert failures == []
+        time.sleep(0.01)
+        expected = {a.id: writers[0].record(a.id).epoch for a in accounts}  # type: ignore[union-attr]
+        assert expected == dict.fromkeys(expected, 11)
+        assert {a.id: reader._epoch_moved_to(a.id) for a in accounts} == expected
+    finally:
+        for store in [*writers, reader]:
+            store.close()
         engine.dispose()
