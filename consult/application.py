@@ -20,7 +20,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
 
@@ -253,10 +254,10 @@ class ConsultationApp(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
         if self._write_lock is None:
-            recordings = super().save(*objs, **kwargs)
+            recordings = self._store(objs, kwargs)
         else:
             with self._write_lock.held():
-                recordings = super().save(*objs, **kwargs)
+                recordings = self._store(objs, kwargs)
         for obj in objs:
             if isinstance(obj, Vote):  # this process changed it: its next cast reads it afresh
                 self._vote_views.pop(obj.id, None)
@@ -266,6 +267,20 @@ class ConsultationApp(Application[UUID]):
                 listener(position)
             except Exception:  # the events are stored; a follower catches up later
                 logger.exception("listener failed after position %s", position)
+        return recordings
+
+    def _store(self, objs: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Recording[Any]]:
+        """``Application.save``; new events alone (the group committer's batches) are put as
+        they are. The library's ``save`` asks of every object whether it is an event or an
+        aggregate through runtime-checkable Protocols, about 12 us an object: more than the
+        rest of a ballot's save."""
+        if kwargs or not objs or not all(isinstance(o, CanMutateAggregate) for o in objs):
+            return super().save(*objs, **kwargs)
+        processing: ProcessingEvent[Any] = ProcessingEvent()
+        processing.events.extend(objs)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
         return recordings
 
     # --- infrastructure ------------------------------------------------------------------
@@ -1307,19 +1322,11 @@ class ConsultationApp(Application[UUID]):
         if self.group_commit:
             bid = ballot_id(vote.id, elector)
             receipt = receipt_code(bid, 1, ch.value, at)
-            ballot = Ballot.start(
-                bid,
-                at,
-                actor.person_id,
-                "",
-                vote_id=vote.id,
-                elector_id=elector,
-                choice=ch.value,
-                channel=channel,
-                receipt=receipt,
+            created = Ballot.created(
+                bid, at, actor.person_id, vote.id, elector, ch, channel, receipt
             )
             try:
-                position = self._ballot_committer().submit(vote.id, ballot)
+                position = self._ballot_committer().submit_events(vote.id, [created])
             except IntegrityError:
                 pass  # a ballot of this elector exists (or was just stored): change it below
             else:

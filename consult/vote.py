@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from consult.aggregate import ConsultAggregate, natural_id
 from consult.errors import (
     AlreadyVotedError,
@@ -293,6 +295,35 @@ class Ballot(ConsultAggregate):
         self.receipt = receipt
         self.changes = 0
 
+    @classmethod
+    def created(
+        cls,
+        id: UUID,
+        at: datetime,
+        voter: str,
+        vote_id: UUID,
+        elector_id: str,
+        choice: Choice,
+        channel: str,
+        receipt: str,
+    ) -> Ballot.Created:
+        """The event ``Ballot.start`` records for a new ballot, made without the aggregate: a
+        fifth of the CPU, for the group committer, which saves events."""
+        fields: dict[str, Any] = {  # the event classes are dataclasses made by a metaclass
+            "originator_id": id,
+            "originator_version": 1,
+            "timestamp": at,
+            "originator_topic": _BALLOT_TOPIC,
+            "actor": voter,
+            "reason": "",
+            "vote_id": vote_id,
+            "elector_id": elector_id,
+            "choice": Choice(choice).value,
+            "channel": channel,
+            "receipt": receipt,
+        }
+        return cls.Created(**fields)
+
     class Changed(ConsultAggregate.Event):
         choice: str
         channel: str
@@ -338,6 +369,9 @@ class Ballot(ConsultAggregate):
         self.record(
             Ballot.Changed, at, voter, "", choice=choice.value, channel=channel, receipt=receipt
         )
+
+
+_BALLOT_TOPIC = get_topic(Ballot)
 
 
 class PaperState(StrEnum):

@@ -637,3 +637,32 @@ def test_every_ballot_event_names_its_voter(world: World) -> None:
     assert [type(e).__name__ for e in events] == ["Created", "Changed"]
     assert [e.actor for e in events] == ["O1", "O1"]
     assert isinstance(world.app.repository.get(ballot_id(vote_id, "H:O1")), Ballot)
+
+
+def test_a_ballot_made_as_its_event_is_the_ballot_start_makes() -> None:
+    """The group committer saves ``Ballot.created`` (no aggregate): the same event, field for
+    field, as ``Ballot.start`` records, and it replays to the same ballot."""
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    vote_id, at = uuid4(), datetime(2026, 11, 21, 8, 30, tzinfo=UTC)
+    bid = ballot_id(vote_id, "H:1-2-301")
+    started = Ballot.start(
+        bid,
+        at,
+        "P-7",
+        "",
+        vote_id=vote_id,
+        elector_id="H:1-2-301",
+        choice="no",
+        channel="proxy",
+        receipt="0123456789ABCDEF",
+    )
+    (recorded,) = started.collect_events()
+    made = Ballot.created(
+        bid, at, "P-7", vote_id, "H:1-2-301", Choice.NO, "proxy", "0123456789ABCDEF"
+    )
+    assert type(made) is type(recorded) and vars(made) == vars(recorded)
+    replayed = made.mutate(None)
+    assert isinstance(replayed, Ballot)
+    assert vars(replayed) == vars(started)
