@@ -274,11 +274,14 @@ def session_cookie(secret_key: str, voter: Voter, estate: UUID, csrf: str) -> st
 
 @functools.cache
 def _signer(secret_key: str) -> Any:
+    """The product's own session signer (``webapp.sessions.SessionCookies``) for this key."""
     from flask import Flask
+
+    from webapp.sessions import SessionCookies
 
     app = Flask("sessions")
     app.secret_key = secret_key
-    return app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return SessionCookies().get_signing_serializer(app)
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -770,9 +773,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                     profiler.send_signal(signal.SIGINT)
                     profiler.wait()
                 wait_quiet(server)  # the followers have applied the ballots
-                bare_after = measure_bare(bare, bare_file, args.clients, workdir / "bare-2.out")
             finally:
                 server.stop()
+            bare_after = measure_bare(bare, bare_file, args.clients, workdir / "bare-2.out")
             emit(
                 bench="load_bare",
                 backend=backend,

@@ -42,9 +42,11 @@ class WebSettings:
     code_ip: Limit  # voting-code attempts per address
     password_method: str
     trust_proxy: bool
-    #: Seconds a worker process keeps a signed-in account in memory (CONSULT_ACCOUNT_CACHE, 0: read
-    #: it on every request). A password change or a disabled account ends the sessions at once in
-    #: the process that made the change, and in the other processes within this many seconds.
+    #: How stale a worker's knowledge of account changes may be, in seconds (CONSULT_ACCOUNT_CACHE;
+    #: 0: the account is read on every request). A signed-in request is answered from the account's
+    #: fields in its session (webapp.accounts.AccountStore.get), or from an account read this long
+    #: ago. A password change or a disabled account ends the sessions at once in the process that
+    #: made the change, and in the other processes within this many seconds.
     account_cache: float = 2.0
     #: Serve the common ballot cast without Flask's request machinery (webapp.fastpath;
     #: CONSULT_FAST_BALLOTS=0 turns it off).
