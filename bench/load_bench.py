@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import io
 import json
 import os
 import random
@@ -847,13 +848,19 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
 
 
 def in_process(backend: str, args: argparse.Namespace) -> None:
-    """Without HTTP: ``cast_ballot`` from 32 threads with and without group commit, and the CPU
-    of one ballot request's parts through Flask's test client (one thread, group commit on)."""
+    """Without HTTP: ``cast_ballot`` from 32 threads with and without group commit; the product's
+    WSGI callable and the bare app's from 32 threads; and the CPU of one ballot request's parts
+    through Flask's test client (one thread, group commit on)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"load-inproc-{backend}-", dir=args.dir))
     try:
         with store(backend, workdir) as url:
-            setup = prepare(url, args.roll, 9000)
+            setup = prepare(url, args.roll, None)
             voters = iter(setup.voters)
+            emit(
+                bench="load_wsgi",
+                backend=backend,
+                **_wsgi_threads(url, workdir, setup, [next(voters) for _ in range(6300)], 32),
+            )
             for group in (True, False):
                 app = build_app(url)
                 app.group_commit = group
@@ -871,6 +878,91 @@ def in_process(backend: str, args: argparse.Namespace) -> None:
             )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wsgi_threads(
+    url: str, workdir: Path, setup: Setup, voters: list[Voter], threads: int
+) -> dict[str, Any]:
+    """CPU per request of the product's WSGI callable casting ballots (the fast path and the
+    group committer, no server), and of the bare app's, each from ``threads`` threads."""
+    from webapp import create_app
+
+    secret = "w" * 64
+    os.environ.update(
+        {
+            "CONSULT_DATABASE_URL": url,
+            "CONSULT_INSTANCE_PATH": str(workdir / "instance-wsgi"),
+            "CONSULT_SECRET_KEY": secret,
+            "CONSULT_COOKIE_SECURE": "0",
+            "CONSULT_FOLLOWERS": "external",
+        }
+    )
+    web = create_app()
+    path = f"/api/v1/votes/{setup.vote_id}/ballots"
+    statuses: Counter[str] = Counter()
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        statuses[status.split()[0]] += 1
+        return lambda data: None
+
+    def environ(target: str, body: bytes, cookie: str | None, csrf: str) -> dict[str, Any]:
+        env = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": target,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+        }
+        if cookie is not None:
+            env["HTTP_COOKIE"] = f"consult_session={cookie}"
+            env["HTTP_X_CSRF_TOKEN"] = csrf
+        return env
+
+    def ballot(v: Voter) -> dict[str, Any]:
+        csrf = secrets.token_urlsafe(32)
+        body = json.dumps({"choice": "yes", "elector_id": v.elector_id}).encode()
+        return environ(path, body, session_cookie(secret, v, setup.estate_id, csrf), csrf)
+
+    def cpu_per_request(app: Any, environs: list[dict[str, Any]]) -> float:
+        chunks = [environs[k::threads] for k in range(threads)]
+
+        def run(chunk: list[dict[str, Any]]) -> None:
+            for env in chunk:
+                b"".join(app(env, start_response))
+
+        workers = [threading.Thread(target=run, args=(c,)) for c in chunks]
+        cpu = time.process_time()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return (time.process_time() - cpu) / len(environs)
+
+    for env in [ballot(v) for v in voters[:300]]:  # the electorate is built, connections open
+        b"".join(web(env, start_response))
+    cast = cpu_per_request(web, [ballot(v) for v in voters[300:]])
+    bare = bare_app()
+    bare_cpu = cpu_per_request(bare, [environ("/ping", b"{}", None, "") for _ in range(6000)])
+    return {
+        "threads": threads,
+        "ballots": len(voters) - 300,
+        "ballot_cpu_us": round(cast * 1e6),
+        "bare_cpu_us": round(bare_cpu * 1e6),
+        "statuses": dict(statuses),
+        "load_average": load_average(),
+    }
 
 
 def _app_casts(app: Any, vote_id: UUID, voters: list[Voter], threads: int) -> dict[str, Any]:
