@@ -247,3 +247,27 @@ def test_a_yes_no_setting_with_another_value_is_refused_by_name(name: str, tmp_p
     assert (off.fast_ballots, off.cookie_secure, off.trust_proxy)[
         ["CONSULT_FAST_BALLOTS", "CONSULT_COOKIE_SECURE", "CONSULT_TRUST_PROXY"].index(name)
     ] is False
+
+
+def test_gunicorn_run_with_the_config_directly_refuses_a_bad_switch_interval(
+    tmp_path: Path,
+) -> None:
+    """Not only ``consult serve``: gunicorn itself, given ``webapp.gunicorn_config``, stops in the
+    master before any worker starts, and says which setting is wrong."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CONSULT_SWITCH_INTERVAL": "soon"}
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_config"]
+    done = subprocess.run(
+        [*command, "--bind", "127.0.0.1:0", "--workers", "1", "webapp:create_app()"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "CONSULT_SWITCH_INTERVAL" in done.stderr and "soon" in done.stderr
+    assert "Booting worker" not in done.stderr

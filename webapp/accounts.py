@@ -12,9 +12,9 @@ with the cookie), and a worker that knows every change up to ``cache_seconds`` a
 rows of ``web_account_changes`` that often) takes the account from the cookie instead of the
 database when no change has moved the epoch past the cookie's (:meth:`AccountStore.get`).
 
-Voting codes are long random strings (about 50 bits of secret), so they are stored as SHA-256 digests and looked up by a short
-non-secret selector; a slow password hash is not needed for them and would make issuing codes for
-a whole roll take minutes.
+Voting codes are long random strings (about 50 bits of secret), so they are stored as SHA-256
+digests and looked up by a short non-secret selector; a slow password hash is not needed for them
+and would make issuing codes for a whole roll take minutes.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from consult.config import seconds_setting
+from consult.errors import SettingError
 
 DEFAULT_SWITCH_INTERVAL = "0.005"
 
@@ -26,6 +27,16 @@ def switch_interval(environ: dict[str, str] | None = None) -> float:
     env = os.environ if environ is None else environ
     value = env.get("CONSULT_SWITCH_INTERVAL") or DEFAULT_SWITCH_INTERVAL
     return seconds_setting("CONSULT_SWITCH_INTERVAL", value, 0.0001, 0.1)
+
+
+def on_starting(server: Any) -> None:
+    """Refuse a bad setting in the master, before any worker starts (as ``consult serve`` does
+    before it runs gunicorn), also when gunicorn is run with this file directly."""
+    try:
+        switch_interval()
+    except SettingError as error:
+        server.log.error("%s", error)
+        raise SystemExit(2) from None
 
 
 def post_worker_init(worker: Any) -> None:
