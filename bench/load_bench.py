@@ -690,17 +690,23 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
             warm_bare = run_wrk(
                 bare.port, "/ping", bare_file, args.clients, workdir / "bare-warm.out", 60
             )
+
+            def emit_bare(when: str, run: BareRun, **more: Any) -> None:
+                emit(
+                    bench="load_bare",
+                    backend=backend,
+                    clients=args.clients,
+                    workers=args.workers,
+                    threads=args.threads,
+                    when=when,
+                    **run.fields(),
+                    **more,
+                    load_average=load_average(),
+                )
+
             bare_before = measure_bare(bare, bare_file, args.clients, workdir / "bare.out")
-            emit(
-                bench="load_bare",
-                backend=backend,
-                clients=args.clients,
-                workers=args.workers,
-                threads=args.threads,
-                when="before",
-                **bare_before.fields(),
-                warm_req_per_s=round(warm_bare.requests / warm_bare.seconds),
-                load_average=load_average(),
+            emit_bare(
+                "before", bare_before, warm_req_per_s=round(warm_bare.requests / warm_bare.seconds)
             )
             # The one-commit limit before the ballots (and again after them, below).
             limit_before = (
@@ -777,16 +783,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
             finally:
                 server.stop()
             bare_after = measure_bare(bare, bare_file, args.clients, workdir / "bare-2.out")
-            emit(
-                bench="load_bare",
-                backend=backend,
-                clients=args.clients,
-                workers=args.workers,
-                threads=args.threads,
-                when="after",
-                **bare_after.fields(),
-                load_average=load_average(),
-            )
+            emit_bare("after", bare_after)
             bare_rate = (bare_before.requests + bare_after.requests) / (
                 bare_before.seconds + bare_after.seconds
             )
@@ -880,24 +877,29 @@ def in_process(backend: str, args: argparse.Namespace) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _wsgi_threads(
-    url: str, workdir: Path, setup: Setup, voters: list[Voter], threads: int
-) -> dict[str, Any]:
-    """CPU per request of the product's WSGI callable casting ballots (the fast path and the
-    group committer, no server), and of the bare app's, each from ``threads`` threads."""
+def _web_in_process(url: str, instance: Path, secret: str) -> Any:
+    """The product's Flask application in this process, on ``url``, followers elsewhere."""
     from webapp import create_app
 
-    secret = "w" * 64
     os.environ.update(
         {
             "CONSULT_DATABASE_URL": url,
-            "CONSULT_INSTANCE_PATH": str(workdir / "instance-wsgi"),
+            "CONSULT_INSTANCE_PATH": str(instance),
             "CONSULT_SECRET_KEY": secret,
             "CONSULT_COOKIE_SECURE": "0",
             "CONSULT_FOLLOWERS": "external",
         }
     )
-    web = create_app()
+    return create_app()
+
+
+def _wsgi_threads(
+    url: str, workdir: Path, setup: Setup, voters: list[Voter], threads: int
+) -> dict[str, Any]:
+    """CPU per request of the product's WSGI callable casting ballots (the fast path and the
+    group committer, no server), and of the bare app's, each from ``threads`` threads."""
+    secret = "w" * 64
+    web = _web_in_process(url, workdir / "instance-wsgi", secret)
     path = f"/api/v1/votes/{setup.vote_id}/ballots"
     statuses: Counter[str] = Counter()
 
@@ -1002,7 +1004,6 @@ def _request_parts(url: str, workdir: Path, setup: Setup, voters: list[Voter]) -
     import webapp.api.views
     import webapp.security
     from consult.application import ConsultationApp
-    from webapp import create_app
 
     spent: dict[str, float] = defaultdict(float)
 
@@ -1020,16 +1021,7 @@ def _request_parts(url: str, workdir: Path, setup: Setup, voters: list[Voter]) -
         setattr(owner, name, wrapper)
 
     secret = "k" * 64
-    os.environ.update(
-        {
-            "CONSULT_DATABASE_URL": url,
-            "CONSULT_INSTANCE_PATH": str(workdir / "instance"),
-            "CONSULT_SECRET_KEY": secret,
-            "CONSULT_COOKIE_SECURE": "0",
-            "CONSULT_FOLLOWERS": "external",
-        }
-    )
-    web = create_app()
+    web = _web_in_process(url, workdir / "instance", secret)
     timed(web, "wsgi_app", "request (Flask, all of it)")
     timed(webapp.security, "load_user", "load the signed-in account")
     timed(flask.sessions.SecureCookieSessionInterface, "open_session", "read the session cookie")
