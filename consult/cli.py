@@ -182,6 +182,7 @@ def roll_import(
 def roll_show(estate_code: str, version: int | None) -> None:
     """Print the roll's summary at a version (default: the latest)."""
     app = build_app()
+    click.get_current_context().call_on_close(app.close)
     summary = app.roll_summary(estate_id(estate_code.strip()), version)
     for key, value in summary.to_dict().items():
         click.echo(f"{key}: {value}")

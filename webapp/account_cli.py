@@ -11,7 +11,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -70,7 +70,9 @@ def _password_method() -> str:
 
 def _estate(code: str) -> UUID:
     eid = estate_id(code.strip())
-    if not build_app().exists(eid):
+    with closing(build_app()) as app:
+        exists = app.exists(eid)
+    if not exists:
         raise ValidationError(
             field="estate",
             label="小区",
@@ -175,10 +177,11 @@ def list_accounts(estate_code: str | None, text: str) -> None:
     with _store() as store:
         found, total = store.accounts(estate, text)
     codes: dict[UUID, str] = {}
-    app = build_app() if any(a.estate_id for a in found) else None
-    for a in found:
-        if a.estate_id is not None and a.estate_id not in codes and app is not None:
-            codes[a.estate_id] = app.estate(a.estate_id).code
+    if any(a.estate_id for a in found):
+        with closing(build_app()) as app:
+            for a in found:
+                if a.estate_id is not None and a.estate_id not in codes:
+                    codes[a.estate_id] = app.estate(a.estate_id).code
     click.echo(
         "\t".join(
             [
