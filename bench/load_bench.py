@@ -177,6 +177,7 @@ class Setup:
     estate_id: UUID
     voters: list[Voter]
     seconds: float
+    generation: str  # the accounts database's (webapp.accounts), which sessions name
 
 
 def prepare(url: str, roll: Path, heads: int | None) -> Setup:
@@ -210,7 +211,7 @@ def prepare(url: str, roll: Path, heads: int | None) -> Setup:
         # account and casts for each of them (with ``elector_id``).
         chosen = electorate.electors if heads is None else electorate.electors[:heads]
         person_of = {e.elector_id: electorate.entitled[e.elector_id][0] for e in chosen}
-        accounts = _make_accounts(url, estate, sorted(set(person_of.values())))
+        accounts, generation = _make_accounts(url, estate, sorted(set(person_of.values())))
         voters = [Voter(accounts[p], p, e) for e, p in person_of.items()]
         random.Random(7).shuffle(voters)
         projector = Projector(app, open_store(url))
@@ -218,14 +219,14 @@ def prepare(url: str, roll: Path, heads: int | None) -> Setup:
         projector.dispose()
     finally:
         app.close()
-    return Setup(vote_id, estate, voters, time.perf_counter() - started)
+    return Setup(vote_id, estate, voters, time.perf_counter() - started, generation)
 
 
-def _make_accounts(url: str, estate: UUID, persons: list[str]) -> dict[str, int]:
+def _make_accounts(url: str, estate: UUID, persons: list[str]) -> tuple[dict[str, int], str]:
     from sqlalchemy import insert, select
     from werkzeug.security import generate_password_hash
 
-    from webapp.accounts import AccountRow
+    from webapp.accounts import AccountRow, AccountsMetaRow
     from webapp.db import create_tables, engine_for
 
     engine = engine_for(url)
@@ -250,11 +251,16 @@ def _make_accounts(url: str, estate: UUID, persons: list[str]) -> dict[str, int]
         for i in range(0, len(rows), 2000):
             conn.execute(insert(AccountRow), rows[i : i + 2000])
         found = conn.execute(select(AccountRow.person_id, AccountRow.id)).all()
+    create_tables(engine)  # records the accounts just made (webapp.accounts.prepare_account_tables)
+    with engine.connect() as conn:
+        generation = conn.execute(
+            select(AccountsMetaRow.value).where(AccountsMetaRow.key == "generation")
+        ).scalar_one()
     engine.dispose()
-    return {person: account for person, account in found}
+    return {person: account for person, account in found}, generation
 
 
-def session_cookie(secret_key: str, voter: Voter, estate: UUID, csrf: str) -> str:
+def session_cookie(secret_key: str, voter: Voter, setup: Setup, csrf: str) -> str:
     """The cookie a sign-in sets (``webapp.security.sign_in``: the account's id, epoch and
     claims, the CSRF token), signed as Flask signs it. The account is the one ``_make_accounts``
     made for the voter."""
@@ -266,10 +272,11 @@ def session_cookie(secret_key: str, voter: Voter, estate: UUID, csrf: str) -> st
         person_id=voter.person_id,
         display_name=voter.person_id,
         roles=frozenset({Role.RESIDENT}),
-        estate_id=estate,
+        estate_id=setup.estate_id,
         epoch=1,
     )
-    values = {"uid": account.id, "epoch": account.epoch, **account_claims(account), "csrf": csrf}
+    claims = account_claims(account, setup.generation)
+    values = {"uid": account.id, "epoch": account.epoch, **claims, "csrf": csrf}
     return str(_signer(secret_key).dumps({**values, "_permanent": True}))
 
 
@@ -730,7 +737,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                             "elector_id": v.elector_id,
                         }
                     )
-                    lines.append((session_cookie(secret, v, setup.estate_id, csrf), csrf, body))
+                    lines.append((session_cookie(secret, v, setup, csrf), csrf, body))
                     sent.append(v.elector_id)
                 ballots_file = workdir / "ballots.txt"
                 write_requests(ballots_file, lines)
@@ -742,7 +749,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                     csrf = secrets.token_urlsafe(32)
                     warm_body = json.dumps({"choice": "yes", "elector_id": "H:not-on-the-roll"})
                     warm_file = workdir / "warm.txt"
-                    warm_line = (session_cookie(secret, v, setup.estate_id, csrf), csrf, warm_body)
+                    warm_line = (session_cookie(secret, v, setup, csrf), csrf, warm_body)
                     write_requests(warm_file, [warm_line] * args.warm)
                     warmed = run_wrk(
                         server.port, path, warm_file, args.clients, workdir / "warm.out", 120
@@ -935,7 +942,7 @@ def _wsgi_threads(
     def ballot(v: Voter) -> dict[str, Any]:
         csrf = secrets.token_urlsafe(32)
         body = json.dumps({"choice": "yes", "elector_id": v.elector_id}).encode()
-        return environ(path, body, session_cookie(secret, v, setup.estate_id, csrf), csrf)
+        return environ(path, body, session_cookie(secret, v, setup, csrf), csrf)
 
     def cpu_per_request(app: Any, environs: list[dict[str, Any]]) -> float:
         chunks = [environs[k::threads] for k in range(threads)]
@@ -1036,7 +1043,7 @@ def _request_parts(url: str, workdir: Path, setup: Setup, voters: list[Voter]) -
 
     def post(v: Voter) -> None:
         csrf = secrets.token_urlsafe(32)
-        client.set_cookie("consult_session", session_cookie(secret, v, setup.estate_id, csrf))
+        client.set_cookie("consult_session", session_cookie(secret, v, setup, csrf))
         r = client.post(
             path, json={"choice": "yes", "elector_id": v.elector_id}, headers={"X-CSRF-Token": csrf}
         )

@@ -5,12 +5,17 @@ Accounts are made with ``consult account`` or on the account page of a committee
 one estate and sees only its cases. Passwords are hashed with werkzeug (scrypt by default); a
 password change or a disabled account ends the account's sessions (its epoch moves on).
 
-Every change of an account moves its epoch on and is written, in the same transaction, to
-``web_account_changes``. An account's fields are therefore fixed for as long as its epoch is: a
-session cookie names the account's fields as they were at sign-in (:func:`account_claims`, signed
-with the cookie), and a worker that knows every change up to ``cache_seconds`` ago (it reads the new
-rows of ``web_account_changes`` that often) takes the account from the cookie instead of the
-database when no change has moved the epoch past the cookie's (:meth:`AccountStore.get`).
+An account's name, person, roles and estate never change; its password and whether it is
+disabled do, and every such change moves its epoch on and is written, in the same transaction, to
+``web_account_changes`` (so is a new account, at epoch 1, and, when the tables are set up, any
+account that has no row there yet). A session cookie names the account's fields as they were at
+sign-in (:meth:`AccountStore.claims`, signed with the cookie) and the accounts database's
+generation, a random token made with the tables. A worker that has read every change up to
+``cache_seconds`` ago (it reads the new rows that often) takes the account from the cookie instead
+of the database when the account's latest recorded epoch is the session's and the generation is
+this database's (:meth:`AccountStore.get`). A database replaced by another (a new generation) or
+restored from a backup (its changes numbered lower than those seen) makes the worker read the
+changes afresh; anything it cannot vouch for is read from the database, as before.
 
 Voting codes are long random strings (about 50 bits of secret), so they are stored as SHA-256
 digests and looked up by a short non-secret selector; a slow password hash is not needed for them
@@ -34,7 +39,20 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import DateTime, Engine, Index, String, func, or_, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Index,
+    String,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -80,9 +98,42 @@ class AccountChangeRow(Base):
 
     __tablename__ = "web_account_changes"
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column()
+    account_id: Mapped[int] = mapped_column(index=True)
     epoch: Mapped[int] = mapped_column()
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountsMetaRow(Base):
+    """Facts about the accounts database itself: ``generation``, a random token made with it."""
+
+    __tablename__ = "web_accounts_meta"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+
+
+def prepare_account_tables(engine: Engine) -> None:
+    """After the tables are made: the database's generation, if it has none, and a recorded
+    change (at its current epoch) for every account that has none (accounts made before changes
+    were recorded). Idempotent; safe from several processes at once."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    postgres = engine.dialect.name == "postgresql"
+    upsert: Any = postgresql.insert if postgres else sqlite.insert
+    unrecorded = select(AccountRow.id, AccountRow.epoch, literal(_now())).where(
+        ~exists().where(AccountChangeRow.account_id == AccountRow.id)
+    )
+    with Session(engine) as s:
+        if postgres:
+            s.execute(text("LOCK TABLE web_account_changes IN EXCLUSIVE MODE"))
+        s.execute(
+            upsert(AccountsMetaRow)
+            .values(key="generation", value=secrets.token_hex(16))
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        s.execute(
+            insert(AccountChangeRow).from_select(["account_id", "epoch", "changed_at"], unrecorded)
+        )
+        s.commit()
 
 
 class VotingCodeRow(Base):
@@ -127,25 +178,23 @@ class Account:
         return self.estate_id is None or self.estate_id == estate
 
 
-#: The session keys that carry the signed-in account's fields (:func:`account_claims`).
+#: The session keys that carry the signed-in account's fields (:meth:`AccountStore.claims`) and
+#: the accounts database's generation.
 CLAIM_KEYS = ("a_person", "a_name", "a_roles", "a_estate", "a_user")
+GENERATION_KEY = "a_gen"
 
 
-def account_claims(account: Account) -> dict[str, str]:
-    """The account's fields as a sign-in puts them in the session cookie (plain strings)."""
-    return dict(
-        zip(
-            CLAIM_KEYS,
-            (
-                account.person_id,
-                account.display_name,
-                ",".join(r.value for r in Role if r in account.roles),
-                account.estate_id.hex if account.estate_id else "",
-                account.username,
-            ),
-            strict=True,
-        )
+def account_claims(account: Account, generation: str) -> dict[str, str]:
+    """The account's fields as a sign-in puts them in the session cookie (plain strings), with
+    the generation of the database they were read from."""
+    fields = (
+        account.person_id,
+        account.display_name,
+        ",".join(r.value for r in Role if r in account.roles),
+        account.estate_id.hex if account.estate_id else "",
+        account.username,
     )
+    return {**dict(zip(CLAIM_KEYS, fields, strict=True)), GENERATION_KEY: generation}
 
 
 def claimed_account(account_id: int, epoch: int, session: Any) -> Account | None:
@@ -259,6 +308,8 @@ _BY_ID_SQL = (
     "disabled, created_at FROM web_accounts WHERE id = "
 )
 _CHANGES_SQL = "SELECT id, account_id, epoch FROM web_account_changes WHERE id > "
+_LAST_CHANGE_SQL = "SELECT MAX(id) FROM web_account_changes"
+_GENERATION_SQL = "SELECT value FROM web_accounts_meta WHERE key = 'generation'"
 
 
 class AccountStore:
@@ -278,9 +329,10 @@ class AccountStore:
             raise ValueError(f"no account reads for the {engine.dialect.name} driver")
         self._by_id_sql = _BY_ID_SQL + marker
         self._changes_sql = _CHANGES_SQL + marker + " ORDER BY id"
-        # The changes read so far: the latest epoch of every account changed, and when they were
-        # read (monotonic seconds; -inf: never).
+        # The changes read so far: the latest epoch of every account recorded, the database's
+        # generation, and when they were read (monotonic seconds; -inf: never).
         self._moved: dict[int, int] = {}
+        self._generation: str | None = None
         self._changes_seen = 0
         self._changes_read_at = float("-inf")
         self._changes_lock = threading.Lock()
@@ -316,12 +368,24 @@ class AccountStore:
             created_at=_now(),
         )
         with Session(self.engine) as s:
+            if self.engine.dialect.name == "postgresql":
+                s.execute(text("LOCK TABLE web_account_changes IN EXCLUSIVE MODE"))
             s.add(row)
             try:
+                s.flush()
+                s.add(AccountChangeRow(account_id=row.id, epoch=row.epoch, changed_at=_now()))
                 s.commit()
             except IntegrityError:
                 raise _taken() from None
             return _account(row)
+
+    def claims(self, account: Account) -> dict[str, str]:
+        """What a sign-in puts in the session for ``account`` (see :meth:`get`)."""
+        with self._changes_lock:
+            if self._generation is None:
+                self._generation = self._read_generation()
+            generation = self._generation
+        return account_claims(account, generation or "")
 
     def check_new(
         self,
@@ -350,10 +414,11 @@ class AccountStore:
 
         Every signed-in request asks this. With ``cache_seconds`` set:
 
-        - a session that carries the account's claims (:func:`account_claims`) for ``epoch`` is
-          answered from them, without a read, unless a change of the account has moved its epoch
-          past ``epoch`` (the changes are read at most ``cache_seconds`` apart, so a disabled
-          account or a changed password ends its sessions within that time, in every worker);
+        - a session that carries the account's claims (:meth:`claims`) for ``epoch`` is answered
+          from them, without a read, when ``epoch`` is the account's latest recorded one and the
+          claims come from this database (its generation). The changes are read at most
+          ``cache_seconds`` apart, so a disabled account or a changed password ends its sessions
+          within that time, in every worker;
         - otherwise an account read in the last ``cache_seconds`` is taken from memory, unless the
           session names a later ``epoch`` than the one remembered (signed in again since).
 
@@ -363,7 +428,9 @@ class AccountStore:
             self.cache_seconds > 0
             and session is not None
             and epoch is not None
-            and self._epoch_moved_to(account_id) <= epoch
+            and self._recorded_epoch(account_id) == epoch
+            and self._generation is not None
+            and session.get(GENERATION_KEY) == self._generation
         ):
             claimed = claimed_account(account_id, epoch, session)
             if claimed is not None:
@@ -383,8 +450,8 @@ class AccountStore:
                 self._cache[account_id] = (now, found)
         return found
 
-    def _epoch_moved_to(self, account_id: int) -> int:
-        """The latest epoch a recorded change gave the account (0: never changed), as of at most
+    def _recorded_epoch(self, account_id: int) -> int:
+        """The account's latest recorded epoch (0: none recorded), as of at most
         ``cache_seconds`` ago."""
         if time.monotonic() - self._changes_read_at >= self.cache_seconds:
             with self._changes_lock:  # one thread reads; the others wait for what it finds
@@ -395,25 +462,36 @@ class AccountStore:
         return self._moved.get(account_id, 0)
 
     def _read_changes(self) -> None:
-        params = (self._changes_seen,)
-        rows: Sequence[Any]
-        if self._sqlite_file:
-            rows = self._sqlite_connection().execute(self._changes_sql, params).fetchall()
-        elif self._pg is not None:
-            rows = self._pg.fetch(self._changes_sql, params)
-        else:  # an in-memory SQLite database: through the engine's pool
-            connection = self.engine.raw_connection()
-            try:
-                cursor = connection.cursor()
-                cursor.execute(self._changes_sql, params)
-                rows = cursor.fetchall()
-                cursor.close()
-            finally:
-                connection.close()
+        generation = self._read_generation()
+        last = self._fetch(_LAST_CHANGE_SQL, ())
+        if generation != self._generation or (last[0][0] or 0) < self._changes_seen:
+            # another database, or this one restored from a backup: start again
+            self._moved, self._changes_seen, self._generation = {}, 0, generation
+        rows = self._fetch(self._changes_sql, (self._changes_seen,))
         for seen, account_id, epoch in rows:
             if epoch > self._moved.get(account_id, 0):
                 self._moved[account_id] = epoch
             self._changes_seen = max(self._changes_seen, seen)
+
+    def _read_generation(self) -> str | None:
+        rows = self._fetch(_GENERATION_SQL, ())
+        return str(rows[0][0]) if rows else None
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
+        """The rows of a small query, on the cheapest connection this store has."""
+        if self._sqlite_file:
+            return self._sqlite_connection().execute(sql, params).fetchall()
+        if self._pg is not None:
+            return self._pg.fetch(sql, params)
+        connection = self.engine.raw_connection()  # an in-memory SQLite database: the pool's
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            cursor.close()
+            return rows
+        finally:
+            connection.close()
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         """A SQLite connection of the thread's own, kept open: no pool to go through."""

@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, g, redirect, request, session, u
 from flask.typing import ResponseReturnValue
 
 from consult.actors import Role
-from webapp.accounts import Account, CodeGrant, account_claims
+from webapp.accounts import Account, CodeGrant
 from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthenticated, wants_json
 from webapp.i18n import _
 from webapp.limits import RateLimiter
@@ -113,12 +113,14 @@ def require_grant() -> CodeGrant:
 
 def sign_in(account: Account) -> None:
     """Start a new session for the account (a fresh session id and CSRF token: no fixation)."""
+    from webapp.state import services
+
     prefs = {k: session[k] for k in ("large",) if k in session}
     session.clear()
     session.update(prefs)
     session["uid"] = account.id
     session["epoch"] = account.epoch
-    session.update(account_claims(account))  # read back by AccountStore.get, not from the store
+    session.update(services().accounts.claims(account))  # read back by AccountStore.get
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
     g.user = account

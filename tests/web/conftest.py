@@ -23,7 +23,7 @@ from consult.application import ConsultationApp
 from consult.clock import FixedClock
 from consult.config import Config, build_app
 from webapp import create_app
-from webapp.accounts import Account, account_claims
+from webapp.accounts import Account
 from webapp.state import EXTENSION, Services
 
 OWNERS = 40
@@ -95,7 +95,7 @@ class World:
                 account = self.accounts[persona]
                 s["uid"] = account.id
                 s["epoch"] = account.epoch
-                s.update(account_claims(account))  # as webapp.security.sign_in sets them
+                s.update(self.services.accounts.claims(account))  # as sign_in sets them
         return client
 
     def position(self) -> int:

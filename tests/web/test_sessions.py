@@ -14,7 +14,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import create_engine
 
 from consult.actors import Role
-from webapp.accounts import Account, AccountStore, account_claims
+from webapp.accounts import Account, AccountStore
 from webapp.db import create_tables
 from webapp.sessions import Positions, SessionCookies
 
@@ -229,9 +229,9 @@ def test_a_compressed_cookie_is_read_directly_and_a_changed_byte_is_refused() ->
         assert SessionCookies().verify(app, forged, time.time()) is None
 
 
-def _claims(account: Account, epoch: int | None = None) -> dict[str, object]:
+def _claims(store: AccountStore, account: Account) -> dict[str, object]:
     """The session a sign-in gives the account (webapp.security.sign_in)."""
-    return {"uid": account.id, "epoch": epoch or account.epoch, **account_claims(account)}
+    return {"uid": account.id, "epoch": account.epoch, **store.claims(account)}
 
 
 def test_a_session_names_its_account_and_is_answered_without_a_read_until_the_account_changes(
@@ -247,7 +247,7 @@ def test_a_session_names_its_account_and_is_answered_without_a_read_until_the_ac
     other = AccountStore(engine, "pbkdf2:sha256:1000")  # another one
     try:
         account = other.create("resident-9", "correct-horse-1", "P9", "王九", ["resident"], ESTATE)
-        session = _claims(account)
+        session = _claims(other, account)
         reads: list[int] = []
         original = AccountStore._read
 
@@ -276,13 +276,13 @@ def test_a_session_names_its_account_and_is_answered_without_a_read_until_the_ac
         fresh = one.get(account.id, 1, session)
         assert fresh is not None and fresh.epoch == 3  # read: the caller sees the epoch moved on
         reads.clear()
-        assert one.get(account.id, 3, _claims(fresh)) is not None and reads == []
+        assert one.get(account.id, 3, _claims(one, fresh)) is not None and reads == []
         # Claims that do not parse are not taken (the account just read is); a store that keeps
         # nothing reads the account every time.
-        assert one.get(account.id, 3, {**_claims(fresh), "a_roles": "no-such-role"}) == fresh
+        assert one.get(account.id, 3, {**_claims(one, fresh), "a_roles": "no-such-role"}) == fresh
         keeps_nothing = AccountStore(engine, "pbkdf2:sha256:1000")
-        assert keeps_nothing.get(account.id, 3, _claims(fresh)) == fresh
-        assert keeps_nothing.get(account.id, 3, _claims(fresh)) == fresh
+        assert keeps_nothing.get(account.id, 3, _claims(one, fresh)) == fresh
+        assert keeps_nothing.get(account.id, 3, _claims(one, fresh)) == fresh
         assert reads == [account.id, account.id]
         keeps_nothing.close()
     finally:
@@ -324,7 +324,7 @@ def test_account_changes_made_at_once_are_all_seen_by_every_worker(store_url: st
         def read() -> None:
             while not done.is_set():
                 for a in accounts:
-                    reader._epoch_moved_to(a.id)
+                    reader._recorded_epoch(a.id)
 
         threads = [
             threading.Thread(target=change, args=(w, accounts[i::4])) for i, w in enumerate(writers)
@@ -341,8 +341,66 @@ def test_account_changes_made_at_once_are_all_seen_by_every_worker(store_url: st
         time.sleep(0.01)
         expected = {a.id: writers[0].record(a.id).epoch for a in accounts}  # type: ignore[union-attr]
         assert expected == dict.fromkeys(expected, 11)
-        assert {a.id: reader._epoch_moved_to(a.id) for a in accounts} == expected
+        assert {a.id: reader._recorded_epoch(a.id) for a in accounts} == expected
     finally:
         for store in [*writers, reader]:
             store.close()
+        engine.dispose()
+
+
+def test_claims_count_only_in_the_database_they_came_from_and_as_it_now_stands(
+    store_url: str,
+) -> None:
+    """Each store. A session's claims are not taken after the database was replaced (another
+    generation: the same account id may be another person) or restored from a backup (the
+    changes seen are gone), nor for an account whose current epoch is not the session's; an
+    account made before changes were recorded is recorded when the tables are set up."""
+    import sqlalchemy as sa
+
+    from webapp.db import engine_for
+
+    engine = engine_for(store_url)
+    create_tables(engine)
+    worker = AccountStore(engine, "pbkdf2:sha256:1000", cache_seconds=0.001)
+    admin = AccountStore(engine, "pbkdf2:sha256:1000")
+    try:
+        account = admin.create("resident-5", "correct-horse-1", "P5", "李五", ["resident"], ESTATE)
+        session = _claims(admin, account)
+        assert worker.get(account.id, 1, session) == worker.get(account.id, 1, dict(session))
+        assert worker.get(account.id, 1, session).created_at is None  # type: ignore[union-attr]
+        # A session from another database: read from this one (here the same person).
+        foreign = {**session, "a_gen": "0" * 32, "a_roles": "operator"}
+        found = worker.get(account.id, 1, foreign)
+        assert found is not None and found.roles == frozenset({Role.RESIDENT})
+        # Two changes, then a restore to before them: the worker starts over from what is there.
+        admin.set_disabled(account.id, True)
+        admin.set_disabled(account.id, False)
+        time.sleep(0.01)
+        later = {**session, "epoch": 3}
+        assert worker.get(account.id, 3, later) is not None
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM web_account_changes WHERE epoch > 1"))
+            conn.execute(sa.text("UPDATE web_accounts SET epoch = 1, disabled = false"))
+        time.sleep(0.01)
+        restored = worker.get(account.id, 3, later)
+        assert restored is not None and restored.epoch == 1  # read: the session is over
+        assert worker._recorded_epoch(account.id) == 1
+        # An account made without its change row (an older version): recorded at set-up.
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO web_accounts (username, password_hash, person_id, display_name,"
+                    " roles, estate_id, epoch, disabled, created_at) VALUES ('resident-6', 'x',"
+                    " 'P6', '赵六', 'resident', :estate, 4, false, CURRENT_TIMESTAMP)"
+                ),
+                {"estate": ESTATE.hex},
+            )
+        old = admin.find("resident-6")
+        assert old is not None and worker._recorded_epoch(old.id) == 0
+        create_tables(engine)
+        time.sleep(0.01)
+        assert worker._recorded_epoch(old.id) == 4
+    finally:
+        worker.close()
+        admin.close()
         engine.dispose()
