@@ -53,6 +53,7 @@ from consult.case import (
 )
 from consult.clock import Clock, SystemClock
 from consult.committer import GroupCommitter
+from consult.config import yes_no_setting
 from consult.electorate import Electorate
 from consult.errors import (
     AlreadyVotedError,
@@ -97,7 +98,6 @@ from consult.writelock import lock_for
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-_YES = frozenset({"y", "yes", "1", "true", "on"})
 
 #: Which rule set decides for each route, where the route has a statutory vote.
 ROUTE_RULES: dict[str, tuple[RuleSetId, ...]] = {
@@ -232,7 +232,10 @@ class ConsultationApp(Application[UUID]):
         self.clock: Clock = clock or SystemClock()
         self._electorates = _LRU(maxsize=16, freeze=True)
         self._vote_views: dict[UUID, tuple[Vote, float]] = {}
-        self.group_commit = str(self.env.get("GROUP_COMMIT", "y")).lower() in _YES
+        # CONSULT_GROUP_COMMIT (eventsourcing's environment: the app's name, then the bare name)
+        self.group_commit = yes_no_setting(
+            "CONSULT_GROUP_COMMIT", self.env.get("GROUP_COMMIT"), True
+        )
         self._committer: GroupCommitter | None = None
         self._committer_lock = threading.Lock()
         #: SQLite: this product's writers queue on a lock beside the file (consult.writelock).

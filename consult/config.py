@@ -104,6 +104,23 @@ def seconds_setting(name: str, value: str, low: float, high: float) -> float:
     return seconds
 
 
+def yes_no_setting(name: str, value: str | None, default: bool) -> bool:
+    """A yes/no setting (unset or empty: ``default``); anything else is refused by name, not
+    silently read as one or the other."""
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on", "y"):
+        return True
+    if text in ("0", "false", "no", "off", "n"):
+        return False
+    raise SettingError(
+        field=name,
+        reason=f"{name} 须为 1 或 0（是或否），而不是“{value}”",
+        reason_en=f"{name} must be 1 or 0 (yes or no), not '{value}'",
+    )
+
+
 def backend_of(url: str) -> str:
     scheme = urlsplit(url).scheme.lower()
     if scheme == "sqlite":

@@ -271,3 +271,15 @@ def test_gunicorn_run_with_the_config_directly_refuses_a_bad_switch_interval(
     assert done.returncode != 0
     assert "CONSULT_SWITCH_INTERVAL" in done.stderr and "soon" in done.stderr
     assert "Booting worker" not in done.stderr
+
+
+def test_group_commit_is_a_yes_no_setting_refused_by_name_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert build_app("memory://").group_commit is True
+    monkeypatch.setenv("CONSULT_GROUP_COMMIT", "n")
+    assert build_app("memory://").group_commit is False
+    monkeypatch.setenv("CONSULT_GROUP_COMMIT", "maybe")
+    with pytest.raises(SettingError) as refused:
+        build_app("memory://")
+    assert refused.value.field == "CONSULT_GROUP_COMMIT" and "maybe" in str(refused.value)

@@ -251,26 +251,21 @@ class _Readers:
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
-    def fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
-        rows = self.fetch(sql, params, many=False)
-        return rows[0] if rows else None
-
-    def fetch(self, sql: str, params: tuple[Any, ...], many: bool = True) -> list[Any]:
+    def fetch(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         import psycopg
 
         with self._slots:
             for attempt in (1, 2):
                 conn = self._take()
                 try:
-                    cursor = conn.execute(sql, params)
-                    rows = cursor.fetchall() if many else [cursor.fetchone()]
+                    rows = conn.execute(sql, params).fetchall()
                 except psycopg.OperationalError:
                     conn.close()
                     if attempt == 2:
                         raise
                     continue
                 self._give(conn)
-                return [r for r in rows if r is not None]
+                return rows
         raise AssertionError("unreachable")
 
     def _take(self) -> Any:
@@ -329,9 +324,9 @@ class AccountStore:
             raise ValueError(f"no account reads for the {engine.dialect.name} driver")
         self._by_id_sql = _BY_ID_SQL + marker
         self._changes_sql = _CHANGES_SQL + marker + " ORDER BY id"
-        # The changes read so far: the latest epoch of every account recorded, the database's
+        # The changes read so far: the latest recorded epoch of every account, the database's
         # generation, and when they were read (monotonic seconds; -inf: never).
-        self._moved: dict[int, int] = {}
+        self._recorded: dict[int, int] = {}
         self._generation: str | None = None
         self._changes_seen = 0
         self._changes_read_at = float("-inf")
@@ -459,18 +454,18 @@ class AccountStore:
                 if started - self._changes_read_at >= self.cache_seconds:
                     self._read_changes()
                     self._changes_read_at = started
-        return self._moved.get(account_id, 0)
+        return self._recorded.get(account_id, 0)
 
     def _read_changes(self) -> None:
         generation = self._read_generation()
         last = self._fetch(_LAST_CHANGE_SQL, ())
         if generation != self._generation or (last[0][0] or 0) < self._changes_seen:
             # another database, or this one restored from a backup: start again
-            self._moved, self._changes_seen, self._generation = {}, 0, generation
+            self._recorded, self._changes_seen, self._generation = {}, 0, generation
         rows = self._fetch(self._changes_sql, (self._changes_seen,))
         for seen, account_id, epoch in rows:
-            if epoch > self._moved.get(account_id, 0):
-                self._moved[account_id] = epoch
+            if epoch > self._recorded.get(account_id, 0):
+                self._recorded[account_id] = epoch
             self._changes_seen = max(self._changes_seen, seen)
 
     def _read_generation(self) -> str | None:
@@ -506,19 +501,8 @@ class AccountStore:
     def _read(self, account_id: int) -> Account | None:
         # The busiest read of the web: on the driver's own cursor, about a quarter of the CPU of
         # the same statement through SQLAlchemy Core (docs/benchmarks.md, "Load over HTTP").
-        if self._sqlite_file:
-            found = self._sqlite_connection().execute(self._by_id_sql, (account_id,)).fetchone()
-        elif self._pg is not None:
-            found = self._pg.fetchone(self._by_id_sql, (account_id,))
-        else:
-            connection = self.engine.raw_connection()
-            try:
-                cursor = connection.cursor()
-                cursor.execute(self._by_id_sql, (account_id,))
-                found = cursor.fetchone()
-                cursor.close()
-            finally:
-                connection.close()  # back to the pool
+        rows = self._fetch(self._by_id_sql, (account_id,))
+        found = rows[0] if rows else None
         if found is None or found[8]:
             return None
         created = found[9]
@@ -638,7 +622,7 @@ class AccountStore:
             s.commit()
         self._cache.pop(account_id, None)  # a read racing the update may have put the old one back
         with self._changes_lock:
-            self._moved[account_id] = max(self._moved.get(account_id, 0), epoch)
+            self._recorded[account_id] = max(self._recorded.get(account_id, 0), epoch)
 
     def count(self) -> int:
         with Session(self.engine) as s:

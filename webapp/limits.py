@@ -8,9 +8,9 @@ so every worker process, and one that has just restarted, counts the same attemp
   one transaction that no other attempt on the same key can interleave with (SQLite: the file's
   write lock, which the insert takes; PostgreSQL: a transaction-scoped advisory lock on the key).
   An attempt that finds the limit already reached is refused with 429 and not counted, so
-  concurrent attempts from any number of threads and processes never exceed the limit. (That
-  holds for what is done after the hit. The sign-in counts a user name's failures after checking
-  the password, so the checks in flight at one moment can all happen: docs/scaling.md.)
+  concurrent attempts from any number of threads and processes never exceed the limit. The
+  sign-in and the password change count an attempt before checking the password (a success
+  clears the count), so guesses arriving at once are tried only up to the limit.
 - A key is stored as its HMAC-SHA256 under the instance secret: the table holds no address and no
   user name. Workers that share the secret (they must, for sessions) share the counts.
 - Rows older than the longest window count for nothing; each process deletes them once a minute.

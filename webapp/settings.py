@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from consult.config import Config, seconds_setting
-from consult.errors import SettingError
+from consult.config import Config, seconds_setting, yes_no_setting
 
 SECRET_FILE = "secret_key"
 
@@ -73,19 +72,8 @@ class WebSettings:
 
 
 def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """A yes/no setting; anything else is refused by name (not silently read as one or the other)."""
-    value = (env.get(name) or "").strip().lower()
-    if not value:
-        return default
-    if value in ("1", "true", "yes", "on", "y"):
-        return True
-    if value in ("0", "false", "no", "off", "n"):
-        return False
-    raise SettingError(
-        field=name,
-        reason=f"{name} 须为 1 或 0（是或否），而不是“{value}”",
-        reason_en=f"{name} must be 1 or 0 (yes or no), not '{value}'",
-    )
+    """The yes/no setting ``name`` of ``env`` (:func:`consult.config.yes_no_setting`)."""
+    return yes_no_setting(name, env.get(name), default)
 
 
 def instance_secret(instance_path: Path) -> str:
