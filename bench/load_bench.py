@@ -320,13 +320,34 @@ class Server:
         """CPU time (user + system) so far of the server's processes: web workers, followers."""
         tick = os.sysconf("SC_CLK_TCK")
         used = {"web": 0.0, "follower": 0.0}
-        for pid in [self.process.pid, *_children(self.process.pid)]:
+        for pid, role in self._processes():
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                role = "follower" if b"follow" in command else "web"
                 used[role] += (int(fields[11]) + int(fields[12])) / tick
         return used
+
+    def switches(self) -> dict[str, float]:
+        """Context switches so far (voluntary and not) of the threads of the server's processes
+        that are still there: those a load runs on (request threads, the committer, the event
+        loops)."""
+        counted = {"web": 0.0, "follower": 0.0}
+        for pid, role in self._processes():
+            with contextlib.suppress(OSError):
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    with contextlib.suppress(OSError):
+                        for line in (task / "status").read_text().splitlines():
+                            if "ctxt_switches:" in line:
+                                counted[role] += int(line.split()[-1])
+        return counted
+
+    def _processes(self) -> list[tuple[int, str]]:
+        """The server's processes and their roles ("web" or "follower")."""
+        found = []
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                found.append((pid, "follower" if b"follow" in command else "web"))
+        return found
 
 
 def _used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -372,6 +393,7 @@ class BareRun:
     p99_ms: float
     errors: int
     server_cpu_s: float
+    server_switches: float
     client_cpu_s: float
 
     @property
@@ -386,12 +408,13 @@ class BareRun:
             "p99_ms": round(self.p99_ms, 2),
             "errors": self.errors,
             "server_cpu_ms_per_req": round(1000 * self.server_cpu_s / self.requests, 3),
+            "server_switches_per_req": round(self.server_switches / self.requests, 1),
             "client_cpu_ms_per_req": round(1000 * self.client_cpu_s / self.requests, 3),
         }
 
 
 def measure_bare(bare: Server, requests_file: Path, clients: int, out: Path) -> BareRun:
-    cpu0 = bare.cpu_seconds()
+    cpu0, switches0 = bare.cpu_seconds(), bare.switches()
     result = run_wrk(bare.port, "/ping", requests_file, clients, out, 120)
     return BareRun(
         requests=result.requests,
@@ -400,6 +423,7 @@ def measure_bare(bare: Server, requests_file: Path, clients: int, out: Path) -> 
         p99_ms=result.p99_ms,
         errors=sum(v for k, v in result.statuses.items() if k != "201"),
         server_cpu_s=_used(cpu0, bare.cpu_seconds())["web"],
+        server_switches=_used(switches0, bare.switches())["web"],
         client_cpu_s=result.client_cpu_s,
     )
 
@@ -778,11 +802,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                         stderr=subprocess.DEVNULL,
                     )
                     time.sleep(2)
-                cpu0 = server.cpu_seconds()
+                cpu0, switches0 = server.cpu_seconds(), server.switches()
                 result = run_wrk(
                     server.port, path, ballots_file, args.clients, workdir / "ballots.out", 600
                 )
                 cpu = _used(cpu0, server.cpu_seconds())
+                switches = _used(switches0, server.switches())
                 if args.profile:
                     profiler.send_signal(signal.SIGINT)
                     profiler.wait()
@@ -816,6 +841,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 "server_cpu_ms_per_ballot": round(1000 * sum(cpu.values()) / result.requests, 3),
                 "web_cpu_ms_per_ballot": round(1000 * cpu["web"] / result.requests, 3),
                 "follower_cpu_ms_per_ballot": round(1000 * cpu["follower"] / result.requests, 3),
+                "web_switches_per_ballot": round(switches["web"] / result.requests, 1),
                 "client_cpu_ms_per_req": round(1000 * result.client_cpu_s / result.requests, 3),
                 "load_average": load_average(),
             }

@@ -169,6 +169,40 @@ class VoteClosed:
     position: int
 
 
+@dataclass(frozen=True)
+class _FirstBallot:
+    """An elector's first ballot, made for the group committer, and the receipt it earns."""
+
+    ballot: UUID
+    vote_id: UUID
+    elector: str
+    choice: Choice
+    channel: str
+    code: str
+    event: Any
+
+    @classmethod
+    def of(
+        cls, vote: Vote, elector: str, choice: Choice, channel: str, actor: Actor, at: datetime
+    ) -> _FirstBallot:
+        bid = ballot_id(vote.id, elector)
+        code = receipt_code(bid, 1, choice.value, at)
+        event = Ballot.created(bid, at, actor.person_id, vote.id, elector, choice, channel, code)
+        return cls(bid, vote.id, elector, choice, channel, code, event)
+
+    def receipt(self, position: int) -> BallotReceipt:
+        return BallotReceipt(
+            self.ballot,
+            self.vote_id,
+            self.elector,
+            self.choice,
+            self.channel,
+            self.code,
+            False,
+            position,
+        )
+
+
 @dataclass
 class _LRU:
     maxsize: int
@@ -1306,6 +1340,62 @@ class ConsultationApp(Application[UUID]):
         A first ballot is saved by the group committer together with those of concurrent casts
         (one transaction); it is acknowledged after that commit and the close check.
         """
+        ch, at, vote, elector, channel = self._admit_ballot(
+            vote_id, choice, actor, elector_id, via_code, estate
+        )
+        if self.group_commit:
+            first = _FirstBallot.of(vote, elector, ch, channel, actor, at)
+            try:
+                position = self._ballot_committer().submit_events(vote.id, [first.event])
+            except IntegrityError:
+                pass  # a ballot of this elector exists (or was just stored): change it below
+            else:
+                return first.receipt(position)
+        stored = self._store_ballot(vote, elector, ch, channel, actor.person_id, at)
+        self._refuse_if_closed_before(vote_id, stored.position)
+        return stored
+
+    def cast_ballot_later(
+        self,
+        vote_id: UUID,
+        choice: str | Choice,
+        actor: Actor,
+        elector_id: str | None,
+        done: Callable[[BallotReceipt | None, BaseException | None], None],
+        estate: UUID | None = None,
+    ) -> None:
+        """:meth:`cast_ballot` for a caller that does not wait for the commit (a web worker that
+        answers from its event loop): a refusal of the admission is raised here, at once; the rest
+        comes to ``done(receipt, error)``, once, on the group committer's thread, and ``done``
+        must return quickly. An :class:`IntegrityError` there means this elector has a ballot
+        already and nothing was stored: the caller casts again with :meth:`cast_ballot` (which
+        changes it, where allowed) on a thread of its own. Needs group commit on."""
+        if not self.group_commit:
+            raise RuntimeError("cast_ballot_later needs group commit")
+        ch, at, vote, elector, channel = self._admit_ballot(
+            vote_id, choice, actor, elector_id, False, estate
+        )
+        first = _FirstBallot.of(vote, elector, ch, channel, actor, at)
+
+        def committed(position: int, error: BaseException | None) -> None:
+            if error is None:
+                done(first.receipt(position), None)
+            else:
+                done(None, error)
+
+        self._ballot_committer().submit_events_later(vote.id, [first.event], committed)
+
+    def _admit_ballot(
+        self,
+        vote_id: UUID,
+        choice: str | Choice,
+        actor: Actor,
+        elector_id: str | None,
+        via_code: bool,
+        estate: UUID | None,
+    ) -> tuple[Choice, datetime, Vote, str, str]:
+        """The checks of a cast before anything is stored: the choice, the vote's acceptance and
+        the elector (ConsultError if refused)."""
         ch = parse_choice(choice) if isinstance(choice, str) else choice
         if ch == Choice.INVALID:
             raise ValidationError(
@@ -1322,21 +1412,7 @@ class ConsultationApp(Application[UUID]):
         except ConsultError:  # perhaps a view from before an extension or a new proxy: look again
             vote = self._vote_view(vote_id, fresh=True)
             elector, channel = self._admit(vote, at, actor, elector_id, via_code, estate)
-        if self.group_commit:
-            bid = ballot_id(vote.id, elector)
-            receipt = receipt_code(bid, 1, ch.value, at)
-            created = Ballot.created(
-                bid, at, actor.person_id, vote.id, elector, ch, channel, receipt
-            )
-            try:
-                position = self._ballot_committer().submit_events(vote.id, [created])
-            except IntegrityError:
-                pass  # a ballot of this elector exists (or was just stored): change it below
-            else:
-                return BallotReceipt(bid, vote.id, elector, ch, channel, receipt, False, position)
-        stored = self._store_ballot(vote, elector, ch, channel, actor.person_id, at)
-        self._refuse_if_closed_before(vote_id, stored.position)
-        return stored
+        return ch, at, vote, elector, channel
 
     def _vote_view(self, vote_id: UUID, fresh: bool = False) -> Vote:
         """The vote as this process last read it (at most ``vote_view_seconds`` ago), read-only.

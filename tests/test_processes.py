@@ -168,7 +168,9 @@ class Server:
 def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def start(url: str, workers: int = 2, threads: int = 4) -> Server:
+    def start(
+        url: str, workers: int = 2, threads: int = 4, more: dict[str, str] | None = None
+    ) -> Server:
         port = free_port()
         env = {
             **os.environ,
@@ -182,6 +184,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             "CONSULT_READ_WAIT": "20",
         }
         env.pop("CONSULT_FOLLOWERS", None)
+        env.pop("CONSULT_FAST_BALLOTS", None)
+        env.update(more or {})
         log = tmp_path / f"serve-{port}.log"
         command = [sys.executable, "-m", "consult.cli", "serve", "--port", str(port)]
         with log.open("wb") as out:
@@ -228,6 +232,7 @@ class Client:
         self.base = base
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         self.csrf = ""
+        self.headers: list[tuple[str, str]] = []  # of the last answer
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -237,8 +242,10 @@ class Client:
             request.add_header("X-CSRF-Token", self.csrf)
         try:
             with self.opener.open(request, timeout=60) as response:
+                self.headers = list(response.headers.items())
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as e:
+            self.headers = list(e.headers.items())
             raw = e.read()
             try:
                 return e.code, json.loads(raw)
@@ -479,6 +486,83 @@ def test_ballots_racing_the_close_are_counted_or_refused_never_both_never_neithe
     assert projected(url, app, world.vote, head_of(app), 120) == result
     chain_reaches(url, app, head_of(app), 120)
     app.close()
+
+
+def test_a_ballot_answered_after_its_commit_is_answered_as_the_flask_view_answers(
+    url: str, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """Under ``consult serve`` a ballot's request thread does not wait for its commit
+    (webapp.worker): the answer, a first cast's or a change's (cast again the usual way), is the
+    one the Flask view gives, headers and all (but those the server adds)."""
+    from webapp import create_app
+    from webapp.state import EXTENSION
+
+    world = make_world(url, owners=4)
+    server = serve(url, workers=2)  # gunicorn (one worker is werkzeug's server)
+    web = create_app(
+        {"TESTING": True},
+        config=Config(url, tmp_path / "flask"),
+        consult=world.app,
+        environ={
+            "CONSULT_SECRET_KEY": "flask-view-" + "k" * 40,
+            "CONSULT_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+            "CONSULT_COOKIE_SECURE": "0",
+            "CONSULT_FAST_BALLOTS": "0",
+        },
+    )
+    services = web.extensions[EXTENSION]
+    with contextlib.ExitStack() as parts:  # every connection let go, in the reverse order
+        parts.callback(world.app.close)
+        parts.callback(services.engine.dispose)
+        parts.callback(services.accounts.close)
+        audit_store = getattr(
+            getattr(services.reads, "_reads", services.reads), "audit_store", None
+        )
+        if audit_store is not None:
+            parts.callback(audit_store.close)
+        runtime = web.extensions.get("consult_runtime")
+        if runtime is not None:
+            parts.callback(runtime.close)
+        _compare_with_the_view(world, server, web.test_client())
+
+
+def _compare_with_the_view(world: World, server: Server, flask: Any) -> None:
+    path = f"/api/v1/votes/{world.vote}/ballots"
+    choices = ("yes", "no", "abstain")  # a first cast, a change, a change refused
+
+    served = Client(server.base)
+    served.sign_in("owner-0001")
+    over_http = []
+    for choice in choices:
+        status, body = served.call("POST", path, {"choice": choice})
+        headers = {k: v for k, v in served.headers if k not in ("Date", "Server", "Connection")}
+        over_http.append((status, headers, body))
+    token = flask.get("/api/v1/session").json["csrf_token"]  # type: ignore[index]
+    signed_in = flask.post(
+        "/api/v1/session",
+        json={"username": "owner-0002", "password": PASSWORD},
+        headers={"X-CSRF-Token": token},
+    )
+    token = signed_in.json["csrf_token"]  # type: ignore[index]
+    by_view = []
+    for choice in choices:
+        r = flask.post(path, json={"choice": choice}, headers={"X-CSRF-Token": token})
+        by_view.append((r.status_code, dict(r.headers), r.json))
+
+    for (s1, h1, b1), (s2, h2, b2) in zip(over_http, by_view, strict=True):
+        assert s1 == s2 and h1.keys() == h2.keys(), (h1, h2)
+        for name in h1:
+            if name not in ("Content-Length", "Set-Cookie"):
+                assert h1[name] == h2[name], name
+        if "Set-Cookie" in h1:  # the read-your-writes position: the cookie named alike
+            assert h1["Set-Cookie"].split("=")[0] == h2["Set-Cookie"].split("=")[0]
+        if s1 == 201:
+            assert b1.keys() == b2.keys() and b1["changed"] == b2["changed"], (b1, b2)
+            assert (b1["elector_id"], b2["elector_id"]) == ("H:P0001", "H:P0002")
+        else:
+            assert b1["error"]["code"] == b2["error"]["code"], (b1, b2)
+    ballots = world.app.ballots(world.app.vote(world.vote))
+    assert ballots["H:P0001"] == ballots["H:P0002"]
 
 
 # --- the process model's parts ----------------------------------------------------------------------

@@ -180,7 +180,7 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[s
         "--threads",
         str(threads),
         "--worker-class",
-        "gthread",
+        "webapp.worker.Worker",  # gthread, where a ballot's thread need not wait for its commit
         "--timeout",
         "60",
         "--graceful-timeout",

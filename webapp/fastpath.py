@@ -31,17 +31,21 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import IntegrityError
 from werkzeug.http import parse_cookie
 
 from webapp.api.schemas import receipt_fields
 from webapp.auth.schemas import BALLOT_CHOICES
 from webapp.security import SECURITY_HEADERS
+from webapp.worker import LATER
 
 if TYPE_CHECKING:
     from flask import Flask
 
+    from consult.application import BallotReceipt
     from webapp.sessions import Positions, SessionCookies
     from webapp.state import Services
+    from webapp.worker import Later
 
 PATH = re.compile(
     r"/api/v1/votes/([A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12})"
@@ -92,13 +96,65 @@ class BallotFastPath:
         cast = self._admissible(environ, body)
         if cast is None:
             return self.next(environ, start_response)
+        vote_id = UUID(match.group(1))
+        later = environ.get(LATER)
+        if later is not None and self.services.consult.group_commit:
+            return self._cast_later(environ, start_response, later(), vote_id, cast)
+        return self._cast_now(environ, start_response, vote_id, cast)
+
+    def _cast_now(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        vote_id: UUID,
+        cast: tuple[Any, str, str | None, int],
+    ) -> Iterable[bytes]:
+        """The cast, this thread waiting for its commit."""
         user, choice, elector, held = cast
         try:
             receipt = self.services.consult.cast_ballot(
-                UUID(match.group(1)), choice, user.actor, elector, estate=user.estate_id
+                vote_id, choice, user.actor, elector, estate=user.estate_id
             )
         except Exception as error:  # answered by the application's own error handlers
             return self._error(environ, start_response, error)
+        headers, payload = self._created(receipt, held)
+        start_response("201 CREATED", headers)
+        return [payload]
+
+    def _cast_later(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        later: Later,
+        vote_id: UUID,
+        cast: tuple[Any, str, str | None, int],
+    ) -> Iterable[bytes]:
+        """The cast, answered once committed without this thread waiting (webapp.worker): the
+        receipt by the server's event loop; an error, or a second ballot of the elector (which
+        changes the first, where allowed, and is cast again the usual way), by a request
+        thread."""
+        user, choice, elector, held = cast
+
+        def done(receipt: BallotReceipt | None, error: BaseException | None) -> None:
+            if receipt is not None:
+                headers, payload = self._created(receipt, held)
+                later.answer("201 CREATED", headers, payload)
+            elif isinstance(error, IntegrityError):
+                later.answer_with(lambda env, sr: self._cast_now(env, sr, vote_id, cast))
+            else:
+                failure = error if isinstance(error, Exception) else RuntimeError(error)
+                later.answer_with(lambda env, sr: self._error(env, sr, failure))
+
+        try:
+            self.services.consult.cast_ballot_later(
+                vote_id, choice, user.actor, elector, done, estate=user.estate_id
+            )
+        except Exception as error:  # refused before anything was stored
+            return self._error(environ, start_response, error)
+        return later  # type: ignore[return-value]  # not a body: the worker answers it later
+
+    def _created(self, receipt: BallotReceipt, held: int) -> tuple[list[tuple[str, str]], bytes]:
+        """The headers and body of a cast's ``201``, as the Flask view answers it."""
         payload = orjson.dumps(receipt_fields(receipt)) + b"\n"
         headers = [
             ("Content-Type", "application/json"),
@@ -107,8 +163,7 @@ class BallotFastPath:
         ]
         if receipt.position > held:
             headers.append(("Set-Cookie", self.positions.set_cookie(receipt.position)))
-        start_response("201 CREATED", headers)
-        return [payload]
+        return headers, payload
 
     def _admissible(
         self, environ: dict[str, Any], body: bytes
