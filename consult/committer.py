@@ -68,7 +68,7 @@ def _answer(pending: _Pending) -> None:
         return
     try:
         pending.callback(pending.position, pending.error)
-    except Exception:  # the caller's own failure: the others still get their answers
+    except BaseException:  # the caller's own failure: the others still get their answers
         logger.exception("a group commit callback failed")
 
 

@@ -6,6 +6,9 @@
 - ``/later-with``: answered by a WSGI callable on a request thread (``202 made``);
 - ``/later-fails``: the callable given raises (the worker answers ``500``);
 - ``/later-unread``: reads one byte of the request's body and leaves the rest;
+- ``/later-unframed``: answered without a Content-Length; ``/later-short``: with one shorter than
+  the body; ``/later-bad``: with an invalid status line;
+- ``/later-breaks``: the callable given sends part of its answer, then raises;
 - ``/offered``: whether the server offered a later answer.
 """
 
@@ -28,6 +31,12 @@ def _fails(environ: dict[str, Any], start_response: Callable[..., Any]) -> Itera
     raise RuntimeError("the application failed while answering later")
 
 
+def _breaks(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Length", "10")])
+    yield b"abc"
+    raise RuntimeError("the application failed halfway through its answer")
+
+
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
     path = environ["PATH_INFO"]
     query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -45,6 +54,14 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         later.answer_with(_made)
     elif path == "/later-fails":
         later.answer_with(_fails)
+    elif path == "/later-breaks":
+        later.answer_with(_breaks)
+    elif path == "/later-unframed":
+        later.answer("200 OK", [("Content-Type", "text/plain")], b"unframed")
+    elif path == "/later-short":
+        later.answer("200 OK", [("Content-Length", "5")], b"shortXXX")
+    elif path == "/later-bad":
+        later.answer("OK", [("Content-Length", "3")], b"bad")
     else:
         size = int(query.get("size", "0"))
         body = b"x" * size if size else b"later"

@@ -220,9 +220,45 @@ def test_a_body_left_unread_is_drained_and_the_connection_kept(
         assert answers.next()[::2] == (200, b"now")
 
 
+def test_answers_without_their_exact_length_are_framed_as_gunicorn_frames_them(
+    served: Callable[[], Served],
+) -> None:
+    server = served()
+    with server.connect() as s:
+        s.sendall(get("/later-unframed") + get("/later-short") + get("/now"))
+        raw = b""
+        while not raw.endswith(b"\r\n\r\nnow"):
+            chunk = s.recv(65536)
+            assert chunk, raw
+            raw += chunk
+    first, second, third = raw.split(b"HTTP/1.1 ")[1:]
+    assert b"Transfer-Encoding: chunked" in first and first.endswith(
+        b"\r\n8\r\nunframed\r\n0\r\n\r\n"
+    )
+    assert second.startswith(b"200 OK") and second.endswith(b"\r\n\r\nshort")  # cut to its length
+    assert third.startswith(b"200 OK") and third.endswith(b"\r\n\r\nnow")
+
+
+def test_a_bad_answer_is_gunicorns_500_and_a_broken_one_is_cut_off(
+    served: Callable[[], Served],
+) -> None:
+    server = served()
+    with server.connect() as s:
+        s.sendall(get("/later-bad"))
+        assert read_all(s).startswith(b"HTTP/1.1 500")
+    with server.connect() as s:
+        s.sendall(get("/later-breaks"))
+        raw = read_all(s)  # what was sent, then the connection closes: no error page after it
+    assert raw.startswith(b"HTTP/1.1 200 OK") and raw.endswith(b"\r\n\r\nabc")
+    assert "the application failed halfway through its answer" in server.log.read_text()
+
+
 def test_a_graceful_stop_still_gives_the_answers_to_come(served: Callable[[], Served]) -> None:
     server = served()
     sockets = [server.connect() for _ in range(3)]
+    for s in sockets:  # each connection accepted by the worker (not still in the backlog)
+        s.sendall(get("/now"))
+        assert Responses(s).next()[::2] == (200, b"now")
     for s in sockets:
         s.sendall(get("/later?ms=1500"))
     time.sleep(0.3)

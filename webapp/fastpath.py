@@ -137,9 +137,14 @@ class BallotFastPath:
 
         def done(receipt: BallotReceipt | None, error: BaseException | None) -> None:
             if receipt is not None:
-                headers, payload = self._created(receipt, held)
-                later.answer("201 CREATED", headers, payload)
-            elif isinstance(error, IntegrityError):
+                try:
+                    headers, payload = self._created(receipt, held)
+                except Exception as failed:  # never a request left without its answer
+                    error = failed
+                else:
+                    later.answer("201 CREATED", headers, payload)
+                    return
+            if isinstance(error, IntegrityError):
                 later.answer_with(lambda env, sr: self._cast_now(env, sr, vote_id, cast))
             else:
                 failure = error if isinstance(error, Exception) else RuntimeError(error)

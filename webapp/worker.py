@@ -18,7 +18,8 @@ thread switches a request, against 0.24 ms and 3.5 switches for the same view wi
 - the connection then goes back to the event loop for its next request, exactly as after an answer
   written by a request thread.
 
-Everything else is gunicorn's own worker. It leans on that worker's parts (its thread pool, the
+Everything else is gunicorn's own worker. (Its ``post_request`` hook runs when the request's
+thread lets the request go, before a later answer is written.) It leans on that worker's parts (its thread pool, the
 queue of callbacks to its event loop, ``finish_request``), so ``pyproject.toml`` pins gunicorn to
 the release series it was written against, and :func:`_check` refuses to start on one without
 them.
@@ -162,19 +163,24 @@ class Worker(gthread.ThreadWorker):
         """On the event loop: the answer, sent without blocking; what the socket does not take
         at once is sent by a request thread."""
         resp = later._resp
-        if not _body_read(resp.req):  # draining the rest may block: a request thread answers
+        if not (_body_read(resp.req) and _framed(headers, body)):
+            # Draining the rest of the body may block, and an answer without its exact
+            # Content-Length needs gunicorn's framing: a request thread writes it.
             self._dispatch(later, conn, ("run", _fixed(status, headers, body)))
             return
         try:
             resp.start_response(status, headers)
-            data = _head(resp) + (b"" if resp._omits_body else body)
-            resp.headers_sent = True
-            resp.sent = 0 if resp._omits_body else len(body)
-            try:
-                sent = conn.sock.send(data, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                sent = 0
-        except Exception as error:
+        except Exception as error:  # a bad status or header: gunicorn's 500, from a request thread
+            self._dispatch(later, conn, ("run", _failing(error)))
+            return
+        data = _head(resp) + (b"" if resp._omits_body else body)
+        resp.headers_sent = True
+        resp.sent = 0 if resp._omits_body else len(body)
+        try:
+            sent = conn.sock.send(data, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError as error:  # the client is gone
             self._lost(later, conn, error)
             return
         if sent < len(data):
@@ -197,6 +203,7 @@ class Worker(gthread.ThreadWorker):
     def _run(self, later: Later, conn: Any, app: WSGIApp) -> None:
         """On a request thread: the answer made by ``app``, written as gunicorn writes one."""
         resp, environ = later._resp, later.environ
+        environ.pop(LATER, None)  # this answer is made here, now
         keepalive = False
         try:
             respiter = app(environ, resp.start_response)
@@ -211,7 +218,10 @@ class Worker(gthread.ThreadWorker):
         except OSError as error:
             self.log.debug("Socket error answering a request later: %s", error)
         except Exception as error:
-            self.handle_error(resp.req, conn.sock, conn.client, error)
+            if resp.headers_sent:  # part of the answer is out: no error page after it
+                self.log.exception("Error answering a request later")
+            else:
+                self.handle_error(resp.req, conn.sock, conn.client, error)
         self.method_queue.defer(self.finish_request, conn, _done(keepalive))
 
     def _completed(self, later: Later, conn: Any, may_block: bool) -> bool:
@@ -250,6 +260,21 @@ def _body_read(req: Any) -> bool:
     return bool(
         isinstance(body.reader, LengthReader) and body.reader.length == 0 and not body.buf.tell()
     )
+
+
+def _framed(headers: list[tuple[str, str]], body: bytes) -> bool:
+    """Whether the answer says its body's exact length (so it needs no other framing)."""
+    lengths = [v for k, v in headers if k.lower() == "content-length"]
+    return lengths == [str(len(body))]
+
+
+def _failing(error: Exception) -> WSGIApp:
+    """A WSGI callable that fails with ``error`` (the worker then answers 500)."""
+
+    def answer(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        raise error
+
+    return answer
 
 
 def _fixed(status: str, headers: list[tuple[str, str]], body: bytes) -> WSGIApp:
