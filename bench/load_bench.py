@@ -4,8 +4,8 @@ For each store (a SQLite file, then a throw-away PostgreSQL database) this
 
 1. sets up an estate from ``roll-20000.csv`` (17,229 heads) with an owners' vote open, and one
    resident account per head (an owner of that head), bound to the estate;
-2. starts gunicorn (``gthread`` workers) on a bare Flask app (one route, a small JSON) and measures
-   it with ``wrk`` at the same number of connections;
+2. starts gunicorn (``consult serve``'s command line and worker class) on a bare Flask app (one
+   route, a small JSON) and measures it with ``wrk`` at the same number of connections;
 3. starts the product (``webapp:create_app()``) with the same gunicorn settings, and sends every
    head's ballot once (``POST /api/v1/votes/<id>/ballots`` with the owner's session and CSRF token)
    from ``wrk`` at 64 connections;
