@@ -117,6 +117,10 @@ class Worker(gthread.ThreadWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         _check()
         super().__init__(*args, **kwargs)
+        # Answers for the event loop to write, gathered so that a batch of them (a group
+        # commit's) wakes it once.
+        self._answers: list[tuple[Later, Any, tuple[str, list[tuple[str, str]], bytes]]] = []
+        self._answers_lock = threading.Lock()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
@@ -150,12 +154,26 @@ class Worker(gthread.ThreadWorker):
     def _dispatch(self, later: Later, conn: Any, todo: tuple[str, Any]) -> None:
         kind, what = todo
         if kind == "write":
-            self.method_queue.defer(self._write, later, conn, *what)
+            with self._answers_lock:
+                self._answers.append((later, conn, what))
+                wake = len(self._answers) == 1
+            if wake:
+                self.method_queue.defer(self._write_answers)
             return
         try:
             self.tpool.submit(self._run, later, conn, what)
         except RuntimeError:  # the pool is shut down (the worker is stopping)
             self.method_queue.defer(self.finish_request, conn, _done(False))
+
+    def _write_answers(self) -> None:
+        """On the event loop: every answer given since it last looked."""
+        with self._answers_lock:
+            answers, self._answers = self._answers, []
+        for later, conn, (status, headers, body) in answers:
+            try:
+                self._write(later, conn, status, headers, body)
+            except Exception as error:  # never the event loop's end, nor the other answers'
+                self._lost(later, conn, error)
 
     def _write(
         self, later: Later, conn: Any, status: str, headers: list[tuple[str, str]], body: bytes

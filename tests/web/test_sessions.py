@@ -229,6 +229,28 @@ def test_a_compressed_cookie_is_read_directly_and_a_changed_byte_is_refused() ->
         assert SessionCookies().verify(app, forged, time.time()) is None
 
 
+def test_a_long_session_is_signed_uncompressed_and_flask_reads_it() -> None:
+    """Sessions are signed without zlib even where it would make them shorter (reading them then
+    gives the interpreter lock up once less per request): the cookie is still one Flask reads, and
+    well under a browser's 4 KB."""
+    ours = app_with(SessionCookies())
+    values = {"uid": 7, "epoch": 2, "csrf": "token", "a_name": "王" * 40, "a_user": "r-0001" * 4}
+
+    @ours.post("/long")
+    def long_values() -> str:
+        session.update(values)
+        return "ok"
+
+    writer = ours.test_client()
+    writer.post("/long")
+    text = session_cookie(writer)
+    assert not text.startswith(".") and len(text) < 1000  # not compressed
+    flask_app = app_with(SecureCookieSessionInterface())
+    reader = flask_app.test_client()
+    reader.set_cookie("session", text)
+    assert reader.get("/get").json == values
+
+
 def _claims(store: AccountStore, account: Account) -> dict[str, object]:
     """The session a sign-in gives the account (webapp.security.sign_in)."""
     return {"uid": account.id, "epoch": account.epoch, **store.claims(account)}
