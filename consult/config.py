@@ -193,6 +193,8 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": "20",
         "POSTGRES_CONN_MAX_AGE": "",
         "POSTGRES_LOCK_TIMEOUT": "30",
+        # one round trip for the lock, one INSERT of plain arrays (consult.eventstore)
+        "APPLICATION_RECORDER_TOPIC": "consult.eventstore:BatchedPostgresApplicationRecorder",
     }
 
 

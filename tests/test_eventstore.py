@@ -1,11 +1,13 @@
-"""The SQLite event store's one-statement inserts (consult.eventstore) and the writers' lock
-(consult.writelock), on real SQLite files and real processes."""
+"""The event store's one-statement inserts (consult.eventstore), on real SQLite files and a real
+PostgreSQL database, and SQLite's writers' lock (consult.writelock) across real processes."""
 
 from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -13,7 +15,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 import consult.eventstore
 from consult.config import build_app
-from consult.eventstore import BatchedSQLiteApplicationRecorder
+from consult.eventstore import BatchedPostgresApplicationRecorder, BatchedSQLiteApplicationRecorder
 from consult.writelock import WriteLock, lock_for
 
 
@@ -29,17 +31,42 @@ def stored(n: int, originator: object = None) -> list[StoredEvent]:
     ]
 
 
-@pytest.fixture
-def recorder(tmp_path: Path) -> BatchedSQLiteApplicationRecorder:
-    app = build_app(f"sqlite:///{tmp_path / 'events.db'}")
-    assert isinstance(app.recorder, BatchedSQLiteApplicationRecorder)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def recorder(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        app = build_app(f"sqlite:///{tmp_path / 'events.db'}")
+        assert isinstance(app.recorder, BatchedSQLiteApplicationRecorder)
+    else:
+        app = build_app(str(request.getfixturevalue("postgres_url")))
+        assert isinstance(app.recorder, BatchedPostgresApplicationRecorder)
     yield app.recorder
     app.close()
 
 
+@pytest.mark.postgres
+def test_a_postgres_batch_notifies_the_followers_channel(postgres_url: str) -> None:
+    """The batched insert sends the NOTIFY a PostgreSQL follower waits on (consult.followers)."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from consult.config import postgres_params
+
+    app = build_app(postgres_url)
+    try:
+        recorder = app.recorder
+        conninfo = make_conninfo(**postgres_params(postgres_url))
+        with psycopg.connect(conninfo, autocommit=True) as listener:
+            listener.execute(f'LISTEN "{recorder.channel_name}"')
+            ids = recorder.insert_events(stored(3))
+            heard = list(listener.notifies(timeout=10, stop_after=1))
+        assert len(ids or []) == 3 and [n.channel for n in heard] == [recorder.channel_name]
+    finally:
+        app.close()
+
+
 @pytest.mark.parametrize("rows_per_statement", [2000, 3])
 def test_the_ids_given_are_the_notification_ids_read_back(
-    recorder: BatchedSQLiteApplicationRecorder,
+    recorder: Any,
     rows_per_statement: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -56,7 +83,7 @@ def test_the_ids_given_are_the_notification_ids_read_back(
     ]
 
 
-def test_a_batch_with_a_taken_id_stores_nothing(recorder: BatchedSQLiteApplicationRecorder) -> None:
+def test_a_batch_with_a_taken_id_stores_nothing(recorder: Any) -> None:
     taken = stored(1)
     recorder.insert_events(taken)
     before = recorder.max_notification_id()
@@ -66,7 +93,7 @@ def test_a_batch_with_a_taken_id_stores_nothing(recorder: BatchedSQLiteApplicati
 
 
 def test_concurrent_batches_from_threads_each_get_their_own_ids(
-    recorder: BatchedSQLiteApplicationRecorder,
+    recorder: Any,
 ) -> None:
     results: list[tuple[list[StoredEvent], list[int]]] = []
     lock = threading.Lock()
