@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -169,38 +169,15 @@ class VoteClosed:
     position: int
 
 
-@dataclass(frozen=True)
-class _FirstBallot:
-    """An elector's first ballot, made for the group committer, and the receipt it earns."""
-
-    ballot: UUID
-    vote_id: UUID
-    elector: str
-    choice: Choice
-    channel: str
-    code: str
-    event: Any
-
-    @classmethod
-    def of(
-        cls, vote: Vote, elector: str, choice: Choice, channel: str, actor: Actor, at: datetime
-    ) -> _FirstBallot:
-        bid = ballot_id(vote.id, elector)
-        code = receipt_code(bid, 1, choice.value, at)
-        event = Ballot.created(bid, at, actor.person_id, vote.id, elector, choice, channel, code)
-        return cls(bid, vote.id, elector, choice, channel, code, event)
-
-    def receipt(self, position: int) -> BallotReceipt:
-        return BallotReceipt(
-            self.ballot,
-            self.vote_id,
-            self.elector,
-            self.choice,
-            self.channel,
-            self.code,
-            False,
-            position,
-        )
+def _first_ballot(
+    vote: Vote, elector: str, choice: Choice, channel: str, actor: Actor, at: datetime
+) -> tuple[Any, BallotReceipt]:
+    """An elector's first ballot, made for the group committer, and its receipt (position 0
+    until committed)."""
+    bid = ballot_id(vote.id, elector)
+    code = receipt_code(bid, 1, choice.value, at)
+    event = Ballot.created(bid, at, actor.person_id, vote.id, elector, choice, channel, code)
+    return event, BallotReceipt(bid, vote.id, elector, choice, channel, code, False, 0)
 
 
 @dataclass
@@ -1344,15 +1321,39 @@ class ConsultationApp(Application[UUID]):
             vote_id, choice, actor, elector_id, via_code, estate
         )
         if self.group_commit:
-            first = _FirstBallot.of(vote, elector, ch, channel, actor, at)
+            event, receipt = _first_ballot(vote, elector, ch, channel, actor, at)
             try:
-                position = self._ballot_committer().submit_events(vote.id, [first.event])
+                position = self._ballot_committer().submit_events(vote.id, [event])
             except IntegrityError:
                 pass  # a ballot of this elector exists (or was just stored): change it below
             else:
-                return first.receipt(position)
+                return replace(receipt, position=position)
+        return self._cast_over(vote, elector, ch, channel, actor, at)
+
+    def recast_ballot(
+        self,
+        vote_id: UUID,
+        choice: str | Choice,
+        actor: Actor,
+        elector_id: str | None = None,
+        estate: UUID | None = None,
+    ) -> BallotReceipt:
+        """:meth:`cast_ballot` for an elector known to have a ballot already (the
+        :class:`IntegrityError` of :meth:`cast_ballot_later`): changed where allowed, or refused,
+        without another try through the group committer (a batch that fails its integrity check
+        is saved again one by one)."""
+        ch, at, vote, elector, channel = self._admit_ballot(
+            vote_id, choice, actor, elector_id, False, estate
+        )
+        return self._cast_over(vote, elector, ch, channel, actor, at)
+
+    def _cast_over(
+        self, vote: Vote, elector: str, ch: Choice, channel: str, actor: Actor, at: datetime
+    ) -> BallotReceipt:
+        """The ordinary path of a cast: load, change (or start), save; refused if stored after
+        the close."""
         stored = self._store_ballot(vote, elector, ch, channel, actor.person_id, at)
-        self._refuse_if_closed_before(vote_id, stored.position)
+        self._refuse_if_closed_before(vote.id, stored.position)
         return stored
 
     def cast_ballot_later(
@@ -1368,22 +1369,22 @@ class ConsultationApp(Application[UUID]):
         answers from its event loop): a refusal of the admission is raised here, at once; the rest
         comes to ``done(receipt, error)``, once, on the group committer's thread, and ``done``
         must return quickly. An :class:`IntegrityError` there means this elector has a ballot
-        already and nothing was stored: the caller casts again with :meth:`cast_ballot` (which
+        already and nothing was stored: the caller casts again with :meth:`recast_ballot` (which
         changes it, where allowed) on a thread of its own. Needs group commit on."""
         if not self.group_commit:
             raise RuntimeError("cast_ballot_later needs group commit")
         ch, at, vote, elector, channel = self._admit_ballot(
             vote_id, choice, actor, elector_id, False, estate
         )
-        first = _FirstBallot.of(vote, elector, ch, channel, actor, at)
+        event, receipt = _first_ballot(vote, elector, ch, channel, actor, at)
 
         def committed(position: int, error: BaseException | None) -> None:
             if error is None:
-                done(first.receipt(position), None)
+                done(replace(receipt, position=position), None)
             else:
                 done(None, error)
 
-        self._ballot_committer().submit_events_later(vote.id, [first.event], committed)
+        self._ballot_committer().submit_events_later(vote.id, [event], committed)
 
     def _admit_ballot(
         self,

@@ -46,9 +46,6 @@ from psycopg.sql import SQL, Composed, Identifier
 #: largest group commit, 256 ballots).
 ROWS_PER_STATEMENT = 2000
 
-TOPIC = "consult.eventstore:BatchedSQLiteApplicationRecorder"
-POSTGRES_TOPIC = "consult.eventstore:BatchedPostgresApplicationRecorder"
-
 
 class BatchedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     """See the module's docstring."""

@@ -253,6 +253,11 @@ def test_ballots_cast_later_are_answered_once_each_by_the_committer_with_the_wai
     conflict = answers.got["O2"][0]
     assert isinstance(conflict, IntegrityError)  # nothing of it stored: cast it again
     assert stored_events(app, vote_id, "O2") == [CREATED]
+    batches = app._ballot_committer().batches
+    again = app.recast_ballot(vote_id, "no", owner("O2"))  # changed, not through the committer
+    assert again.changed and again.choice == Choice.NO
+    assert stored_events(app, vote_id, "O2") == [CREATED, CHANGED]
+    assert app._ballot_committer().batches == batches
     logged = {
         UUID(str(n.originator_id)): n.id
         for n in app.recorder.select_notifications(None, 10_000, topics=[CREATED])

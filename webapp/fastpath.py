@@ -108,11 +108,13 @@ class BallotFastPath:
         start_response: StartResponse,
         vote_id: UUID,
         cast: tuple[Any, str, str | None, int],
+        again: bool = False,
     ) -> Iterable[bytes]:
-        """The cast, this thread waiting for its commit."""
+        """The cast, this thread waiting for its commit (``again``: the elector has a ballot)."""
         user, choice, elector, held = cast
+        consult = self.services.consult
         try:
-            receipt = self.services.consult.cast_ballot(
+            receipt = (consult.recast_ballot if again else consult.cast_ballot)(
                 vote_id, choice, user.actor, elector, estate=user.estate_id
             )
         except Exception as error:  # answered by the application's own error handlers
@@ -145,7 +147,7 @@ class BallotFastPath:
                     later.answer("201 CREATED", headers, payload)
                     return
             if isinstance(error, IntegrityError):
-                later.answer_with(lambda env, sr: self._cast_now(env, sr, vote_id, cast))
+                later.answer_with(lambda env, sr: self._cast_now(env, sr, vote_id, cast, True))
             else:
                 failure = error if isinstance(error, Exception) else RuntimeError(error)
                 later.answer_with(lambda env, sr: self._error(env, sr, failure))

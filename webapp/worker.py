@@ -73,9 +73,9 @@ class Later:
             if self._todo is not None:
                 raise RuntimeError("this request has been answered")
             self._todo = todo
-            conn = self._conn
-        if conn is not None:
-            self._worker._dispatch(self, conn, todo)
+            ready = self._conn is not None
+        if ready:
+            self._worker._dispatch(self, todo)
 
     def _let_go(self, conn: Any) -> None:
         """The request's thread has returned: an answer already given goes out now."""
@@ -83,7 +83,7 @@ class Later:
             self._conn = conn
             todo = self._todo
         if todo is not None:
-            self._worker._dispatch(self, conn, todo)
+            self._worker._dispatch(self, todo)
 
 
 class _Answered(BaseException):
@@ -119,7 +119,7 @@ class Worker(gthread.ThreadWorker):
         super().__init__(*args, **kwargs)
         # Answers for the event loop to write, gathered so that a batch of them (a group
         # commit's) wakes it once.
-        self._answers: list[tuple[Later, Any, tuple[str, list[tuple[str, str]], bytes]]] = []
+        self._answers: list[tuple[Later, tuple[str, list[tuple[str, str]], bytes]]] = []
         self._answers_lock = threading.Lock()
 
     def load_wsgi(self) -> None:
@@ -151,45 +151,45 @@ class Worker(gthread.ThreadWorker):
         else:
             self.method_queue.defer(self.finish_request, conn, fut)
 
-    def _dispatch(self, later: Later, conn: Any, todo: tuple[str, Any]) -> None:
+    def _dispatch(self, later: Later, todo: tuple[str, Any]) -> None:
         kind, what = todo
         if kind == "write":
             with self._answers_lock:
-                self._answers.append((later, conn, what))
+                self._answers.append((later, what))
                 wake = len(self._answers) == 1
             if wake:
                 self.method_queue.defer(self._write_answers)
             return
         try:
-            self.tpool.submit(self._run, later, conn, what)
+            self.tpool.submit(self._run, later, what)
         except RuntimeError:  # the pool is shut down (the worker is stopping)
-            self.method_queue.defer(self.finish_request, conn, _done(False))
+            self.method_queue.defer(self.finish_request, later._conn, _done(False))
 
     def _write_answers(self) -> None:
         """On the event loop: every answer given since it last looked."""
         with self._answers_lock:
             answers, self._answers = self._answers, []
-        for later, conn, (status, headers, body) in answers:
+        for later, (status, headers, body) in answers:
             try:
-                self._write(later, conn, status, headers, body)
+                self._write(later, status, headers, body)
             except Exception as error:  # never the event loop's end, nor the other answers'
-                self._lost(later, conn, error)
+                self._lost(later, error)
 
     def _write(
-        self, later: Later, conn: Any, status: str, headers: list[tuple[str, str]], body: bytes
+        self, later: Later, status: str, headers: list[tuple[str, str]], body: bytes
     ) -> None:
         """On the event loop: the answer, sent without blocking; what the socket does not take
         at once is sent by a request thread."""
-        resp = later._resp
+        resp, conn = later._resp, later._conn
         if not (_body_read(resp.req) and _framed(headers, body)):
             # Draining the rest of the body may block, and an answer without its exact
             # Content-Length needs gunicorn's framing: a request thread writes it.
-            self._dispatch(later, conn, ("run", _fixed(status, headers, body)))
+            self._dispatch(later, ("run", _fixed(status, headers, body)))
             return
         try:
             resp.start_response(status, headers)
         except Exception as error:  # a bad status or header: gunicorn's 500, from a request thread
-            self._dispatch(later, conn, ("run", _failing(error)))
+            self._dispatch(later, ("run", _failing(error)))
             return
         data = _head(resp) + (b"" if resp._omits_body else body)
         resp.headers_sent = True
@@ -199,28 +199,28 @@ class Worker(gthread.ThreadWorker):
         except BlockingIOError:
             sent = 0
         except OSError as error:  # the client is gone
-            self._lost(later, conn, error)
+            self._lost(later, error)
             return
         if sent < len(data):
             try:
-                self.tpool.submit(self._write_rest, later, conn, data[sent:])
+                self.tpool.submit(self._write_rest, later, data[sent:])
             except RuntimeError as error:  # the pool is shut down (the worker is stopping)
-                self._lost(later, conn, error)
+                self._lost(later, error)
             return
-        self.finish_request(conn, _done(self._completed(later, conn, may_block=False)))
+        self.finish_request(conn, _done(self._completed(later, may_block=False)))
 
-    def _write_rest(self, later: Later, conn: Any, rest: bytes) -> None:
+    def _write_rest(self, later: Later, rest: bytes) -> None:
         try:
-            conn.sock.sendall(rest)
+            later._conn.sock.sendall(rest)
         except Exception as error:
-            self.method_queue.defer(self._lost, later, conn, error)
+            self.method_queue.defer(self._lost, later, error)
             return
-        keepalive = self._completed(later, conn, may_block=True)
-        self.method_queue.defer(self.finish_request, conn, _done(keepalive))
+        keepalive = self._completed(later, may_block=True)
+        self.method_queue.defer(self.finish_request, later._conn, _done(keepalive))
 
-    def _run(self, later: Later, conn: Any, app: WSGIApp) -> None:
+    def _run(self, later: Later, app: WSGIApp) -> None:
         """On a request thread: the answer made by ``app``, written as gunicorn writes one."""
-        resp, environ = later._resp, later.environ
+        resp, environ, conn = later._resp, later.environ, later._conn
         environ.pop(LATER, None)  # this answer is made here, now
         keepalive = False
         try:
@@ -232,7 +232,7 @@ class Worker(gthread.ThreadWorker):
             finally:
                 if hasattr(respiter, "close"):
                     respiter.close()
-            keepalive = self._completed(later, conn, may_block=True)
+            keepalive = self._completed(later, may_block=True)
         except OSError as error:
             self.log.debug("Socket error answering a request later: %s", error)
         except Exception as error:
@@ -242,7 +242,7 @@ class Worker(gthread.ThreadWorker):
                 self.handle_error(resp.req, conn.sock, conn.client, error)
         self.method_queue.defer(self.finish_request, conn, _done(keepalive))
 
-    def _completed(self, later: Later, conn: Any, may_block: bool) -> bool:
+    def _completed(self, later: Later, may_block: bool) -> bool:
         """After the answer was sent: the access log, and whether the connection is kept. A body
         left partly unread is drained as gunicorn drains it, on a request thread (``may_block``);
         the event loop never gets one (:meth:`_write`)."""
@@ -252,14 +252,14 @@ class Worker(gthread.ThreadWorker):
             return False
         if _body_read(resp.req):
             return True
-        return bool(self._keepalive_after(conn, True)) if may_block else False
+        return bool(self._keepalive_after(later._conn, True)) if may_block else False
 
-    def _lost(self, later: Later, conn: Any, error: BaseException) -> None:
+    def _lost(self, later: Later, error: BaseException) -> None:
         """The answer could not be sent (the client went away, a bad header): the connection is
         closed, as gunicorn closes it after a failed request."""
         if not isinstance(error, OSError):
             self.log.error("Answering a request later failed: %r", error, exc_info=error)
-        self.finish_request(conn, _done(False))
+        self.finish_request(later._conn, _done(False))
 
 
 def _head(resp: Any) -> bytes:
