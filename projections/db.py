@@ -6,7 +6,9 @@ notification id it has applied; a view's rows and its position commit in one tra
 update is applied exactly once however the process dies.
 
 Stored values are exact and the same on every backend: ids are 32-character hex strings, moments
-are integer microseconds since the Unix epoch (UTC), areas are integer hundredths of m².
+are integer microseconds since the Unix epoch (UTC), areas are integer hundredths of m². Text goes
+through :func:`storable` (the view columns' types :class:`ViewText` and :class:`ViewString`), so
+that whatever text the event store accepted fits in a view on every backend.
 
 What differs per backend is behind :class:`ViewStore`:
 
@@ -18,6 +20,7 @@ What differs per backend is behind :class:`ViewStore`:
 
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -75,6 +78,38 @@ def hundredths(area: Decimal) -> int:
 def area(value: int) -> Decimal:
     """Integer hundredths of m² back to an exact Decimal with two decimals."""
     return Decimal(value).scaleb(-2)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every backend can store it in a view: a NUL character (which a PostgreSQL text
+    value cannot hold) becomes U+2400 SYMBOL FOR NULL "␀", a lone surrogate (which UTF-8 cannot
+    encode) U+FFFD "�"; all else is kept. The event keeps the original; only the view shows the
+    substitute, the same on every backend (so a rebuild on either gives the same rows)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\u2400")
+    if not text.isascii() and _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+class ViewText(sa.types.TypeDecorator[str]):
+    """A view's text column: every value written goes through :func:`storable`."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else storable(value)
+
+
+class ViewString(ViewText):
+    """A view's string column of bounded length (ids, stages, kinds): as :class:`ViewText`."""
+
+    impl = sa.String
+    cache_ok = True
 
 
 class ViewStore(ABC):
@@ -147,7 +182,7 @@ class ViewStore(ABC):
     ) -> None:
         """Bulk insert straight through the driver (no per-row processing) of rows given one
         after another in ``values`` (``len(columns)`` values each); they must already be driver
-        values (str, int, bool, None)."""
+        values (str, int, bool, None), their text already :func:`storable`."""
         width = len(columns)
         if len(values) % width:
             raise ValueError(f"{len(values)} values do not make rows of {width}")

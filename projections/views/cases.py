@@ -20,7 +20,7 @@ from consult.aggregate import ConsultAggregate
 from consult.bodies import Estate, Jurisdiction
 from consult.case import Case
 from consult.evaluation import Evaluation, Rating
-from projections.db import metadata, micros
+from projections.db import ViewString, ViewText, metadata, micros
 from projections.errors import ProjectionError
 from projections.views.base import EventByEventView, Handler, Projected, topic
 
@@ -32,34 +32,34 @@ if TYPE_CHECKING:
 view_jurisdiction = sa.Table(
     "view_jurisdiction",
     metadata,
-    sa.Column("jurisdiction_id", sa.String(32), primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),  # street / community
-    sa.Column("code", sa.Text, nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("parent_id", sa.String(32)),
+    sa.Column("jurisdiction_id", ViewString(32), primary_key=True),
+    sa.Column("kind", ViewString(16), nullable=False),  # street / community
+    sa.Column("code", ViewText, nullable=False),
+    sa.Column("name", ViewText, nullable=False),
+    sa.Column("parent_id", ViewString(32)),
 )
 
 view_estate = sa.Table(
     "view_estate",
     metadata,
-    sa.Column("estate_id", sa.String(32), primary_key=True),
-    sa.Column("code", sa.Text, nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("community_id", sa.String(32), nullable=False, index=True),
-    sa.Column("street_id", sa.String(32), nullable=False, index=True),
+    sa.Column("estate_id", ViewString(32), primary_key=True),
+    sa.Column("code", ViewText, nullable=False),
+    sa.Column("name", ViewText, nullable=False),
+    sa.Column("community_id", ViewString(32), nullable=False, index=True),
+    sa.Column("street_id", ViewString(32), nullable=False, index=True),
 )
 
 view_case = sa.Table(
     "view_case",
     metadata,
-    sa.Column("case_id", sa.String(32), primary_key=True),
-    sa.Column("estate_id", sa.String(32), nullable=False, index=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("stage", sa.String(32), nullable=False, index=True),
-    sa.Column("route", sa.String(64)),
-    sa.Column("motion_id", sa.String(32)),
-    sa.Column("submitted_by", sa.Text, nullable=False),
+    sa.Column("case_id", ViewString(32), primary_key=True),
+    sa.Column("estate_id", ViewString(32), nullable=False, index=True),
+    sa.Column("title", ViewText, nullable=False),
+    sa.Column("channel", ViewString(32), nullable=False),
+    sa.Column("stage", ViewString(32), nullable=False, index=True),
+    sa.Column("route", ViewString(64)),
+    sa.Column("motion_id", ViewString(32)),
+    sa.Column("submitted_by", ViewText, nullable=False),
     sa.Column("submitted_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -71,20 +71,20 @@ view_case = sa.Table(
     sa.Column("earliest_start", sa.BigInteger),  # end of the minimum notice period
     sa.Column("result_due", sa.BigInteger),  # a vote concluded: results published by then
     sa.Column("implementation_due", sa.BigInteger),
-    sa.Column("assignee", sa.Text),
+    sa.Column("assignee", ViewText),
     sa.Column("progress", sa.Integer),  # last reported percent
     sa.Column("votes", sa.Integer, nullable=False),
     sa.Column("passed", sa.Boolean),
     sa.Column("evaluation_rounds", sa.Integer, nullable=False),
     sa.Column("evaluation_open", sa.Boolean, nullable=False),
-    sa.Column("exit_reason", sa.Text),
+    sa.Column("exit_reason", ViewText),
 )
 
 view_evaluation = sa.Table(
     "view_evaluation",
     metadata,
-    sa.Column("evaluation_id", sa.String(32), primary_key=True),
-    sa.Column("case_id", sa.String(32), nullable=False, index=True),
+    sa.Column("evaluation_id", ViewString(32), primary_key=True),
+    sa.Column("case_id", ViewString(32), nullable=False, index=True),
     sa.Column("round_no", sa.Integer, nullable=False),
     sa.Column("eligible", sa.Integer, nullable=False),
     sa.Column("opened_at", sa.BigInteger, nullable=False),

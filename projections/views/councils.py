@@ -10,52 +10,52 @@ from sqlalchemy.engine import Connection
 
 from consult.bodies import Council
 from consult.case import Case
-from projections.db import metadata, micros
+from projections.db import ViewString, ViewText, metadata, micros
 from projections.views.base import EventByEventView, Handler, Projected, topic
 
 view_council = sa.Table(
     "view_council",
     metadata,
-    sa.Column("council_id", sa.String(32), primary_key=True),
-    sa.Column("estate_id", sa.String(32), nullable=False, index=True),
-    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("council_id", ViewString(32), primary_key=True),
+    sa.Column("estate_id", ViewString(32), nullable=False, index=True),
+    sa.Column("kind", ViewString(32), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
 view_council_seat = sa.Table(
     "view_council_seat",
     metadata,
-    sa.Column("council_id", sa.String(32), primary_key=True),
-    sa.Column("party", sa.String(64), primary_key=True),
-    sa.Column("holders", sa.Text, nullable=False),  # JSON list of person ids
+    sa.Column("council_id", ViewString(32), primary_key=True),
+    sa.Column("party", ViewString(64), primary_key=True),
+    sa.Column("holders", ViewText, nullable=False),  # JSON list of person ids
 )
 
 #: One row per deliberation session of a case; ``seq`` is the case event's version.
 view_session = sa.Table(
     "view_session",
     metadata,
-    sa.Column("case_id", sa.String(32), primary_key=True),
+    sa.Column("case_id", ViewString(32), primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("council_id", sa.String(32)),
-    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("council_id", ViewString(32)),
+    sa.Column("kind", ViewString(32), nullable=False),
     sa.Column("held_at", sa.BigInteger, nullable=False),
     sa.Column("recorded_at", sa.BigInteger, nullable=False),
-    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_by", ViewText, nullable=False),
     sa.Column("consensus", sa.Boolean),  # None when no council took part
-    sa.Column("parties", sa.Text, nullable=False),  # JSON: the council's parties, in order
-    sa.Column("attendees", sa.Text, nullable=False),  # JSON list
-    sa.Column("dissent", sa.Text, nullable=False),  # JSON list
-    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("parties", ViewText, nullable=False),  # JSON: the council's parties, in order
+    sa.Column("attendees", ViewText, nullable=False),  # JSON list
+    sa.Column("dissent", ViewText, nullable=False),  # JSON list
+    sa.Column("summary", ViewText, nullable=False),
 )
 
 view_session_position = sa.Table(
     "view_session_position",
     metadata,
-    sa.Column("case_id", sa.String(32), primary_key=True),
+    sa.Column("case_id", ViewString(32), primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("party", sa.String(64), primary_key=True),
-    sa.Column("position", sa.String(16), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("party", ViewString(64), primary_key=True),
+    sa.Column("position", ViewString(16), nullable=False),
+    sa.Column("text", ViewText, nullable=False),
 )
 
 

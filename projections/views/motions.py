@@ -9,26 +9,26 @@ from sqlalchemy.engine import Connection
 
 from consult.case import Case
 from consult.motion import Motion
-from projections.db import hundredths, metadata, micros
+from projections.db import ViewString, ViewText, hundredths, metadata, micros
 from projections.errors import ProjectionError
 from projections.views.base import EventByEventView, Handler, Projected, topic
 
 view_motion = sa.Table(
     "view_motion",
     metadata,
-    sa.Column("motion_id", sa.String(32), primary_key=True),
-    sa.Column("case_id", sa.String(32), nullable=False, index=True),
-    sa.Column("estate_id", sa.String(32), nullable=False, index=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("rule", sa.Text, nullable=False),  # ThresholdRule.to_dict() as JSON
+    sa.Column("motion_id", ViewString(32), primary_key=True),
+    sa.Column("case_id", ViewString(32), nullable=False, index=True),
+    sa.Column("estate_id", ViewString(32), nullable=False, index=True),
+    sa.Column("title", ViewText, nullable=False),
+    sa.Column("rule", ViewText, nullable=False),  # ThresholdRule.to_dict() as JSON
     sa.Column("roll_version", sa.Integer, nullable=False),
     sa.Column("total_heads", sa.BigInteger, nullable=False),
     sa.Column("total_area", sa.BigInteger, nullable=False),
     sa.Column("signed_heads", sa.BigInteger, nullable=False),
     sa.Column("signed_area", sa.BigInteger, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # open / tabled / lapsed / withdrawn
+    sa.Column("state", ViewString(16), nullable=False),  # open / tabled / lapsed / withdrawn
     sa.Column("opened_at", sa.BigInteger, nullable=False),
-    sa.Column("opened_by", sa.Text, nullable=False),
+    sa.Column("opened_by", ViewText, nullable=False),
     sa.Column("closes_at", sa.BigInteger, nullable=False),
     sa.Column("tabled_at", sa.BigInteger),
     sa.Column("lapsed_at", sa.BigInteger),
@@ -40,10 +40,10 @@ view_motion = sa.Table(
 view_motion_signature = sa.Table(
     "view_motion_signature",
     metadata,
-    sa.Column("motion_id", sa.String(32), primary_key=True),
-    sa.Column("head_id", sa.Text, primary_key=True),
+    sa.Column("motion_id", ViewString(32), primary_key=True),
+    sa.Column("head_id", ViewText, primary_key=True),
     sa.Column("area", sa.BigInteger, nullable=False),
-    sa.Column("person", sa.Text, nullable=False),
+    sa.Column("person", ViewText, nullable=False),
     sa.Column("signed_at", sa.BigInteger, nullable=False),
 )
 

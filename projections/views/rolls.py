@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from consult.registers import Roll
-from projections.db import metadata, micros
+from projections.db import ViewString, ViewText, metadata, micros
 from projections.summaries import summarize
 from projections.views.base import EventByEventView, Handler, Projected, topic
 
@@ -20,16 +20,16 @@ if TYPE_CHECKING:
 view_roll_version = sa.Table(
     "view_roll_version",
     metadata,
-    sa.Column("roll_id", sa.String(32), primary_key=True),
+    sa.Column("roll_id", ViewString(32), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("estate_id", sa.String(32), nullable=False, index=True),
+    sa.Column("estate_id", ViewString(32), nullable=False, index=True),
     sa.Column("position", sa.BigInteger, nullable=False),
-    sa.Column("event", sa.String(64), nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("event", ViewString(64), nullable=False),
+    sa.Column("actor", ViewText, nullable=False),
     sa.Column("at", sa.BigInteger, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("summary_zh", sa.Text, nullable=False),
-    sa.Column("summary_en", sa.Text, nullable=False),
+    sa.Column("reason", ViewText, nullable=False),
+    sa.Column("summary_zh", ViewText, nullable=False),
+    sa.Column("summary_en", ViewText, nullable=False),
 )
 
 ROLL_EVENTS = (

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from consult.rules import Choice
 from consult.vote import Ballot, Vote
 from projections.counting import CHOICE_ORDER
-from projections.db import hundredths, metadata, micros
+from projections.db import ViewString, ViewText, hundredths, metadata, micros
 from projections.decoding import BallotRow, ballot_row_from_event
 from projections.errors import ProjectionError
 from projections.views.base import Projected, View, topic
@@ -46,23 +46,23 @@ def _counter_columns() -> list[sa.Column[Any]]:
 view_vote = sa.Table(
     "view_vote",
     metadata,
-    sa.Column("vote_id", sa.String(32), primary_key=True),
-    sa.Column("case_id", sa.String(32), nullable=False, index=True),
-    sa.Column("estate_id", sa.String(32), nullable=False, index=True),
-    sa.Column("item_id", sa.Text, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("rule_set_id", sa.String(64), nullable=False),
-    sa.Column("rule_version", sa.String(64), nullable=False),
-    sa.Column("options", sa.Text, nullable=False),  # CountingOptions.to_dict() as JSON
-    sa.Column("electorate", sa.Text, nullable=False),  # the frozen electorate's reference, JSON
+    sa.Column("vote_id", ViewString(32), primary_key=True),
+    sa.Column("case_id", ViewString(32), nullable=False, index=True),
+    sa.Column("estate_id", ViewString(32), nullable=False, index=True),
+    sa.Column("item_id", ViewText, nullable=False),
+    sa.Column("title", ViewText, nullable=False),
+    sa.Column("rule_set_id", ViewString(64), nullable=False),
+    sa.Column("rule_version", ViewString(64), nullable=False),
+    sa.Column("options", ViewText, nullable=False),  # CountingOptions.to_dict() as JSON
+    sa.Column("electorate", ViewText, nullable=False),  # the frozen electorate's reference, JSON
     sa.Column("opened_at", sa.BigInteger, nullable=False),
-    sa.Column("opened_by", sa.Text, nullable=False),
+    sa.Column("opened_by", ViewText, nullable=False),
     # Where in the log the vote opened (its Vote.Created event): its short key in
     # view_ballot_event, whose rows it makes smaller and quicker to write than a 32-digit id.
     sa.Column("opened_position", sa.BigInteger, nullable=False, unique=True),
     sa.Column("closes_at", sa.BigInteger, nullable=False),
     sa.Column("extended", sa.Boolean, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("state", ViewString(16), nullable=False),
     sa.Column("closed_at", sa.BigInteger),
     sa.Column("close_position", sa.BigInteger),
     sa.Column("result_passed", sa.Boolean),  # as recorded on the vote (Vote.ResultRecorded)
@@ -75,7 +75,7 @@ view_vote = sa.Table(
     *_counter_columns(),
     # Per building, as JSON: {"building": [heads, area, yes heads, yes area, no heads, ...]} in
     # COUNTERS order. One row per vote: a tally reads the same one row for 6 or 60 buildings.
-    sa.Column("buildings", sa.Text, nullable=False),
+    sa.Column("buildings", ViewText, nullable=False),
 )
 
 #: Every ballot event (a ballot is created, and may be changed once); the counted choice of a
@@ -84,11 +84,11 @@ view_ballot_event = sa.Table(
     "view_ballot_event",
     metadata,
     sa.Column("vote_position", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("elector_id", sa.Text, primary_key=True),
+    sa.Column("elector_id", ViewText, primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("position", sa.BigInteger, nullable=False),
-    sa.Column("choice", sa.String(16), nullable=False),
-    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("choice", ViewString(16), nullable=False),
+    sa.Column("channel", ViewString(16), nullable=False),
     sa.Column("at", sa.BigInteger, nullable=False),
     sa.Column("counted", sa.Boolean, nullable=False),
     # Clustered by vote and elector (no rowid on SQLite): one B-tree, and a vote's ballots sit
@@ -110,8 +110,8 @@ BALLOT_COLUMNS = (
 view_vote_household = sa.Table(
     "view_vote_household",
     metadata,
-    sa.Column("vote_id", sa.String(32), primary_key=True),
-    sa.Column("household", sa.Text, primary_key=True),
+    sa.Column("vote_id", ViewString(32), primary_key=True),
+    sa.Column("household", ViewText, primary_key=True),
     sa.Column("participating", sa.BigInteger, nullable=False),
 )
 

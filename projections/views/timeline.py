@@ -15,7 +15,7 @@ from consult.case import Case
 from consult.evaluation import Evaluation
 from consult.motion import Motion
 from consult.vote import Vote
-from projections.db import metadata, micros
+from projections.db import ViewString, ViewText, metadata, micros
 from projections.errors import ProjectionError
 from projections.summaries import summarize
 from projections.views.base import Projected, View, topic
@@ -29,25 +29,25 @@ if TYPE_CHECKING:
 view_case_link = sa.Table(
     "view_case_link",
     metadata,
-    sa.Column("aggregate_id", sa.String(32), primary_key=True),
-    sa.Column("case_id", sa.String(32), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("aggregate_id", ViewString(32), primary_key=True),
+    sa.Column("case_id", ViewString(32), nullable=False),
+    sa.Column("kind", ViewString(16), nullable=False),
 )
 
 view_case_event = sa.Table(
     "view_case_event",
     metadata,
     sa.Column("position", sa.BigInteger, primary_key=True),
-    sa.Column("case_id", sa.String(32), nullable=False, index=True),
-    sa.Column("kind", sa.String(16), nullable=False),  # case / vote / motion / evaluation
-    sa.Column("aggregate_id", sa.String(32), nullable=False),
+    sa.Column("case_id", ViewString(32), nullable=False, index=True),
+    sa.Column("kind", ViewString(16), nullable=False),  # case / vote / motion / evaluation
+    sa.Column("aggregate_id", ViewString(32), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("event", sa.String(64), nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("event", ViewString(64), nullable=False),
+    sa.Column("actor", ViewText, nullable=False),
     sa.Column("at", sa.BigInteger, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("summary_zh", sa.Text, nullable=False),
-    sa.Column("summary_en", sa.Text, nullable=False),
+    sa.Column("reason", ViewText, nullable=False),
+    sa.Column("summary_zh", ViewText, nullable=False),
+    sa.Column("summary_en", ViewText, nullable=False),
 )
 
 
