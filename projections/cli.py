@@ -5,13 +5,17 @@ Register on the main command with ``main.add_command(projections.cli.projections
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
 import click
 
+from consult.audit.cli import echo2, guarded
 from consult.config import EXTERNAL, Runtime, build_runtime
 from consult.followers import LINGER, poll_option
+from consult.progress import progress
+from projections.faults import Fault
 from projections.projector import DEFAULT_SECTION_SIZE, Projector
 from projections.views import VIEW_CLASSES
 
@@ -36,29 +40,39 @@ def projections() -> None:
 @click.option(
     "--section-size", default=DEFAULT_SECTION_SIZE, show_default=True, type=click.IntRange(1)
 )
+@guarded
 def rebuild(name: str | None, section_size: int) -> None:
-    """Drop NAME (every view by default) and rebuild it from the whole event log."""
+    """Drop NAME (every view by default) and rebuild it from the whole event log (a progress bar
+    on a terminal). Exits 1 if a view stalls on an event it cannot apply."""
     runtime, projector = _runtime(section_size)
-    names = [name] if name else list(projector.names)
-    total = projector.app.recorder.max_notification_id() or 0
-    started = time.perf_counter()
-    with click.progressbar(
-        length=total, label=f"rebuilding {', '.join(names)}", show_pos=True
-    ) as bar:
-        done = 0
+    try:
+        names = [name] if name else list(projector.names)
+        total = projector.app.recorder.max_notification_id() or 0
+        started = time.perf_counter()
+        with progress(total, f"rebuilding {', '.join(names)}") as advance:
+            reached = projector.rebuild(names, lambda position, _target: advance(position))
+        elapsed = time.perf_counter() - started
+        stalled = [f for f in projector.faults() if f.name in names]
+        if stalled:
+            for fault in stalled:
+                _say_stalled(fault, total, err=True)
+            sys.exit(1)
+        rate = reached / elapsed if elapsed > 0 else 0.0
+        click.echo(
+            f"rebuilt {', '.join(names)} up to log position {reached} in {elapsed:.1f} s "
+            f"({rate:,.0f} events/s)"
+        )
+    finally:
+        runtime.close()
 
-        def progress(position: int, _target: int) -> None:
-            nonlocal done
-            bar.update(max(0, min(position, total) - done))
-            done = max(done, min(position, total))
 
-        reached = projector.rebuild(names, progress)
-    elapsed = time.perf_counter() - started
-    rate = reached / elapsed if elapsed > 0 else 0.0
-    click.echo(
-        f"rebuilt {', '.join(names)} up to log position {reached} in {elapsed:.1f} s ({rate:,.0f} events/s)"
+def _say_stalled(fault: Fault, head: int, err: bool = False) -> None:
+    echo2(
+        f"视图 {fault.name} 停在日志第 {fault.position} 位（落后 {head - fault.position} 个事件）：{fault.error}",
+        f"view {fault.name} stalled at log position {fault.position} "
+        f"({head - fault.position} events behind): {fault.error}",
+        err=err,
     )
-    runtime.close()
 
 
 @projections.command("run")
@@ -101,16 +115,23 @@ def run(poll: float, section_size: int, verbose: bool) -> None:
 
 
 @projections.command("status")
+@guarded
 def status() -> None:
-    """Show how far each view has applied the log."""
+    """Show how far each view has applied the log, and why a stalled view stopped (exit 1)."""
     runtime, projector = _runtime(DEFAULT_SECTION_SIZE)
-    head = projector.app.recorder.max_notification_id() or 0
-    for name, position in sorted(projector.positions().items()):
-        behind = head - position
-        click.echo(
-            f"{name:10} {position:>10}  {'up to date' if behind <= 0 else f'{behind} behind'}"
-        )
-    runtime.close()
+    try:
+        head = projector.app.recorder.max_notification_id() or 0
+        stalled = {f.name: f for f in projector.faults()}
+        for name, position in sorted(projector.positions().items()):
+            behind = head - position
+            where = "up to date" if behind <= 0 else f"{behind} behind"
+            click.echo(f"{name:10} {position:>10}  {where}{'  STALLED' if name in stalled else ''}")
+        for fault in stalled.values():
+            _say_stalled(fault, head)
+    finally:
+        runtime.close()
+    if stalled:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -95,20 +95,21 @@ def storable(text: str) -> str:
     return text
 
 
-class ViewText(sa.types.TypeDecorator[str]):
-    """A view's text column: every value written goes through :func:`storable`."""
+class ViewString(sa.types.TypeDecorator[str]):
+    """A view's string column (ids, stages, kinds): every value written goes through
+    :func:`storable`."""
 
-    impl = sa.Text
+    impl: type[sa.String] = sa.String
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
         return None if value is None else storable(value)
 
 
-class ViewString(ViewText):
-    """A view's string column of bounded length (ids, stages, kinds): as :class:`ViewText`."""
+class ViewText(ViewString):
+    """A view's text column: as :class:`ViewString`, of unbounded length."""
 
-    impl = sa.String
+    impl = sa.Text
     cache_ok = True
 
 

@@ -3,6 +3,10 @@
 One section is one transaction: the views' rows and their tracking positions commit together, so
 whatever kills the process, each event is applied exactly once. The same code serves an
 incremental update (a few new events after a command) and a rebuild from zero.
+
+One view failing on an event does not stop the others: the section is then applied view by view,
+a view that still fails stays where it is, its fault is recorded (``projections.faults``, shown on
+pages and by ``consult projections status``) and it is tried again ``RETRY_AFTER`` s later.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from projections.db import ViewStore, tracking
+from projections import faults
+from projections.db import ViewStore, micros, tracking
 from projections.decoding import BALLOT_TOPICS, BallotRow, EventDecoder
 from projections.errors import ProjectionTimeoutError
+from projections.faults import Fault
 from projections.reading import ProcessReader, Reader, Section, ThreadReader
 from projections.views import default_views
 from projections.views.base import Projected, View
@@ -36,6 +42,8 @@ Progress = Callable[[int, int], None]
 
 DEFAULT_SECTION_SIZE = 10_000
 DEFAULT_READ_PROCESS_THRESHOLD = 50_000  # below it, starting a process costs more than it saves
+#: Seconds before a view that failed is tried again by a catch-up (a rebuild tries at once).
+RETRY_AFTER = 30.0
 
 
 class Projector:
@@ -73,6 +81,8 @@ class Projector:
         #: checks them (another updater may have moved them) before anything is written.
         self._known: dict[str, int] | None = None
         self._readers: dict[tuple[tuple[str, ...], int], ThreadReader] = {}
+        #: Views that failed in this process, and when (``time.monotonic()``).
+        self._stalled: dict[str, float] = {}
         self._shared = _shared(app.env)
         self.setup()
 
@@ -86,7 +96,7 @@ class Projector:
         """Create missing tables; a view whose stored schema version differs starts from zero."""
         self._known = None
         with self.store.write() as conn:
-            self.store.create(conn, [tracking])
+            self.store.create(conn, [tracking, faults.view_fault])
             stored = {
                 name: version
                 for name, version in conn.execute(sa.select(tracking.c.name, tracking.c.version))
@@ -104,7 +114,10 @@ class Projector:
                         )
 
     def _reset(self, conn: Connection, views: Iterable[View]) -> None:
+        views = list(views)
+        faults.clear(conn, [view.name for view in views])
         for view in views:
+            self._stalled.pop(view.name, None)
             self.store.drop(conn, list(view.tables))
             self.store.create(conn, list(view.tables))
             self.store.upsert(
@@ -121,6 +134,11 @@ class Projector:
         """The last log position each view has applied."""
         with self.store.read() as conn:
             return self._positions(conn, self._check(names))
+
+    def faults(self) -> list[Fault]:
+        """The views stalled on an event they could not apply (see ``projections.faults``)."""
+        with self.store.read() as conn:
+            return faults.current(conn)
 
     def position(self, names: Sequence[str] | None = None) -> int:
         """The log position every one of the views has reached."""
@@ -179,22 +197,79 @@ class Projector:
         stop: threading.Event | None = None,
         head: int | None = None,
     ) -> int:
-        """Apply sections until the log is exhausted, reading ahead (``projections.reading``)."""
+        """Apply sections until the log is exhausted, reading ahead (``projections.reading``).
+
+        Returns the position the views reached; views that failed (now or less than
+        ``RETRY_AFTER`` s ago) are left behind (:meth:`_isolate`), and with none left the log's
+        head is returned: there is nothing more to do now."""
         if head is None:
             head = self.app.recorder.max_notification_id() or 0
         target = head if progress else 0
-        reader = self._reader(names, head)
+        active = self._awake(names)
+        if not active:
+            return head
+        reader = self._reader(active, head)
         try:
             while True:
-                count, reached = self._section(names, reader)
+                try:
+                    count, reached = self._section(active, reader)
+                except Exception as error:
+                    active = self._isolate(active, reader, error)
+                    if not active:
+                        return head
+                    continue
                 if count < 0:
                     continue  # another process applied that section: read on from where it is
+                if self._stalled:
+                    for name in active:
+                        self._stalled.pop(name, None)
                 if progress is not None:
                     progress(reached, max(target, reached))
                 if count < self.section_size or (stop is not None and stop.is_set()):
                     return reached
         finally:
             reader.close()
+
+    def _awake(self, names: Sequence[str]) -> list[str]:
+        """The named views, less those that failed here less than ``RETRY_AFTER`` s ago."""
+        if not self._stalled:
+            return list(names)
+        now = time.monotonic()
+        return [n for n in names if now - self._stalled.get(n, -RETRY_AFTER) >= RETRY_AFTER]
+
+    def _isolate(self, names: list[str], reader: Reader, error: Exception) -> list[str]:
+        """After a section of ``names`` failed with ``error``: apply it view by view; record a
+        fault for each view that still fails and return the others. Raises ``error`` when the
+        faults cannot be recorded either (the database is unreachable: not one view's fault)."""
+        failed: dict[str, Exception] = {}
+        if len(names) == 1:
+            failed[names[0]] = error
+        else:
+            for name in names:
+                try:
+                    self._section([name], reader)
+                except Exception as e:
+                    failed[name] = e
+        if not failed:
+            return names
+        try:
+            positions = self.positions(list(failed))
+            now = micros(self.app.now())
+            with self.store.write() as conn:
+                for name, cause in failed.items():
+                    faults.record(conn, Fault(name, positions[name], faults.describe(cause), now))
+        except Exception:
+            raise error from None
+        stalled = time.monotonic()
+        for name, cause in failed.items():
+            self._stalled[name] = stalled
+            logger.error(
+                "projections: view %s stalled at log position %d",
+                name,
+                positions[name],
+                exc_info=cause,
+            )
+        return [n for n in names if n not in failed]
 
     def _reader(self, names: Sequence[str], head: int) -> Reader:
         """The log is read in this process: ahead, in a thread, where reading waits on a database

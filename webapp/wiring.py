@@ -11,6 +11,8 @@ side from before the user's own command.
   until the follower process got there in the external mode.
 - If they have not got there in time, the response says so: a notice on the page, and on every
   response the headers ``Warning: 110 - "Response is Stale"`` and ``X-Consult-Read-Side: behind``.
+- A view stalled on an event it cannot apply (``projections.faults``) shows on every page: a banner
+  of the base template (``read_side_stalled``), until the view moves on.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from webapp.sessions import Positions
 RUNTIME = "consult_runtime"
 POSITIONS = "consult_positions"
 STALE_HEADER = "X-Consult-Read-Side"
+STALLED_NOTICE = (
+    "部分数据已停止更新：读取端在日志第 {position} 位处理失败，此后的操作可能未显示在本页。"
+    "已记录原因，请联系平台管理员（consult projections status）。",
+    "Some figures have stopped updating: the read side failed at log position {position}, and "
+    "what happened since may not show on this page. The cause is recorded; please tell the "
+    "platform's operator (consult projections status).",
+)
 STALE_NOTICE = (
     "页面上的数字可能尚未包含您刚才的操作：读取端仍在更新，请稍后刷新。",
     "The figures on this page may not include your last action yet: the read side is still "
@@ -71,6 +80,10 @@ def install(app: Flask, rt: Runtime) -> None:
 
     rt.app.listeners.append(written)
 
+    @app.context_processor
+    def _read_side() -> dict[str, Any]:
+        return {"read_side_stalled": _stalled_notice(rt)}
+
     @app.before_request
     def _read_your_writes() -> None:
         if request.method == "GET":
@@ -87,6 +100,18 @@ def install(app: Flask, rt: Runtime) -> None:
             response.headers["Warning"] = '110 - "Response is Stale"'
             response.headers[STALE_HEADER] = "behind"
         return response
+
+
+def _stalled_notice(rt: Runtime) -> str | None:
+    """The banner's text when a view is stalled (the earliest position), else None."""
+    if rt.projector is None:
+        return None
+    stalled = rt.projector.faults()
+    if not stalled:
+        return None
+    from webapp.i18n import pick
+
+    return pick(STALLED_NOTICE).format(position=min(f.position for f in stalled))
 
 
 def _wait(rt: Runtime, position: int) -> None:
