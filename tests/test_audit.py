@@ -555,6 +555,29 @@ def test_the_audit_commands(cli_env: dict[str, str], store_url: str, tmp_path: P
     assert as_json["ok"] is False and as_json["first_bad_position"] == k
 
 
+def test_status_compares_the_chain_with_the_end_of_the_log(
+    cli_env: dict[str, str], store_url: str
+) -> None:
+    tamper = tamperer(store_url)
+    end = tamper.positions()[-1]
+    behind = json.loads(_run(cli_env, "status", "--json").stdout)
+    assert behind["intact"] is True and behind["chained_to"] == 0
+    assert behind["log_end"] == end and behind["behind"] == end
+    assert f"behind the log by {end} positions" in behind["message"]["en"]
+    assert f"链落后日志 {end} 位" in behind["message"]["zh"]
+
+    # Chained and signed at the head, then the log is cut back by five events.
+    assert _run(cli_env, "checkpoint").exit_code == 0
+    for position in tamper.positions()[-5:]:
+        tamper.delete(position)
+    cut = _run(cli_env, "status")
+    assert cut.exit_code == EXIT_TAMPERED, cut.output
+    assert f"链已覆盖到第 {end} 位，日志却只到第 {end - 5} 位" in cut.output
+    assert f"the log ends at {end - 5}" in cut.output and "truncated" in cut.output
+    data = json.loads(_run(cli_env, "status", "--json").stdout)
+    assert data["intact"] is False and data["truncated"] == 5 and data["log_end"] == end - 5
+
+
 def test_bad_input_gives_a_message_in_both_languages_and_no_traceback(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -55,6 +55,9 @@ class MemoryAuditStore(AuditStore):
     def unchained(self) -> int:
         return max(0, int(self._recorder.max_notification_id() or 0) - self.head().position)
 
+    def log_end(self) -> int:
+        return int(self._recorder.max_notification_id() or 0)
+
     @contextmanager
     def reading(self) -> Iterator[MemorySnapshot]:
         with self._lock:

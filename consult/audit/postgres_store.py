@@ -200,6 +200,12 @@ class PostgresAuditStore(AuditStore):
             row = cur.execute(query, (position,)).fetchone()
         return int(row[0]) if row else 0
 
+    def log_end(self) -> int:
+        with self._writing() as cur:
+            query = sql.SQL("SELECT max(notification_id) FROM {}").format(self._table)
+            row = cur.execute(query).fetchone()
+        return int(row[0] or 0) if row else 0
+
     @contextmanager
     def reading(self) -> Iterator[PostgresSnapshot]:
         with self._connect() as conn, conn.transaction():

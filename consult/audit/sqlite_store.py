@@ -147,6 +147,11 @@ class SQLiteAuditStore(AuditStore):
             ).fetchone()
         return int(row[0])
 
+    def log_end(self) -> int:
+        with self._lock:
+            row = self._conn.execute(f"SELECT max(rowid) FROM {self.table}").fetchone()
+        return int(row[0] or 0)
+
     @contextmanager
     def reading(self) -> Iterator[SQLiteSnapshot]:
         conn = _connect(self.path)

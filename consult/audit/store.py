@@ -59,6 +59,10 @@ class AuditStore(ABC):
         """How many stored events are after the chain's head."""
 
     @abstractmethod
+    def log_end(self) -> int:
+        """The last position of the event log as stored now (0 when empty)."""
+
+    @abstractmethod
     def reading(self) -> AbstractContextManager[Snapshot]: ...
 
     @abstractmethod

@@ -61,8 +61,8 @@ def verify_tail(
 
 @dataclass(frozen=True)
 class ChainStatus:
-    """What an auditor's page shows: how far the chain reaches and whether it holds since the
-    latest checkpoint (a full verification is :func:`verify_store`)."""
+    """What an auditor's page shows: how far the chain reaches against the log's end, and whether
+    it holds since the latest checkpoint (a full verification is :func:`verify_store`)."""
 
     chained_to: int
     head: str
@@ -70,28 +70,51 @@ class ChainStatus:
     latest_checkpoint: Checkpoint | None
     anchor: Checkpoint | None
     since_anchor: Report
+    log_end: int = 0
+
+    @property
+    def truncated(self) -> int:
+        """How many positions the chain covers beyond the log's end (events since deleted)."""
+        return max(0, self.chained_to - self.log_end)
+
+    @property
+    def behind(self) -> int:
+        """How many positions of the log the chain does not cover yet."""
+        return max(0, self.log_end - self.chained_to)
 
     @property
     def intact(self) -> bool:
-        return self.since_anchor.ok
+        return self.since_anchor.ok and not self.truncated
 
     def message(self, lang: str = "zh") -> str:
         zh = lang.startswith("zh")
-        if not self.intact:
+        if self.truncated:
+            first = self.log_end + 1
+            return (
+                f"事件日志被截断：链已覆盖到第 {self.chained_to} 位，日志却只到第 {self.log_end} 位，"
+                f"第 {first}–{self.chained_to} 位的事件已不在日志中。"
+                if zh
+                else f"The event log was truncated: the chain covers position {self.chained_to} "
+                f"but the log ends at {self.log_end}; the events at positions "
+                f"{first}-{self.chained_to} are no longer in it."
+            )
+        if not self.since_anchor.ok:
             return self.since_anchor.summary(lang)
         since = self.anchor.position if self.anchor else 0
         text = (
-            f"自最近的有效检查点（第 {since} 位）以来链与事件一致；已入链至第 {self.chained_to} 位。"
-            "完整核验请运行 consult audit verify。"
+            f"自最近的有效检查点（第 {since} 位）以来链与事件一致；已入链至第 {self.chained_to} 位，"
+            f"日志至第 {self.log_end} 位。完整核验请运行 consult audit verify。"
             if zh
             else f"The chain matches the events since the latest valid checkpoint (position {since}); "
-            f"chained to position {self.chained_to}. For a full verification run consult audit verify."
+            f"chained to position {self.chained_to}, the log ends at {self.log_end}. "
+            "For a full verification run consult audit verify."
         )
-        if self.unchained:
+        if self.behind:
             text += (
-                f" 尚有 {self.unchained} 个事件待入链。"
+                f" 链落后日志 {self.behind} 位（{self.unchained} 个事件待入链）。"
                 if zh
-                else f" {self.unchained} events await chaining."
+                else f" The chain is behind the log by {self.behind} positions "
+                f"({self.unchained} events await chaining)."
             )
         return text
 
@@ -99,6 +122,9 @@ class ChainStatus:
         return {
             "intact": self.intact,
             "chained_to": self.chained_to,
+            "log_end": self.log_end,
+            "behind": self.behind,
+            "truncated": self.truncated,
             "head": self.head,
             "unchained": self.unchained,
             "latest_checkpoint": self.latest_checkpoint.to_dict()
@@ -114,9 +140,17 @@ class ChainStatus:
 
 
 def chain_status(store: AuditStore, roots: Mapping[str, bytes] | None = None) -> ChainStatus:
-    """The chain's status for the auditors' pages: cheap (it checks only the latest stretch)."""
+    """The chain's status for the auditors' pages: cheap (it checks only the latest stretch and
+    compares the chain's head with the log's end)."""
     report, anchor = verify_tail(store, roots)
     head = store.head()
+    log_end = store.log_end()  # after the head: the log only grows meanwhile
     return ChainStatus(
-        head.position, head.link.hex(), report.unchained, store.latest_checkpoint(), anchor, report
+        head.position,
+        head.link.hex(),
+        report.unchained,
+        store.latest_checkpoint(),
+        anchor,
+        report,
+        log_end,
     )
