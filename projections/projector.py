@@ -196,8 +196,10 @@ class Projector:
         progress: Progress | None,
         stop: threading.Event | None = None,
         head: int | None = None,
+        until: int | None = None,
     ) -> int:
-        """Apply sections until the log is exhausted, reading ahead (``projections.reading``).
+        """Apply sections until the log is exhausted (or position ``until`` is reached), reading
+        ahead (``projections.reading``).
 
         Returns the position the views reached; views that failed (now or less than
         ``RETRY_AFTER`` s ago) are left behind (:meth:`_isolate`), and with none left the log's
@@ -212,9 +214,9 @@ class Projector:
         try:
             while True:
                 try:
-                    count, reached = self._section(active, reader)
+                    count, reached = self._section(active, reader, until)
                 except Exception as error:
-                    active = self._isolate(active, reader, error)
+                    active = self._isolate(active, reader, error, until)
                     if not active:
                         return head
                     continue
@@ -227,6 +229,8 @@ class Projector:
                     progress(reached, max(target, reached))
                 if count < self.section_size or (stop is not None and stop.is_set()):
                     return reached
+                if until is not None and reached >= until:
+                    return reached
         finally:
             reader.close()
 
@@ -237,7 +241,9 @@ class Projector:
         now = time.monotonic()
         return [n for n in names if now - self._stalled.get(n, -RETRY_AFTER) >= RETRY_AFTER]
 
-    def _isolate(self, names: list[str], reader: Reader, error: Exception) -> list[str]:
+    def _isolate(
+        self, names: list[str], reader: Reader, error: Exception, until: int | None = None
+    ) -> list[str]:
         """After a section of ``names`` failed with ``error``: apply it view by view; record a
         fault for each view that still fails and return the others. Raises ``error`` when the
         faults cannot be recorded either (the database is unreachable: not one view's fault)."""
@@ -247,7 +253,7 @@ class Projector:
         else:
             for name in names:
                 try:
-                    self._section([name], reader)
+                    self._section([name], reader, until)
                 except Exception as e:
                     failed[name] = e
         if not failed:
@@ -294,7 +300,9 @@ class Projector:
             return reader
         return ProcessReader(self.app, start, self.section_size, reader.wanted, reader)
 
-    def _section(self, names: Sequence[str], reader: Reader) -> tuple[int, int]:
+    def _section(
+        self, names: Sequence[str], reader: Reader, until: int | None = None
+    ) -> tuple[int, int]:
         """Apply the next section of the log to the named views in one transaction.
 
         Returns (events read, position reached); (-1, position) when another updater applied
@@ -309,6 +317,8 @@ class Projector:
                 section = reader.section(start + 1)
                 if not section.read:
                     return 0, start
+                if until is not None and section.last > until:
+                    section = _cut(section, until)
                 applied = self._apply(views, positions, section)
         except BaseException:
             self._known = None
@@ -392,6 +402,18 @@ class Projector:
             self.catch_up()
         return reached
 
+    def catch_up_to(
+        self, until: int, names: Sequence[str] | None = None, progress: Progress | None = None
+    ) -> int:
+        """Apply the log up to position ``until`` and no further (a store of views as they were
+        at that position, e.g. to compare with views that have reached it)."""
+        chosen = self._check(names)
+        with self._lock:
+            if min(self.positions(chosen).values()) >= until:
+                return until
+            with _gc_paused():
+                return self._drain(chosen, progress, head=until, until=until)
+
     def run_forever(
         self,
         poll_interval: float = 0.5,
@@ -465,6 +487,16 @@ _ADVANCE = (
     )
     .values(position=sa.bindparam("last"))
 )
+
+
+def _cut(section: Section, until: int) -> Section:
+    """The part of ``section`` up to position ``until``."""
+    return Section(
+        section.read,
+        until,
+        [item for item in section.items if item.position <= until],
+        [ballot for ballot in section.ballots if ballot[0] <= until],
+    )
 
 
 def _after(ballots: list[BallotRow], position: int) -> list[BallotRow]:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import click
 import psycopg
+import sqlalchemy as sa
 
 from consult.audit.bundle import export_bundle
 from consult.audit.chain import ChainFollower
@@ -39,6 +40,9 @@ from consult.clock import SystemClock
 from consult.config import Config
 from consult.errors import ConsultError
 from consult.followers import poll_option
+from consult.progress import progress
+from projections.db import tracking
+from projections.verify import ViewCheck
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -200,18 +204,64 @@ def _write_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
     "--public-key", "public_keys", multiple=True, type=FILE, help="A trusted public key (PEM)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--no-views",
+    is_flag=True,
+    help="Check the chain only, not the views against a rebuild from the events.",
+)
 @guarded
 def verify_cmd(
-    checkpoint_files: Sequence[Path], public_keys: Sequence[Path], as_json: bool
+    checkpoint_files: Sequence[Path], public_keys: Sequence[Path], as_json: bool, no_views: bool
 ) -> None:
     """Re-derive the chain from the stored events and check it against the stored links and the
-    stored and published checkpoints."""
+    stored and published checkpoints; then rebuild every view from the events in a scratch store
+    and compare it with the live one (a progress bar on a terminal)."""
     published = _published(checkpoint_files)
     with configured_store() as (config, store):
         roots = _roots(config, public_keys)
-        report = verify_store(store, published, roots)
-    print_report(report, as_json)
-    sys.exit(0 if report.ok else EXIT_TAMPERED)
+        with progress(store.log_end(), "verifying the chain") as advance:
+            report = verify_store(store, published, roots, progress=advance)
+    views = None if no_views else _check_views(config)
+    if as_json:
+        data = report.to_dict()
+        if views is not None:
+            data["ok"] = report.ok and views.ok
+            data["views"] = views.to_dict()
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print_report(report, as_json)
+        if views is not None:
+            _print_views(views)
+    sys.exit(0 if report.ok and (views is None or views.ok) else EXIT_TAMPERED)
+
+
+def _check_views(config: Config) -> ViewCheck:
+    """The live views against a rebuild from the events (``projections.verify``)."""
+    from consult.config import build_app
+    from projections import open_store as open_views
+    from projections.verify import check_views
+
+    app = build_app(config.database_url)
+    live = open_views(config.database_url)
+    try:
+        with live.read() as conn:
+            upto = max(conn.execute(sa.select(tracking.c.position)).scalars(), default=0)
+        with progress(upto, "rebuilding the views to compare") as advance:
+            return check_views(app, live, lambda reached, _target: advance(reached))
+    finally:
+        live.dispose()
+        app.close()
+
+
+def _print_views(check: ViewCheck) -> None:
+    echo2(check.summary("zh"), check.summary("en"))
+    for d in check.differences:
+        click.echo(f"  - {d.message('zh')}\n    {d.message('en')}")
+    if check.count > len(check.differences):
+        echo2(
+            f"  …（另有 {check.count - len(check.differences)} 处不符未列出）",
+            f"  … ({check.count - len(check.differences)} more differences not listed)",
+        )
 
 
 @audit.command("follow")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from consult.audit import core
-from consult.audit.core import Checkpoint, Report
+from consult.audit.core import Checkpoint, EventRow, Report
 from consult.audit.store import AuditStore
 
 
@@ -16,13 +16,16 @@ def verify_store(
     published: Sequence[Checkpoint] = (),
     roots: Mapping[str, bytes] | None = None,
     max_problems: int = 50,
+    progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Re-derive the whole chain from the stored events; check it against the stored links, the
     stored checkpoints and the ``published`` ones, trusting the ``roots`` public keys (by key id).
+    ``progress(position)`` is told now and then how far the events have been read.
     """
     with store.reading() as snap:
+        events = snap.events()
         return core.verify(
-            snap.events(),
+            events if progress is None else _telling(events, progress),
             snap.links(),
             chained_to=snap.chained_to,
             key_records=snap.key_records(),
@@ -31,6 +34,16 @@ def verify_store(
             roots=roots,
             max_problems=max_problems,
         )
+
+
+def _telling(
+    events: Iterable[EventRow], progress: Callable[[int], None], every: int = 5000
+) -> Iterator[EventRow]:
+    """The events, telling ``progress`` the position reached every ``every`` events."""
+    for count, event in enumerate(events, 1):
+        if count % every == 0:
+            progress(event[0])
+        yield event
 
 
 def verify_tail(
