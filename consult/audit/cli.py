@@ -221,6 +221,7 @@ def verify_cmd(
         roots = _roots(config, public_keys)
         with progress(store.log_end(), "verifying the chain") as advance:
             report = verify_store(store, published, roots, progress=advance)
+            advance(report.last_position)
     views = None if no_views else _check_views(config)
     if as_json:
         data = report.to_dict()

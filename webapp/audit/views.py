@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from consult.case import STAGE_NAMES, Stage
@@ -135,6 +135,20 @@ def all_results(fmt: str) -> ResponseReturnValue:
 
 def _me() -> str:
     return require_user().person_id
+
+
+@bp.get("/views")
+@roles(*AUDITORS, audited=True)
+def verify_views() -> ResponseReturnValue:
+    """Every view rebuilt from the events and compared with the live one (``projections.verify``):
+    as long as a rebuild of every view (docs/audit.md)."""
+    from projections.verify import check_views
+    from webapp.wiring import RUNTIME
+
+    runtime = current_app.extensions[RUNTIME]
+    projector = runtime.projector
+    check = None if projector is None else check_views(runtime.app, projector.store)
+    return render_template("audit/views.html", check=check)
 
 
 @bp.get("/access")
