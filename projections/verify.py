@@ -149,7 +149,7 @@ def check_views(
         try:
             projector = Projector(app, scratch)
             with live.read() as conn:
-                stored = dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).all())
+                stored = _positions(conn)
                 positions = {n: stored[n] for n in projector.names if n in stored}
                 check.positions = positions
                 target = max(positions.values(), default=0)
@@ -171,6 +171,18 @@ def check_views(
         finally:
             scratch.dispose()
     return check
+
+
+def live_positions(live: ViewStore) -> dict[str, int]:
+    """Each live view's position (none when the store has no views yet)."""
+    with live.read() as conn:
+        return _positions(conn)
+
+
+def _positions(conn: Connection) -> dict[str, int]:
+    if not sa.inspect(conn).has_table(tracking.name):
+        return {}
+    return dict(conn.execute(sa.select(tracking.c.name, tracking.c.position)).all())
 
 
 def _compare(

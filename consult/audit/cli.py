@@ -19,7 +19,6 @@ from typing import Any, TypeVar, cast
 
 import click
 import psycopg
-import sqlalchemy as sa
 
 from consult.audit.bundle import export_bundle
 from consult.audit.chain import ChainFollower
@@ -41,7 +40,6 @@ from consult.config import Config
 from consult.errors import ConsultError
 from consult.followers import poll_option
 from consult.progress import progress
-from projections.db import tracking
 from projections.verify import ViewCheck
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -240,13 +238,12 @@ def _check_views(config: Config) -> ViewCheck:
     """The live views against a rebuild from the events (``projections.verify``)."""
     from consult.config import build_app
     from projections import open_store as open_views
-    from projections.verify import check_views
+    from projections.verify import check_views, live_positions
 
     app = build_app(config.database_url)
     live = open_views(config.database_url)
     try:
-        with live.read() as conn:
-            upto = max(conn.execute(sa.select(tracking.c.position)).scalars(), default=0)
+        upto = max(live_positions(live).values(), default=0)
         with progress(upto, "rebuilding the views to compare") as advance:
             return check_views(app, live, lambda reached, _target: advance(reached))
     finally:
