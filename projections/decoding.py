@@ -21,7 +21,7 @@ from eventsourcing.utils import get_topic
 from orjson import loads
 
 from consult.vote import Ballot
-from projections.db import EPOCH, micros
+from projections.db import EPOCH, micros, storable
 
 #: One ballot event, as the tally reads it:
 #: (position, ballot id, version, vote id, elector id, choice, channel, at), where the ids are
@@ -43,9 +43,9 @@ def ballot_row_from_event(position: int, event: Any) -> BallotRow:
         event.originator_id.hex,
         event.originator_version,
         event.vote_id.hex if created else None,
-        event.elector_id if created else None,
-        str(event.choice),
-        str(event.channel),
+        storable(event.elector_id) if created else None,
+        _name(str(event.choice)),
+        _name(str(event.channel)),
         micros(event.timestamp),
     )
 
@@ -83,10 +83,26 @@ def ballot_rows_from_json(
             raise ValueError(f"unexpected encoding of {topic} at {position}")
         delta = fromiso(when["_data_"]) - EPOCH  # TypeError if naive
         at = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        if elector_id is not None and "\x00" in elector_id:
+            elector_id = storable(elector_id)
         append(
-            (position, ballot_id, version, vote_id, elector_id, intern(choice), intern(channel), at)
+            (position, ballot_id, version, vote_id, elector_id, _name(choice), _name(channel), at)
         )
     return rows
+
+
+_NAMES: dict[str, str] = {}
+
+
+def _name(text: str) -> str:
+    """A choice or channel, interned and :func:`~projections.db.storable` (they repeat: each
+    distinct one is looked at once, up to a thousand)."""
+    named = _NAMES.get(text)
+    if named is None:
+        named = intern(storable(text))
+        if len(_NAMES) < 1000:
+            _NAMES[text] = named
+    return named
 
 
 class EventDecoder:

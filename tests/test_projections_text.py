@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from consult.case import Case
 from consult.clock import FixedClock
 from consult.config import build_app
+from consult.vote import Ballot, ballot_id
 from projections import Projector, Queries, attach, open_store
 from projections.cli import projections as projections_cli
 from projections.db import ViewStore, storable
 from tests.conftest import OPERATOR, RC, owner
-from tests.test_projections_support import synthetic_roll
+from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll
 
 pytestmark = pytest.mark.backends("memory", "sqlite", "postgres")
 
@@ -146,6 +147,37 @@ def test_a_view_that_fails_on_one_event_stalls_alone_and_says_so(
         assert result.exit_code == 0, result.output
         assert projector.faults() == [] and projector.position() == head
         assert Queries(store, app).case(stalled_case).title == "甲小区的议题"
+    finally:
+        store.dispose()
+        app.close()
+
+
+def test_a_nul_in_a_ballot_does_not_stop_the_tally(store_url: str) -> None:
+    clock = FixedClock()
+    app = build_app(store_url, clock=clock)
+    store = open_store(store_url)
+    try:
+        estate = setup_place(app, synthetic_roll(10))
+        _, (vote,) = open_owners_vote(app, clock, estate)
+        head = next(h for h in app.owners_electorate(estate).heads.values() if not h.is_developer)
+        # Stored through the application, not through cast_ballot's checks.
+        app.save(
+            Ballot.start(
+                ballot_id(vote, head.head_id),
+                clock.now(),
+                head.owners[0],
+                "",
+                vote_id=vote,
+                elector_id=head.head_id,
+                choice="yes",
+                channel="on\u0000line",
+                receipt="R",
+            )
+        )
+        projector = Projector(app, store)
+        assert projector.catch_up() == app.recorder.max_notification_id()
+        assert projector.faults() == []
+        assert Queries(store, app).vote_tally(vote).result == app.tally(vote)
     finally:
         store.dispose()
         app.close()
