@@ -298,16 +298,22 @@ class Runtime:
         got there in time: the caller must say that what it shows may be behind.
 
         It looks at the views' tracking positions every few milliseconds (a one-row read), so
-        that a page waits for the follower's commit, not for a slow poll."""
+        that a page waits for the follower's commit, not for a slow poll; not at all while a view
+        is stalled (``projections.faults``)."""
         if self.projector is None or position <= 0:
             return True
         limit = self.config.read_wait if timeout is None else timeout
         deadline = time.monotonic() + limit
         delay = 0.001
+        looked = False
         while True:
             reached = self.projector.position()
             if reached >= position:
                 return True
+            if not looked:  # a stalled view will not get there: no use waiting for it
+                looked = True
+                if self.projector.faults():
+                    return False
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 logger.warning(

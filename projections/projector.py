@@ -266,9 +266,13 @@ class Projector:
                     faults.record(conn, Fault(name, positions[name], faults.describe(cause), now))
         except Exception:
             raise error from None
+        # Some views failing while others apply the same events: those rest a while. All of them
+        # failing (an event none can read, a database refusing every write) is tried again at
+        # the next catch-up, as a passing fault would be.
         stalled = time.monotonic()
         for name, cause in failed.items():
-            self._stalled[name] = stalled
+            if len(failed) < len(names):
+                self._stalled[name] = stalled
             logger.error(
                 "projections: view %s stalled at log position %d",
                 name,

@@ -18,13 +18,17 @@ side from before the user's own command.
 from __future__ import annotations
 
 import atexit
+import logging
 from typing import Any, cast
 
 from flask import Flask, Response, current_app, flash, g, has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from consult.application import ConsultationApp
 from consult.config import Config, Runtime, build_runtime
 from webapp.sessions import Positions
+
+logger = logging.getLogger(__name__)
 
 RUNTIME = "consult_runtime"
 POSITIONS = "consult_positions"
@@ -106,7 +110,11 @@ def _stalled_notice(rt: Runtime) -> str | None:
     """The banner's text when a view is stalled (the earliest position), else None."""
     if rt.projector is None:
         return None
-    stalled = rt.projector.faults()
+    try:
+        stalled = rt.projector.faults()
+    except SQLAlchemyError:  # the page (or its error page) says what failed; this is not it
+        logger.warning("the views' faults could not be read", exc_info=True)
+        return None
     if not stalled:
         return None
     from webapp.i18n import pick

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.conftest import owner
 from tests.test_projections_text import ALLOW, refuse_cases
 from tests.web.conftest import World
@@ -17,6 +19,10 @@ def test_a_stalled_view_shows_on_every_page(world: World) -> None:
     world.consult.submit_topic(world.estate, "加装电梯", "说明", "online", owner("P0001"))
     assert [f.name for f in projector.faults()] == ["cases"]
 
+    runtime = world.web.extensions["consult_runtime"]
+    started = time.monotonic()
+    assert not runtime.wait(world.position(), timeout=5)  # no use waiting for a stalled view
+    assert time.monotonic() - started < 1
     page = world.client("resident").get("/")
     assert 'data-read-side="stalled"' in page.text
     assert f"读取端在日志第 {before} 位处理失败" in page.text
