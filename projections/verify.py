@@ -97,6 +97,12 @@ class ViewCheck:
         upto = max(self.positions.values(), default=0)
         names = ", ".join(sorted(self.positions))
         zh = lang.startswith("zh")
+        if not self.positions:
+            return (
+                "此存储尚无读模型，无可核对。"
+                if zh
+                else "This store has no views yet: nothing to compare."
+            )
         if self.ok:
             return (
                 f"读模型与事件一致：{len(self.positions)} 个读模型（{names}）的 {self.rows} 行，"
