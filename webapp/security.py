@@ -1,7 +1,10 @@
 """Who may see what: access rules on every view, CSRF on every form, rate limits, headers.
 
-Every view declares its rule (:func:`public`, :func:`signed_in`, :func:`roles`, :func:`code_holder`);
-a view without one is refused (fail closed), and a test checks that every route declares one.
+Every view declares its rule (:func:`public`, :func:`signed_in`, :func:`own_account`,
+:func:`roles`, :func:`code_holder`); a view without one is refused (fail closed), and a test checks
+that every route declares one. A view that writes names the roles it is for (:func:`roles`); only
+what a person does to their own account (:func:`own_account`) and signing in and out (public) do
+not. Who belongs to the estate is the domain's check (:mod:`consult.membership`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from consult import membership
 from consult.actors import Role
 from webapp.accounts import Account, CodeGrant
 from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthenticated, wants_json
@@ -37,11 +41,20 @@ TELLERS = frozenset({Role.TELLER})
 IMPLEMENTERS = frozenset({Role.PROPERTY_COMPANY})
 STAFF = COMMITTEE | TELLERS | IMPLEMENTERS
 AUDITORS = frozenset({Role.STREET})
+#: Residents and owners (the domain checks that they belong to the estate).
+RESIDENTS = membership.RESIDENTS
+#: May speak in a deliberation: residents and owners, and every party to it.
+SPEAKERS = RESIDENTS | membership.PARTIES
+#: May cast a ballot: owners and residents; committee members and council seat holders in their
+#: own bodies' votes (the domain checks the elector).
+ELECTORS = RESIDENTS | membership.PARTIES
+#: May withdraw a topic: its submitter (a resident) or a committee (the domain checks which).
+WITHDRAWERS = RESIDENTS | COMMITTEE
 
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "public", "signed_in", "roles", "code"
+    kind: str  # "public", "signed_in", "own_account", "roles", "code"
     roles: frozenset[Role] = field(default_factory=frozenset)
     audited: bool = False  # the read is recorded in the auditor's access log
 
@@ -52,7 +65,7 @@ class Rule:
             return grant is not None
         if user is None:
             return False
-        return self.kind == "signed_in" or user.has(self.roles)
+        return self.kind in ("signed_in", "own_account") or user.has(self.roles)
 
 
 def _declare(rule: Rule) -> Callable[[F], F]:
@@ -71,6 +84,11 @@ def signed_in(view: F) -> F:
     return _declare(Rule("signed_in"))(view)
 
 
+def own_account(view: F) -> F:
+    """Anyone signed in, acting on their own account only (its password, its sessions)."""
+    return _declare(Rule("own_account"))(view)
+
+
 def code_holder(view: F) -> F:
     return _declare(Rule("code"))(view)
 
@@ -84,6 +102,13 @@ def rule_of(endpoint: str) -> Rule | None:
         return Rule("public")
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "access_rule", None)
+
+
+def may(endpoint: str) -> bool:
+    """Whether the current user passes the access rule of ``endpoint`` (pages show only the
+    actions a user may take)."""
+    rule = rule_of(endpoint)
+    return rule is not None and rule.allows(current_user(), current_grant())
 
 
 # --- the current user ---------------------------------------------------------------------------
@@ -280,3 +305,4 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["may"] = may

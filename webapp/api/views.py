@@ -72,12 +72,15 @@ from webapp.resident.schemas import (
 from webapp.security import (
     AUDITORS,
     COMMITTEE,
+    ELECTORS,
+    RESIDENTS,
     STAFF,
     TELLERS,
     code_holder,
     csrf_token,
     current_grant,
     current_user,
+    own_account,
     public,
     require_grant,
     require_user,
@@ -91,6 +94,8 @@ CONFIRMERS = ("party-organisation", "residents-committee")
 committee_roles = roles(*COMMITTEE)
 confirmer_roles = roles(*(r for r in COMMITTEE if r.value in CONFIRMERS))
 auditor_roles = roles(*AUDITORS, audited=True)
+resident_roles = roles(*RESIDENTS)
+elector_roles = roles(*ELECTORS)
 
 
 def body(schema: Schema) -> dict[str, Any]:
@@ -232,7 +237,7 @@ def delete_session() -> Response:
     bp,
     "/session/password",
     "POST",
-    signed_in,
+    own_account,
     summary="修改自己的密码（其他会话失效） · Change my password (other sessions end)",
     tag="session",
     body=PasswordForm,
@@ -315,7 +320,7 @@ def list_cases() -> Response:
     bp,
     "/cases",
     "POST",
-    signed_in,
+    resident_roles,
     summary="提出议题 · Submit a topic",
     tag="cases",
     body=TopicForm,
@@ -360,7 +365,7 @@ def get_evaluation(case_id: UUID) -> Response:
     bp,
     "/motions",
     "POST",
-    signed_in,
+    resident_roles,
     summary="发起联署动议 · Open a threshold motion",
     tag="motions",
     body=MotionForm,
@@ -388,7 +393,7 @@ def get_motion(motion_id: UUID) -> Response:
     bp,
     "/motions/<uuid:motion_id>/signatures",
     "POST",
-    signed_in,
+    resident_roles,
     summary="联署 · Co-sign",
     tag="motions",
     body=SignForm,
@@ -403,7 +408,7 @@ def sign_motion(motion_id: UUID) -> Response:
     bp,
     "/motions/<uuid:motion_id>/signatures/withdrawal",
     "POST",
-    signed_in,
+    resident_roles,
     summary="撤回联署 · Withdraw a signature",
     tag="motions",
     body=SignForm,
@@ -462,7 +467,7 @@ def my_electors(vote_id: UUID) -> Response:
     bp,
     "/votes/<uuid:vote_id>/ballots",
     "POST",
-    signed_in,
+    elector_roles,
     summary="投票或改票 · Cast or change a ballot",
     tag="votes",
     body=VoteForm,

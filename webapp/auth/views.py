@@ -18,12 +18,12 @@ from webapp.security import (
     STAFF,
     code_holder,
     current_user,
+    own_account,
     public,
     require_grant,
     require_user,
     safe_next,
     sign_out,
-    signed_in,
 )
 from webapp.state import services
 
@@ -70,7 +70,7 @@ def signout() -> ResponseReturnValue:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@signed_in
+@own_account
 def password() -> ResponseReturnValue:
     """Change one's own password (every other session of the account ends)."""
     user = require_user()
