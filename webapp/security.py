@@ -27,6 +27,7 @@ from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthe
 from webapp.i18n import _
 from webapp.limits import RateLimiter
 from webapp.settings import Limit
+from webapp.signins import SESSION_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -137,12 +138,19 @@ def require_grant() -> CodeGrant:
 
 
 def sign_in(account: Account) -> None:
-    """Start a new session for the account (a fresh session id and CSRF token: no fixation)."""
+    """Start a new session for the account (a fresh session id and CSRF token: no fixation); the
+    session it replaces ends."""
     from webapp.state import services
 
+    signins = services().signins
+    token = signins.start(account.id, account.epoch)
+    if token is None:  # the account changed or was disabled since it was authenticated
+        raise unauthenticated()
+    signins.end(session.get(SESSION_KEY))
     prefs = {k: session[k] for k in ("large",) if k in session}
     session.clear()
     session.update(prefs)
+    session[SESSION_KEY] = token
     session["uid"] = account.id
     session["epoch"] = account.epoch
     session.update(services().accounts.claims(account))  # read back by AccountStore.get
@@ -153,7 +161,12 @@ def sign_in(account: Account) -> None:
 
 
 def sign_in_with_code(grant: CodeGrant) -> None:
+    from webapp.state import services
+
+    signins = services().signins
+    signins.end(session.get(SESSION_KEY))
     session.clear()
+    session[SESSION_KEY] = signins.start_code(grant.id)
     session["code"] = grant.id
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = False
@@ -162,27 +175,51 @@ def sign_in_with_code(grant: CodeGrant) -> None:
 
 
 def sign_out() -> None:
+    """End this session, on the server too: its cookie, replayed, is anonymous."""
+    from webapp.state import services
+
+    services().signins.end(session.get(SESSION_KEY))
     session.clear()
     g.user = None
     g.grant = None
 
 
+def sign_out_everywhere(user: Account) -> None:
+    """End every session of the account, this one included."""
+    from webapp.state import services
+
+    services().signins.end_all(user.id)
+    sign_out()
+
+
 def load_user() -> None:
+    """The account or voting code of the request's session, if the session is live
+    (:mod:`webapp.signins`)."""
     from webapp.state import services
 
     g.user = None
     g.grant = None
-    uid = session.get("uid")
+    uid, code_id = session.get("uid"), session.get("code")
+    if not isinstance(uid, int) and not isinstance(code_id, int):
+        return
+    s = services()
+    held = s.signins.holder(session.get(SESSION_KEY))
     if isinstance(uid, int):
         epoch = session.get("epoch")
-        account = services().accounts.get(uid, epoch if isinstance(epoch, int) else None, session)
+        account = None
+        if held is not None and held[0] == uid:
+            account = s.accounts.get(uid, epoch if isinstance(epoch, int) else None, session)
         if account is not None and epoch == account.epoch:
             g.user = account
         else:
             session.clear()
     code_id = session.get("code")
     if isinstance(code_id, int):
-        g.grant = services().codes.grant(code_id)
+        if held is not None and held[1] == code_id:
+            g.grant = s.codes.grant(code_id)
+        else:
+            session.pop("code", None)
+            session.pop(SESSION_KEY, None)
 
 
 # --- CSRF ---------------------------------------------------------------------------------------

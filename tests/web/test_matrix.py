@@ -48,6 +48,8 @@ WRITES: dict[str, Any] = {
     "api.cast_code_ballot": CODE,
     "auth.password": OWN_ACCOUNT,
     "api.change_password": OWN_ACCOUNT,
+    "auth.signout_everywhere": OWN_ACCOUNT,
+    "api.delete_sessions": OWN_ACCOUNT,
     # residents and owners (the domain checks that they belong to the estate)
     "api.submit_topic": RESIDENTS,
     "resident.new_topic": RESIDENTS,
@@ -222,6 +224,7 @@ def _request(client: FlaskClient, method: str, url: str) -> TestResponse:
 def _code_holder(world: World, code_id: int) -> FlaskClient:
     client = world.client()
     with client.session_transaction() as s:
+        s["sid"] = world.services.signins.start_code(code_id)
         s["code"] = code_id
     return client
 

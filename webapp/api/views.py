@@ -86,6 +86,7 @@ from webapp.security import (
     require_user,
     roles,
     sign_out,
+    sign_out_everywhere,
     signed_in,
 )
 from webapp.state import services
@@ -230,6 +231,20 @@ def create_session() -> Response:
 )
 def delete_session() -> Response:
     sign_out()
+    return dump(SessionSchema(), _session())
+
+
+@operation(
+    bp,
+    "/sessions",
+    "DELETE",
+    own_account,
+    summary="在所有设备上退出（本账号的全部会话失效） · Sign out everywhere (every session ends)",
+    tag="session",
+    response=SessionSchema,
+)
+def delete_sessions() -> Response:
+    sign_out_everywhere(require_user())
     return dump(SessionSchema(), _session())
 
 

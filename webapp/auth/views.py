@@ -24,6 +24,7 @@ from webapp.security import (
     require_user,
     safe_next,
     sign_out,
+    sign_out_everywhere,
 )
 from webapp.state import services
 
@@ -66,6 +67,14 @@ def signin() -> ResponseReturnValue:
 def signout() -> ResponseReturnValue:
     sign_out()
     flash(_("您已退出。"), "info")
+    return redirect(url_for("resident.home"))
+
+
+@bp.post("/signout/everywhere")
+@own_account
+def signout_everywhere() -> ResponseReturnValue:
+    sign_out_everywhere(require_user())
+    flash(_("您已在所有设备上退出。"), "info")
     return redirect(url_for("resident.home"))
 
 
