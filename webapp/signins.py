@@ -77,11 +77,13 @@ class SignIns:
         )
         with Session(self.engine) as s:
             s.execute(delete(SessionRow).where(SessionRow.started <= now - MAX_AGE))
-            result = s.execute(
-                insert(SessionRow).from_select(["id", "account_id", "started"], account)
-            )
+            started = s.execute(
+                insert(SessionRow)
+                .from_select(["id", "account_id", "started"], account)
+                .returning(SessionRow.id)
+            ).first()
             s.commit()
-        return token if getattr(result, "rowcount", 0) == 1 else None
+        return token if started is not None else None
 
     def start_code(self, code_id: int) -> str:
         """A new session of a voting code's holder."""
@@ -108,6 +110,10 @@ class SignIns:
     def end_all(self, account_id: int) -> int:
         """End every session of the account (signing out everywhere); how many there were."""
         with Session(self.engine) as s:
-            result = s.execute(delete(SessionRow).where(SessionRow.account_id == account_id))
+            ended = s.execute(
+                delete(SessionRow)
+                .where(SessionRow.account_id == account_id)
+                .returning(SessionRow.id)
+            ).all()
             s.commit()
-        return int(getattr(result, "rowcount", 0))
+        return len(ended)
