@@ -58,7 +58,9 @@ class SignIns:
     """The ``web_sessions`` table. ``fetch`` runs a small read on the cheapest connection the
     caller has (:meth:`webapp.accounts.AccountStore.fetch`)."""
 
-    def __init__(self, engine: Engine, fetch: Fetch, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, engine: Engine, fetch: Fetch, clock: Callable[[], float] = time.time
+    ) -> None:
         self.engine = engine
         self.fetch = fetch
         self.clock = clock
