@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import hashlib
 import io
 import json
 import os
@@ -228,6 +229,7 @@ def _make_accounts(url: str, estate: UUID, persons: list[str]) -> tuple[dict[str
 
     from webapp.accounts import AccountRow, AccountsMetaRow
     from webapp.db import create_tables, engine_for
+    from webapp.signins import SessionRow
 
     engine = engine_for(url)
     create_tables(engine)
@@ -256,8 +258,24 @@ def _make_accounts(url: str, estate: UUID, persons: list[str]) -> tuple[dict[str
         generation = conn.execute(
             select(AccountsMetaRow.value).where(AccountsMetaRow.key == "generation")
         ).scalar_one()
+    # a live server-side session for each (webapp.signins), named by the cookie session_cookie makes
+    sessions = [
+        {
+            "id": hashlib.sha256(_session_id(account, generation).encode()).hexdigest(),
+            "account_id": account,
+            "started": int(time.time()),
+        }
+        for _person, account in found
+    ]
+    with engine.begin() as conn:
+        for i in range(0, len(sessions), 2000):
+            conn.execute(insert(SessionRow), sessions[i : i + 2000])
     engine.dispose()
     return {person: account for person, account in found}, generation
+
+
+def _session_id(account_id: int, generation: str) -> str:
+    return f"load-{generation}-{account_id}"
 
 
 def session_cookie(secret_key: str, voter: Voter, setup: Setup, csrf: str) -> str:
@@ -276,7 +294,13 @@ def session_cookie(secret_key: str, voter: Voter, setup: Setup, csrf: str) -> st
         epoch=1,
     )
     claims = account_claims(account, setup.generation)
-    values = {"uid": account.id, "epoch": account.epoch, **claims, "csrf": csrf}
+    values = {
+        "sid": _session_id(account.id, setup.generation),
+        "uid": account.id,
+        "epoch": account.epoch,
+        **claims,
+        "csrf": csrf,
+    }
     return str(_signer(secret_key).dumps({**values, "_permanent": True}))
 
 

@@ -26,6 +26,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
 
 from consult import electorate as electorates
+from consult import membership
 from consult.actors import Actor, Role
 from consult.aggregate import ConsultAggregate, natural_id
 from consult.bodies import (
@@ -864,10 +865,28 @@ class ConsultationApp(Application[UUID]):
 
     # --- topics and cases ---------------------------------------------------------------------
 
+    def belongs(self, estate: UUID, person: str) -> bool:
+        """Whether the person is on the estate's owners' roll (its latest version) or an adult on
+        its community's residents' register (:mod:`consult.membership`)."""
+        try:
+            if self.owners_electorate(estate).electors_of(person):
+                return True
+        except NotFoundError:  # no roll imported yet
+            pass
+        try:
+            register = self.register_electorate(self.estate(estate).community_id, "adults")
+        except NotFoundError:  # no register recorded yet
+            return False
+        return bool(register.electors_of(person))
+
+    def _member_of(self, estate: UUID) -> Callable[[str], bool]:
+        return lambda person: self.belongs(estate, person)
+
     def submit_topic(
         self, estate: UUID, title: str, description: str, channel: str, actor: Actor
     ) -> Done:
         self.estate(estate)
+        membership.require_submitter(actor, self._member_of(estate))
         if channel not in CHANNELS or channel == "motion":
             raise ValidationError(
                 field="channel",
@@ -913,6 +932,8 @@ class ConsultationApp(Application[UUID]):
         return self._retrying(attempt)
 
     def support_topic(self, case_id: UUID, actor: Actor) -> Done:
+        estate = self.case(case_id).estate_id
+        membership.require_resident(actor, self._member_of(estate), membership.SUPPORT)
         return self._case_command(case_id, lambda c, at: c.support(actor.person_id, at))
 
     def confirm_topic(
@@ -1149,6 +1170,7 @@ class ConsultationApp(Application[UUID]):
         )
 
     def speak(self, case_id: UUID, text: str, actor: Actor) -> Done:
+        membership.require_speaker(actor, self._member_of(self.case(case_id).estate_id))
         return self._case_command(case_id, lambda c, at: c.speak(actor.person_id, text, at))
 
     def form_opinion(self, case_id: UUID, opinion: str, actor: Actor) -> Done:

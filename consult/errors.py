@@ -115,6 +115,14 @@ class NotOnRollError(ConsultError):
     en = "{person} is not a voting owner on the frozen roll (version {version})."
 
 
+class NotAMemberError(ConsultError):
+    """The person is on neither the estate's owners' roll nor its residents' register."""
+
+    code = "not_a_member"
+    zh = "您不在本小区的业主名册或居民名册上，不能{action}。"
+    en = "You are on neither this estate's owners' roll nor its residents' register: you may not {action_en}."
+
+
 class VoteNotOpenError(ConsultError):
     code = "vote_not_open"
     zh = "表决不在进行中（{state}），选票未被接受。"

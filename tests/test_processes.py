@@ -568,6 +568,43 @@ def _compare_with_the_view(world: World, server: Server, flask: Any) -> None:
 # --- the process model's parts ----------------------------------------------------------------------
 
 
+def test_a_signed_out_cookie_replayed_to_every_worker_is_anonymous(
+    url: str, serve: Callable[..., Server]
+) -> None:
+    """Sign-out ends the session on the server: the saved cookie, replayed on new connections
+    (spread over both workers, which had both seen it signed in), is anonymous at once."""
+    world = make_world(url, owners=3)
+    try:
+        server = serve(url, workers=2)
+        client = Client(server.base)
+        client.sign_in("owner-0001")
+        jar = client.opener.handlers  # the cookie as the browser keeps it
+        cookie = next(
+            c.value
+            for h in jar
+            if isinstance(h, urllib.request.HTTPCookieProcessor)
+            for c in h.cookiejar
+            if c.name == "consult_session"
+        )
+
+        def replayed() -> list[bool]:
+            answers = []
+            for _ in range(16):
+                request = urllib.request.Request(server.base + "/api/v1/session")
+                request.add_header("Cookie", f"consult_session={cookie}")
+                request.add_header("Connection", "close")
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answers.append(bool(json.loads(response.read())["signed_in"]))
+            return answers
+
+        assert all(replayed())
+        status, session = client.call("DELETE", "/api/v1/session")
+        assert status == 200 and not session["signed_in"]
+        assert not any(replayed())
+    finally:
+        world.app.close()
+
+
 def test_follower_settings_are_checked(tmp_path: Path) -> None:
     base = {"CONSULT_INSTANCE_PATH": str(tmp_path)}
     assert Config.from_env(base).followers == "embedded"

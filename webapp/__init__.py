@@ -34,6 +34,7 @@ def create_app(
     from webapp.reads import make_reads
     from webapp.sessions import SessionCookies
     from webapp.settings import WebSettings
+    from webapp.signins import SignIns
     from webapp.state import EXTENSION, Services
     from webapp.wiring import POSITIONS, FreshReads, install, runtime_for
 
@@ -60,14 +61,16 @@ def create_app(
     consult = runtime.app
     engine = engine_for(config.database_url)
     create_tables(engine)
+    accounts = AccountStore(engine, settings.password_method, settings.account_cache)
     services = app.extensions[EXTENSION] = Services(
         consult=consult,
         reads=FreshReads(reads or make_reads(consult, config.database_url), runtime),
-        accounts=AccountStore(engine, settings.password_method, settings.account_cache),
+        accounts=accounts,
         codes=VotingCodes(engine),
         limiter=rate_limiter_for(engine, settings),
         settings=settings,
         engine=engine,
+        signins=SignIns(engine, accounts.fetch),
     )
 
     i18n.init_app(app)

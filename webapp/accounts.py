@@ -3,7 +3,8 @@
 Accounts are made with ``consult account`` or on the account page of a committee or operator
 (:mod:`webapp.manage`). An account that holds neither the street nor the operator role is bound to
 one estate and sees only its cases. Passwords are hashed with werkzeug (scrypt by default); a
-password change or a disabled account ends the account's sessions (its epoch moves on).
+password change or a disabled account ends the account's sessions at once (their rows in
+``web_sessions`` are deleted, :mod:`webapp.signins`; and its epoch moves on).
 
 An account's name, person, roles and estate never change; its password and whether it is
 disabled do, and every such change moves its epoch on and is written, in the same transaction, to
@@ -44,6 +45,7 @@ from sqlalchemy import (
     Engine,
     Index,
     String,
+    delete,
     exists,
     func,
     insert,
@@ -61,6 +63,7 @@ from consult.actors import ROLE_NAMES, Actor, Role
 from consult.config import Config
 from consult.errors import NotFoundError, ValidationError
 from webapp.db import Base, create_tables, engine_for
+from webapp.signins import SessionRow
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 8
@@ -472,6 +475,11 @@ class AccountStore:
         rows = self._fetch(_GENERATION_SQL, ())
         return str(rows[0][0]) if rows else None
 
+    def fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
+        """The rows of a small read of the web's tables, as cheaply as the account's own read
+        (for :class:`webapp.signins.SignIns`)."""
+        return self._fetch(sql, params)
+
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
         """The rows of a small query, on the cheapest connection this store has."""
         if self._sqlite_file:
@@ -619,6 +627,8 @@ class AccountStore:
                     field="account", kind="账号", kind_en="account", ident=str(account_id)
                 )
             s.add(AccountChangeRow(account_id=account_id, epoch=epoch, changed_at=_now()))
+            # its sessions end at once, everywhere (webapp.signins)
+            s.execute(delete(SessionRow).where(SessionRow.account_id == account_id))
             s.commit()
         self._cache.pop(account_id, None)  # a read racing the update may have put the old one back
         with self._changes_lock:

@@ -51,7 +51,7 @@ def engine_for(url: str) -> Engine:
 
 def create_tables(engine: Engine) -> None:
     # Import the models so that they are registered on the metadata.
-    from webapp import accounts, limits  # noqa: F401 (limits: its tables)
+    from webapp import accounts, limits, signins  # noqa: F401 (limits, signins: their tables)
 
     Base.metadata.create_all(engine)
     accounts.prepare_account_tables(engine)

@@ -29,6 +29,7 @@ STATUS_BY_ERROR: dict[type[de.ConsultError], int] = {
     de.ProxyError: 422,
     de.PaperBallotError: 422,
     de.NotOnRollError: 422,
+    de.NotAMemberError: 403,
     de.PermissionDeniedError: 403,
     de.NotFoundError: 404,
 }

@@ -5,7 +5,8 @@ context, hooks and response objects cost more CPU than the cast itself (docs/ben
 over HTTP"), so this WSGI middleware serves the one common case directly:
 
 - a signed-in session (the same cookie, checked the same way: :meth:`SessionCookies.verify`, the
-  account and its epoch through :meth:`AccountStore.get`) that needs no refresh,
+  session still live (:meth:`SignIns.holder`), the account and its epoch through
+  :meth:`AccountStore.get`, the view's access rule) that needs no refresh,
 - the session's CSRF token in the ``X-CSRF-Token`` header,
 - a small ``application/json`` body that is exactly ``{"choice": ..., "elector_id": ...}`` with
   values the API's form accepts,
@@ -36,7 +37,8 @@ from werkzeug.http import parse_cookie
 
 from webapp.api.schemas import receipt_fields
 from webapp.auth.schemas import BALLOT_CHOICES
-from webapp.security import SECURITY_HEADERS
+from webapp.security import SECURITY_HEADERS, rule_of
+from webapp.signins import SESSION_KEY
 from webapp.worker import LATER
 
 if TYPE_CHECKING:
@@ -77,6 +79,11 @@ class BallotFastPath:
         self.sessions = sessions
         self.positions = positions
         self.cookie_name = flask_app.config["SESSION_COOKIE_NAME"]
+        #: The Flask view's access rule: whoever it refuses goes to Flask, which refuses them.
+        with flask_app.app_context():
+            rule = rule_of("api.cast_ballot")
+        assert rule is not None
+        self.rule = rule
         self.headers = [
             *SECURITY_HEADERS,
             ("Cache-Control", "no-store"),
@@ -199,8 +206,11 @@ class BallotFastPath:
         form = _vote_form(body)
         if form is None:
             return None
+        held = self.services.signins.holder(data.get(SESSION_KEY))
+        if held is None or held[0] != uid:  # an ended session: Flask answers it as anonymous
+            return None
         user = self.services.accounts.get(uid, epoch, data)
-        if user is None or user.epoch != epoch:
+        if user is None or user.epoch != epoch or not self.rule.allows(user, None):
             return None
         return user, form[0], form[1], self.positions.held(cookies)
 

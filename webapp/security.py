@@ -1,7 +1,10 @@
 """Who may see what: access rules on every view, CSRF on every form, rate limits, headers.
 
-Every view declares its rule (:func:`public`, :func:`signed_in`, :func:`roles`, :func:`code_holder`);
-a view without one is refused (fail closed), and a test checks that every route declares one.
+Every view declares its rule (:func:`public`, :func:`signed_in`, :func:`own_account`,
+:func:`roles`, :func:`code_holder`); a view without one is refused (fail closed), and a test checks
+that every route declares one. A view that writes names the roles it is for (:func:`roles`); only
+what a person does to their own account (:func:`own_account`) and signing in and out (public) do
+not. Who belongs to the estate is the domain's check (:mod:`consult.membership`).
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from consult import membership
 from consult.actors import Role
 from webapp.accounts import Account, CodeGrant
 from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthenticated, wants_json
 from webapp.i18n import _
 from webapp.limits import RateLimiter
 from webapp.settings import Limit
+from webapp.signins import SESSION_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +42,20 @@ TELLERS = frozenset({Role.TELLER})
 IMPLEMENTERS = frozenset({Role.PROPERTY_COMPANY})
 STAFF = COMMITTEE | TELLERS | IMPLEMENTERS
 AUDITORS = frozenset({Role.STREET})
+#: Residents and owners (the domain checks that they belong to the estate).
+RESIDENTS = membership.RESIDENTS
+#: May speak in a deliberation: residents and owners, and every party to it.
+SPEAKERS = RESIDENTS | membership.PARTIES
+#: May cast a ballot: owners and residents; committee members and council seat holders in their
+#: own bodies' votes (the domain checks the elector).
+ELECTORS = RESIDENTS | membership.PARTIES
+#: May withdraw a topic: its submitter (a resident) or a committee (the domain checks which).
+WITHDRAWERS = RESIDENTS | COMMITTEE
 
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "public", "signed_in", "roles", "code"
+    kind: str  # "public", "signed_in", "own_account", "roles", "code"
     roles: frozenset[Role] = field(default_factory=frozenset)
     audited: bool = False  # the read is recorded in the auditor's access log
 
@@ -52,7 +66,7 @@ class Rule:
             return grant is not None
         if user is None:
             return False
-        return self.kind == "signed_in" or user.has(self.roles)
+        return self.kind in ("signed_in", "own_account") or user.has(self.roles)
 
 
 def _declare(rule: Rule) -> Callable[[F], F]:
@@ -71,6 +85,11 @@ def signed_in(view: F) -> F:
     return _declare(Rule("signed_in"))(view)
 
 
+def own_account(view: F) -> F:
+    """Anyone signed in, acting on their own account only (its password, its sessions)."""
+    return _declare(Rule("own_account"))(view)
+
+
 def code_holder(view: F) -> F:
     return _declare(Rule("code"))(view)
 
@@ -84,6 +103,13 @@ def rule_of(endpoint: str) -> Rule | None:
         return Rule("public")
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "access_rule", None)
+
+
+def may(endpoint: str) -> bool:
+    """Whether the current user passes the access rule of ``endpoint`` (pages show only the
+    actions a user may take)."""
+    rule = rule_of(endpoint)
+    return rule is not None and rule.allows(current_user(), current_grant())
 
 
 # --- the current user ---------------------------------------------------------------------------
@@ -112,12 +138,19 @@ def require_grant() -> CodeGrant:
 
 
 def sign_in(account: Account) -> None:
-    """Start a new session for the account (a fresh session id and CSRF token: no fixation)."""
+    """Start a new session for the account (a fresh session id and CSRF token: no fixation); the
+    session it replaces ends."""
     from webapp.state import services
 
+    signins = services().signins
+    token = signins.start(account.id, account.epoch)
+    if token is None:  # the account changed or was disabled since it was authenticated
+        raise unauthenticated()
+    signins.end(session.get(SESSION_KEY))
     prefs = {k: session[k] for k in ("large",) if k in session}
     session.clear()
     session.update(prefs)
+    session[SESSION_KEY] = token
     session["uid"] = account.id
     session["epoch"] = account.epoch
     session.update(services().accounts.claims(account))  # read back by AccountStore.get
@@ -128,7 +161,12 @@ def sign_in(account: Account) -> None:
 
 
 def sign_in_with_code(grant: CodeGrant) -> None:
+    from webapp.state import services
+
+    signins = services().signins
+    signins.end(session.get(SESSION_KEY))
     session.clear()
+    session[SESSION_KEY] = signins.start_code(grant.id)
     session["code"] = grant.id
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = False
@@ -137,27 +175,51 @@ def sign_in_with_code(grant: CodeGrant) -> None:
 
 
 def sign_out() -> None:
+    """End this session, on the server too: its cookie, replayed, is anonymous."""
+    from webapp.state import services
+
+    services().signins.end(session.get(SESSION_KEY))
     session.clear()
     g.user = None
     g.grant = None
 
 
+def sign_out_everywhere(user: Account) -> None:
+    """End every session of the account, this one included."""
+    from webapp.state import services
+
+    services().signins.end_all(user.id)
+    sign_out()
+
+
 def load_user() -> None:
+    """The account or voting code of the request's session, if the session is live
+    (:mod:`webapp.signins`)."""
     from webapp.state import services
 
     g.user = None
     g.grant = None
-    uid = session.get("uid")
+    uid, code_id = session.get("uid"), session.get("code")
+    if not isinstance(uid, int) and not isinstance(code_id, int):
+        return
+    s = services()
+    held = s.signins.holder(session.get(SESSION_KEY))
     if isinstance(uid, int):
         epoch = session.get("epoch")
-        account = services().accounts.get(uid, epoch if isinstance(epoch, int) else None, session)
+        account = None
+        if held is not None and held[0] == uid:
+            account = s.accounts.get(uid, epoch if isinstance(epoch, int) else None, session)
         if account is not None and epoch == account.epoch:
             g.user = account
         else:
             session.clear()
     code_id = session.get("code")
     if isinstance(code_id, int):
-        g.grant = services().codes.grant(code_id)
+        if held is not None and held[1] == code_id:
+            g.grant = s.codes.grant(code_id)
+        else:
+            session.pop("code", None)
+            session.pop(SESSION_KEY, None)
 
 
 # --- CSRF ---------------------------------------------------------------------------------------
@@ -280,3 +342,4 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["may"] = may

@@ -12,6 +12,7 @@ from consult.application import ConsultationApp
 from webapp.accounts import AccountStore, VotingCodes
 from webapp.security import RateLimiter
 from webapp.settings import WebSettings
+from webapp.signins import SignIns
 
 if TYPE_CHECKING:
     from webapp.reads import Reads
@@ -28,6 +29,7 @@ class Services:
     limiter: RateLimiter
     settings: WebSettings
     engine: Engine
+    signins: SignIns
 
 
 def services() -> Services:

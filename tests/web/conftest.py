@@ -93,6 +93,7 @@ class World:
             s["csrf"] = CSRF
             if persona is not None:
                 account = self.accounts[persona]
+                s["sid"] = self.services.signins.start(account.id, account.epoch)
                 s["uid"] = account.id
                 s["epoch"] = account.epoch
                 s.update(self.services.accounts.claims(account))  # as sign_in sets them

@@ -72,17 +72,21 @@ from webapp.resident.schemas import (
 from webapp.security import (
     AUDITORS,
     COMMITTEE,
+    ELECTORS,
+    RESIDENTS,
     STAFF,
     TELLERS,
     code_holder,
     csrf_token,
     current_grant,
     current_user,
+    own_account,
     public,
     require_grant,
     require_user,
     roles,
     sign_out,
+    sign_out_everywhere,
     signed_in,
 )
 from webapp.state import services
@@ -91,6 +95,8 @@ CONFIRMERS = ("party-organisation", "residents-committee")
 committee_roles = roles(*COMMITTEE)
 confirmer_roles = roles(*(r for r in COMMITTEE if r.value in CONFIRMERS))
 auditor_roles = roles(*AUDITORS, audited=True)
+resident_roles = roles(*RESIDENTS)
+elector_roles = roles(*ELECTORS)
 
 
 def body(schema: Schema) -> dict[str, Any]:
@@ -230,9 +236,23 @@ def delete_session() -> Response:
 
 @operation(
     bp,
+    "/sessions",
+    "DELETE",
+    own_account,
+    summary="在所有设备上退出（本账号的全部会话失效） · Sign out everywhere (every session ends)",
+    tag="session",
+    response=SessionSchema,
+)
+def delete_sessions() -> Response:
+    sign_out_everywhere(require_user())
+    return dump(SessionSchema(), _session())
+
+
+@operation(
+    bp,
     "/session/password",
     "POST",
-    signed_in,
+    own_account,
     summary="修改自己的密码（其他会话失效） · Change my password (other sessions end)",
     tag="session",
     body=PasswordForm,
@@ -315,7 +335,7 @@ def list_cases() -> Response:
     bp,
     "/cases",
     "POST",
-    signed_in,
+    resident_roles,
     summary="提出议题 · Submit a topic",
     tag="cases",
     body=TopicForm,
@@ -360,7 +380,7 @@ def get_evaluation(case_id: UUID) -> Response:
     bp,
     "/motions",
     "POST",
-    signed_in,
+    resident_roles,
     summary="发起联署动议 · Open a threshold motion",
     tag="motions",
     body=MotionForm,
@@ -388,7 +408,7 @@ def get_motion(motion_id: UUID) -> Response:
     bp,
     "/motions/<uuid:motion_id>/signatures",
     "POST",
-    signed_in,
+    resident_roles,
     summary="联署 · Co-sign",
     tag="motions",
     body=SignForm,
@@ -403,7 +423,7 @@ def sign_motion(motion_id: UUID) -> Response:
     bp,
     "/motions/<uuid:motion_id>/signatures/withdrawal",
     "POST",
-    signed_in,
+    resident_roles,
     summary="撤回联署 · Withdraw a signature",
     tag="motions",
     body=SignForm,
@@ -462,7 +482,7 @@ def my_electors(vote_id: UUID) -> Response:
     bp,
     "/votes/<uuid:vote_id>/ballots",
     "POST",
-    signed_in,
+    elector_roles,
     summary="投票或改票 · Cast or change a ballot",
     tag="votes",
     body=VoteForm,

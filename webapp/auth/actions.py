@@ -14,6 +14,7 @@ from webapp.common import remember
 from webapp.errors import Problem, from_domain
 from webapp.i18n import _
 from webapp.security import enforce_limits, sign_in, sign_in_with_code
+from webapp.signins import SESSION_KEY
 from webapp.state import services
 
 
@@ -97,6 +98,7 @@ def cast_with_code(grant: CodeGrant, data: dict[str, Any]) -> BallotReceipt:
         raise from_domain(e) from None
     remember(receipt.position)
     session.pop("code", None)
+    s.signins.end(session.pop(SESSION_KEY, None))  # the code is spent: its session ends
     session["receipt"] = {
         "vote": str(receipt.vote_id),
         "case": str(grant.case_id),

@@ -18,12 +18,13 @@ from webapp.security import (
     STAFF,
     code_holder,
     current_user,
+    own_account,
     public,
     require_grant,
     require_user,
     safe_next,
     sign_out,
-    signed_in,
+    sign_out_everywhere,
 )
 from webapp.state import services
 
@@ -69,8 +70,16 @@ def signout() -> ResponseReturnValue:
     return redirect(url_for("resident.home"))
 
 
+@bp.post("/signout/everywhere")
+@own_account
+def signout_everywhere() -> ResponseReturnValue:
+    sign_out_everywhere(require_user())
+    flash(_("您已在所有设备上退出。"), "info")
+    return redirect(url_for("resident.home"))
+
+
 @bp.route("/password", methods=["GET", "POST"])
-@signed_in
+@own_account
 def password() -> ResponseReturnValue:
     """Change one's own password (every other session of the account ends)."""
     user = require_user()

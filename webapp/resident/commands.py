@@ -7,14 +7,14 @@ from webapp.forms import Form
 from webapp.i18n import lazy_gettext as _l
 from webapp.resident import actions
 from webapp.resident.schemas import RatingForm, SpeakForm, WithdrawForm
-from webapp.security import signed_in
+from webapp.security import RESIDENTS, SPEAKERS, WITHDRAWERS, roles
 
 RESIDENT_COMMANDS = (
     CaseCommand(
         "support",
         Form,
         actions.support,
-        signed_in,
+        roles(*RESIDENTS),
         _l("已附议。"),
         "附议 · Support a topic",
         page_path="support",
@@ -27,7 +27,7 @@ RESIDENT_COMMANDS = (
         "speak",
         SpeakForm,
         actions.speak,
-        signed_in,
+        roles(*SPEAKERS),
         _l("您的发言已发布。"),
         "网上发言 · Speak in online deliberation",
         page_path="statements",
@@ -40,7 +40,7 @@ RESIDENT_COMMANDS = (
         "rate",
         RatingForm,
         actions.rate,
-        signed_in,
+        roles(*RESIDENTS),
         _l("感谢您的评价。"),
         "评价办理结果 · Rate an outcome",
         page_path="rating",
@@ -53,7 +53,7 @@ RESIDENT_COMMANDS = (
         "withdraw",
         WithdrawForm,
         actions.withdraw,
-        signed_in,
+        roles(*WITHDRAWERS),
         _l("议题已撤回，撤回理由已公开。"),
         "撤回议题（提出人或委员会，须说明理由） · Withdraw a topic (its submitter or a committee)",
         page_path="withdraw",

@@ -22,7 +22,7 @@ from webapp.resident.schemas import (
     TopicForm,
     VoteForm,
 )
-from webapp.security import public, require_user, signed_in
+from webapp.security import ELECTORS, RESIDENTS, public, require_user, roles, signed_in
 from webapp.state import services
 
 MAIN_PATH = (
@@ -134,7 +134,7 @@ add_pages(bp, RESIDENT_COMMANDS, _respond)
 
 
 @bp.post("/motions/<uuid:motion_id>/sign")
-@signed_in
+@roles(*RESIDENTS)
 def sign(motion_id: UUID) -> ResponseReturnValue:
     user = require_user()
     case_id = scoped_motion(motion_id).case_id
@@ -145,7 +145,7 @@ def sign(motion_id: UUID) -> ResponseReturnValue:
 
 
 @bp.post("/motions/<uuid:motion_id>/withdraw")
-@signed_in
+@roles(*RESIDENTS)
 def withdraw_signature(motion_id: UUID) -> ResponseReturnValue:
     user = require_user()
     case_id = scoped_motion(motion_id).case_id
@@ -154,7 +154,7 @@ def withdraw_signature(motion_id: UUID) -> ResponseReturnValue:
 
 
 @bp.route("/topics/new", methods=["GET", "POST"])
-@signed_in
+@roles(*RESIDENTS)
 def new_topic() -> ResponseReturnValue:
     user = require_user()
     problem: Problem | None = None
@@ -168,7 +168,7 @@ def new_topic() -> ResponseReturnValue:
 
 
 @bp.route("/motions/new", methods=["GET", "POST"])
-@signed_in
+@roles(*RESIDENTS)
 def new_motion() -> ResponseReturnValue:
     user = require_user()
     problem: Problem | None = None
@@ -213,7 +213,7 @@ def vote(vote_id: UUID) -> ResponseReturnValue:
 
 
 @bp.post("/votes/<uuid:vote_id>/ballot")
-@signed_in
+@roles(*ELECTORS)
 def cast(vote_id: UUID) -> ResponseReturnValue:
     user = require_user()
     receipt, problem = attempt(VoteForm(), lambda d: actions.cast(user, vote_id, d))
