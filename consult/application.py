@@ -68,7 +68,7 @@ from consult.errors import (
     ValidationError,
     VoteClosedBeforeBallotError,
 )
-from consult.evaluation import Evaluation, Rates, evaluation_id, parse_rating
+from consult.evaluation import Evaluation, RateDecision, Rates, evaluation_id, parse_rating
 from consult.motion import Motion, MotionState
 from consult.registers import Household, ResidentsRegister, Roll, register_id, roll_id
 from consult.roll import AreaSource, HeadRules, OwnerKind, RollSummary, Unit, parse_roll, summarize
@@ -149,6 +149,8 @@ class EvaluationOutcome:
     threshold: str
     reopened: bool
     position: int
+    min_responses: int = 0
+    conclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -1725,13 +1727,17 @@ class ConsultationApp(Application[UUID]):
         return self._retrying(attempt)
 
     def close_vote(self, vote_id: UUID, actor: Actor, reason: str = "") -> VoteClosed:
-        """Close the vote; ballots stored after the close are refused and not counted."""
+        """Close the vote (before its end only when everyone has voted); ballots stored after the
+        close are refused and not counted."""
 
         def attempt() -> int:
             vote = self.vote(vote_id)
             case = self.case(vote.case_id)
             self.require_convener(case, actor)
-            vote.close(self.now(), actor.person_id, reason)
+            at = self.now()
+            early = at < vote.closes_at
+            not_voted = self._count(vote, None).raw.not_voted.heads if early else 0
+            vote.close(at, actor.person_id, reason, not_voted)
             return self._save(vote)
 
         position = self._retrying(attempt)
@@ -1880,10 +1886,11 @@ class ConsultationApp(Application[UUID]):
         )
 
     def close_evaluation(self, case_id: UUID, actor: Actor) -> EvaluationOutcome:
-        """Publish the rates; satisfaction below the estate's threshold reopens for rectification."""
+        """Publish the rates; satisfaction below the estate's threshold reopens for rectification
+        when enough heads answered (the estate's ``evaluation_min_responses``)."""
         case = self.case(case_id)
         self.require_convener(case, actor)
-        threshold = self.estate(case.estate_id).settings.satisfaction_threshold
+        settings = self.estate(case.estate_id).settings
 
         def attempt() -> EvaluationOutcome:
             c = self.case(case_id)
@@ -1891,13 +1898,22 @@ class ConsultationApp(Application[UUID]):
                 Evaluation, evaluation_id(case_id, c.evaluation_rounds), "评价", "evaluation"
             )
             rates = ev.rates()
-            reopened = rates.satisfaction is not None and rates.satisfaction < threshold
+            decision = RateDecision.of(
+                rates, settings.satisfaction_threshold, settings.evaluation_min_responses
+            )
             at = self.now()
             c.close_evaluation(
-                {**rates.to_dict(), "threshold": str(threshold)}, reopened, at, actor.person_id
+                {**rates.to_dict(), **decision.to_dict()}, decision.reopened, at, actor.person_id
             )
             ev.record(Evaluation.Closed, at, actor.person_id, "")
-            return EvaluationOutcome(rates, str(threshold), reopened, self._save(c, ev))
+            return EvaluationOutcome(
+                rates,
+                str(decision.threshold),
+                decision.reopened,
+                self._save(c, ev),
+                decision.min_responses,
+                decision.conclusive,
+            )
 
         return self._retrying(attempt)
 

@@ -36,7 +36,7 @@ from consult.registers import Household
 from consult.roll import AreaSource, HeadRules, OwnerKind, Unit, UnitKind
 from consult.rules import RuleSetId
 from consult.settings import NOTICE_ROUTES
-from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, TELLER_A, owner
+from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, TELLER_A, close_at_end, owner
 
 HEADER = "unit_id,building,entrance,room,kind,area_m2,area_source,owners,owner_kind"
 OWNER_ROUTES = ("owners-assembly", "owners-assembly-extraordinary", "owners-committee")
@@ -585,7 +585,7 @@ def test_result_waits_for_every_open_vote(world: World) -> None:
     with pytest.raises(IllegalTransitionError) as err:
         world.app.publish_result(cid, "结果", OC)
     assert_specific(err.value, "before every vote has closed")
-    world.app.close_vote(second, OC)
+    close_at_end(world.app, second, OC)
     world.app.publish_result(cid, "结果", OC)
     assert world.app.case(cid).stage == Stage.RESULT
 
@@ -754,7 +754,7 @@ ROLE_COMMANDS: dict[str, Callable[[Targets], Callable[..., object]]] = {
         t.w.app.vote(t.vote).closes_at + timedelta(days=1),
         reason="参与不足",
     ),
-    "close_vote": lambda t: partial(t.w.app.close_vote, t.vote),
+    "close_vote": lambda t: partial(close_at_end, t.w.app, t.vote),
     "enter_paper_ballot": lambda t: partial(
         t.w.app.enter_paper_ballot, t.vote, "H:O2", "yes", "P-1"
     ),
