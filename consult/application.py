@@ -1272,10 +1272,10 @@ class ConsultationApp(Application[UUID]):
         via_code: bool,
     ) -> tuple[str, str]:
         """The elector this actor casts for, and the channel (online, voting code or proxy)."""
-        version = str(electorate.ref.get("version", "-"))
+        version = electorate.ref.get("version")
         if via_code:
             if elector_id is None or elector_id not in electorate.entitled:
-                raise NotOnRollError(field="code", person=elector_id or "?", version=version)
+                raise NotOnRollError(field="code", version=version)
             return elector_id, "code"
         own = electorate.electors_of(actor.person_id)
         # list(): the vote may be a shared read-only view that another thread fast-forwards
@@ -1284,9 +1284,7 @@ class ConsultationApp(Application[UUID]):
             candidates = list(own) + proxied
             if len(candidates) != 1:
                 if not candidates:
-                    raise NotOnRollError(
-                        field="elector_id", person=actor.person_id, version=version
-                    )
+                    raise NotOnRollError(field="elector_id", version=version)
                 raise ValidationError(
                     field="elector_id",
                     label="投票对象",
@@ -1299,7 +1297,7 @@ class ConsultationApp(Application[UUID]):
             return elector_id, "online"
         if elector_id in proxied:
             return elector_id, "proxy"
-        raise NotOnRollError(field="elector_id", person=actor.person_id, version=version)
+        raise NotOnRollError(field="elector_id", version=version)
 
     def cast_ballot(
         self,
@@ -1534,7 +1532,7 @@ class ConsultationApp(Application[UUID]):
                 raise NotOnRollError(
                     field="principal",
                     person=principal,
-                    version=str(electorate.ref.get("version", "-")),
+                    version=electorate.ref.get("version"),
                 )
             vote.register_proxy(
                 principal,
@@ -1563,7 +1561,7 @@ class ConsultationApp(Application[UUID]):
             raise NotOnRollError(
                 field="elector_id",
                 person=elector_id,
-                version=str(electorate.ref.get("version", "-")),
+                version=electorate.ref.get("version"),
             )
         pid = paper_entry_id(vote_id, elector_id)
         at = self.now()
@@ -1986,7 +1984,7 @@ class ConsultationApp(Application[UUID]):
         version = self.roll_version(estate)
         electorate = self.owners_electorate(estate, version)
         if not electorate.electors_of(actor.person_id) and Role.OPERATOR not in actor.roles:
-            raise NotOnRollError(field="actor", person=actor.person_id, version=str(version))
+            raise NotOnRollError(field="actor", version=version)
         motion_id = _new_id()
         at = self.now()
         case = self._new_case(estate, title, description, "motion", actor, motion_id)
@@ -2067,10 +2065,10 @@ class ConsultationApp(Application[UUID]):
         own = list(electorate.electors_of(actor.person_id))
         if head_id is not None:
             if head_id not in own:
-                raise NotOnRollError(field="head_id", person=actor.person_id, version=version)
+                raise NotOnRollError(field="head_id", version=version)
             return [head_id]
         if not own:
-            raise NotOnRollError(field="actor", person=actor.person_id, version=version)
+            raise NotOnRollError(field="actor", version=version)
         return own
 
     def process_deadlines(self) -> dict[str, list[UUID]]:

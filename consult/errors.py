@@ -123,9 +123,27 @@ class MotionClosedError(ConsultError):
 
 
 class NotOnRollError(ConsultError):
+    """Not an elector. ``person`` is what the user typed for someone else; None means the user
+    themself ("您"), never their internal id. ``version`` is the frozen roll's or register's version
+    (None for a list of members or parties, which has none)."""
+
     code = "not_on_roll"
-    zh = "{person}不在本次冻结的名册（第{version}版）中，或不是有表决权的业主。"
-    en = "{person} is not a voting owner on the frozen roll (version {version})."
+    zh = "{who}不在本次冻结的{roll}中，或没有表决权。"
+    en = "{who_en} not a voter on the frozen {roll_en}."
+
+    def __init__(
+        self, field: str | None = None, person: str | None = None, version: object = None
+    ) -> None:
+        numbered = version not in (None, "", "-")
+        super().__init__(
+            field,
+            person=person or "",
+            version="" if not numbered else str(version),
+            who=person if person else "您",
+            who_en=f"{person} is" if person else "You are",
+            roll=f"名册（第{version}版）" if numbered else "名单",
+            roll_en=f"roll (version {version})" if numbered else "list",
+        )
 
 
 class VoteNotOpenError(ConsultError):

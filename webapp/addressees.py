@@ -37,6 +37,12 @@ def room_name(unit: Unit) -> Pair:
     )
 
 
+def rooms(estate_id: UUID, roll_version: int) -> dict[str, Pair]:
+    """Every unit of a frozen roll by its rooms' name, by unit id."""
+    units = services().consult.roll(estate_id, roll_version).units
+    return {unit_id: room_name(unit) for unit_id, unit in units.items()}
+
+
 def _join(pairs: list[Pair]) -> Pair:
     return "、".join(p[0] for p in pairs), "; ".join(p[1] for p in pairs)
 

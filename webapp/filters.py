@@ -41,6 +41,17 @@ def percent(value: Fraction | None, digits: int = 1) -> str:
     return f"{exact.quantize(quantum, rounding=ROUND_DOWN)}%"
 
 
+def rate(value: Fraction | None, respondents: int, eligible: int) -> str:
+    """A rate with its number of responses and its base, never a bare percentage:
+    "100.0%（1/212 人作答）"."""
+    return pick(
+        (
+            f"{percent(value)}（{respondents}/{eligible} 人作答）",
+            f"{percent(value)} ({respondents} of {eligible} answered)",
+        )
+    )
+
+
 def fraction(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
@@ -68,6 +79,11 @@ def bar_width(value: Fraction | None) -> int:
     if value is None:
         return 0
     return int(min(Fraction(1), max(Fraction(0), value)) * 1000)
+
+
+def named(key: str, names: dict[str, tuple[str, str]]) -> str:
+    """An elector's name from ``webapp.addressees.elector_names`` (the key only if it has none)."""
+    return pick(names[key]) if key in names else key
 
 
 def stage_name(stage: Stage | str) -> str:
@@ -113,10 +129,12 @@ def init_app(app: Flask) -> None:
         when=when,
         when_input=when_input,
         percent=percent,
+        rate=rate,
         fraction=fraction,
         number=number,
         bar_width=bar_width,
         stage_name=stage_name,
+        named=named,
         route_name=route_name,
         channel_name=channel_name,
         session_kind=session_kind,

@@ -203,6 +203,7 @@ def render_vote(
             case=reads.case(vote.case_id),
             tally=reads.tally(vote_id),
             papers=reads.paper_entries(vote_id),
+            names=elector_names(vote_id)[1],
             codes=services().codes.stats(vote_id),
             problem=problem,
             active=active,
