@@ -670,7 +670,7 @@ class ConsultationApp(Application[UUID]):
                 field="at",
                 kind="该时间的名册",
                 kind_en="roll at that time",
-                ident=moment.isoformat(),
+                ident=moment,
             )
         return self.roll(estate, version)
 

@@ -583,6 +583,7 @@ def test_the_latest_evaluation_round_and_who_rated(world: World) -> None:
     app, q, clock = world.app, world.queries, world.clock
     estate = setup_place(app, synthetic_roll(20))
     case, (vote,) = open_owners_vote(app, clock, estate)
+    app.change_settings(estate, {"evaluation_min_responses": 3}, OC)  # three answers decide
     heads = heads_of(app, estate)
     for head in heads[:15]:
         app.cast_ballot(vote, "yes", owner(head.owners[0]))

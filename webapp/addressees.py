@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from flask import g
+
 from consult.bodies import PARTY_NAMES, Party
+from consult.errors import NotFoundError
 from consult.registers import Household
 from consult.roll import Unit
 from webapp.state import services
@@ -52,6 +55,44 @@ def _person_names(estate_id: UUID) -> dict[str, str]:
     return {a.person_id: a.display_name for a in accounts if a.display_name}
 
 
+def people(estate_id: UUID) -> dict[str, Pair]:
+    """Everyone the estate's pages may name, by person id: the account's name, and the rooms
+    the person owns on the current roll ("王芳（1栋1单元0101）"). Read once per request."""
+    cache: dict[UUID, dict[str, Pair]] = g.setdefault("people_by_estate", {})
+    if estate_id in cache:
+        return cache[estate_id]
+    app = services().consult
+    owned: dict[str, list[Pair]] = {}
+    try:
+        units = app.roll(estate_id).units.values()
+    except NotFoundError:  # no roll imported yet
+        units = {}.values()
+    for unit in units:
+        for owner in unit.owners:
+            owned.setdefault(owner, []).append(room_name(unit))
+    names = _person_names(estate_id)
+    found: dict[str, Pair] = {}
+    for person in set(names) | set(owned):
+        name = names.get(person, "")
+        if person in owned:
+            zh, en = _join(owned[person])
+            found[person] = (
+                f"{name}（{zh}）" if name else f"{zh}业主",
+                f"{name} ({en})" if name else f"owner of {en}",
+            )
+        else:
+            found[person] = (name, name)
+    cache[estate_id] = found
+    return found
+
+
+def person_name(person_id: str | None, estate_id: UUID) -> Pair:
+    """A person as pages name them (the id only for someone the estate does not know)."""
+    if not person_id:
+        return ("", "")
+    return people(estate_id).get(person_id, (person_id, person_id))
+
+
 def elector_names(vote_id: UUID) -> tuple[Pair, dict[str, Pair]]:
     """The salutation of the vote's electors and each elector's name, by elector id."""
     app = services().consult
@@ -68,7 +109,7 @@ def elector_names(vote_id: UUID) -> tuple[Pair, dict[str, Pair]]:
             if e.elector_id in {p.value for p in Party}:
                 names[e.elector_id] = PARTY_NAMES[Party(e.elector_id)]
     else:
-        people = _person_names(vote.estate_id)
+        known = people(vote.estate_id)
         households: dict[str, Household] = {}
         if kind in ("adults", "households"):
             ref = electorate.ref
@@ -81,10 +122,11 @@ def elector_names(vote_id: UUID) -> tuple[Pair, dict[str, Pair]]:
                 address = households[e.elector_id].address
                 names[e.elector_id] = (address, address)
                 continue
-            name = people.get(e.elector_id, "")
+            zh, en = known.get(e.elector_id, ("", ""))
             home = households.get(e.household or "")
             if home is not None:
-                name = f"{name}（{home.address}）" if name else home.address
-            if name:
-                names[e.elector_id] = (name, name)
+                zh = f"{zh}（{home.address}）" if zh else home.address
+                en = f"{en} ({home.address})" if en else home.address
+            if zh:
+                names[e.elector_id] = (zh, en)
     return SALUTATIONS.get(kind, SALUTATIONS["roll"]), names

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from typing import Any
+from uuid import UUID
 
 from flask import Flask
 
@@ -13,6 +14,7 @@ from consult.actors import ROLE_NAMES, Role
 from consult.bodies import PARTY_NAMES, Party
 from consult.case import CHANNELS, MATTERS, POSITIONS, SESSION_KINDS, STAGE_NAMES, Stage
 from consult.settings import ROUTE_NAMES
+from webapp.addressees import person_name
 from webapp.forms import local_zone
 from webapp.i18n import lang, pick
 
@@ -86,6 +88,12 @@ def named(key: str, names: dict[str, tuple[str, str]]) -> str:
     return pick(names[key]) if key in names else key
 
 
+def person(person_id: str | None, estate_id: UUID) -> str:
+    """A person by name and room (``webapp.addressees.person_name``), never by internal id when
+    the estate knows them."""
+    return pick(person_name(person_id, estate_id))
+
+
 def stage_name(stage: Stage | str) -> str:
     return pick(STAGE_NAMES[Stage(stage)])
 
@@ -135,6 +143,7 @@ def init_app(app: Flask) -> None:
         bar_width=bar_width,
         stage_name=stage_name,
         named=named,
+        person=person,
         route_name=route_name,
         channel_name=channel_name,
         session_kind=session_kind,

@@ -177,3 +177,12 @@ def test_not_on_the_frozen_roll_names_its_version(world: World) -> None:
     r = post(world.client("outsider"), f"/votes/{vote}/ballot", {"choice": "yes"})
     assert r.status_code == 422 and "您不在本次冻结的名册" in text_of(r)
     assert "X9999" not in text_of(r)
+
+
+def test_people_are_named_with_their_rooms_not_their_ids(world: World) -> None:
+    case = world.implementing()  # resident2 spoke in deliberation; pm-1 implements
+    page = text_of(world.client("resident").get(f"/cases/{case}"))
+    assert "— resident2 用户（1栋1单元0002）" in page and "— P0002" not in page
+    assert "pm 用户" in page and "pm-1" not in page
+    committee = text_of(world.client("oc").get(f"/committee/cases/{case}"))
+    assert "提出人：resident 用户（1栋1单元0001）" in committee and "P0001" not in committee
