@@ -68,6 +68,19 @@ def test_a_rate_in_english_names_its_answers_and_base(world: World) -> None:
     assert "0.0% (1 of 40 answered)" in page and "not conclusive" in page
 
 
+def test_the_estates_minimum_is_shown_with_the_result(world: World) -> None:
+    world.consult.change_settings(world.estate, {"evaluation_min_responses": 2}, world.actor("oc"))
+    case = world.evaluating()
+    for persona in ("resident", "resident2"):
+        post(world.client(persona), f"/cases/{case}/rating", {"rating": "dissatisfied"})
+    page = text_of(world.client("resident").get(f"/cases/{case}"))
+    assert "满意率 0.0%（2/40 人作答）" in page
+    assert "回答数已达作出决定所需的 2 份" in page and "满意率低于 2/3 时重新进入整改" in page
+    body = api(world.client("oc"), "POST", f"/api/v1/cases/{case}/evaluation/close", {}).json
+    assert body["conclusive"] and body["reopened"] and body["min_responses"] == 2
+    assert world.consult.case(case).stage == Stage.RECTIFICATION
+
+
 # --- item 8: no early close, said in local time ---------------------------------------------------
 
 
