@@ -69,7 +69,7 @@ from consult.errors import (
     ValidationError,
     VoteClosedBeforeBallotError,
 )
-from consult.evaluation import Evaluation, Rates, evaluation_id, parse_rating
+from consult.evaluation import Evaluation, RateDecision, Rates, evaluation_id, parse_rating
 from consult.motion import Motion, MotionState
 from consult.registers import Household, ResidentsRegister, Roll, register_id, roll_id
 from consult.roll import AreaSource, HeadRules, OwnerKind, RollSummary, Unit, parse_roll, summarize
@@ -150,6 +150,8 @@ class EvaluationOutcome:
     threshold: str
     reopened: bool
     position: int
+    min_responses: int = 0
+    conclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -669,7 +671,7 @@ class ConsultationApp(Application[UUID]):
                 field="at",
                 kind="该时间的名册",
                 kind_en="roll at that time",
-                ident=moment.isoformat(),
+                ident=moment,
             )
         return self.roll(estate, version)
 
@@ -1292,10 +1294,10 @@ class ConsultationApp(Application[UUID]):
         via_code: bool,
     ) -> tuple[str, str]:
         """The elector this actor casts for, and the channel (online, voting code or proxy)."""
-        version = str(electorate.ref.get("version", "-"))
+        version = electorate.ref.get("version")
         if via_code:
             if elector_id is None or elector_id not in electorate.entitled:
-                raise NotOnRollError(field="code", person=elector_id or "?", version=version)
+                raise NotOnRollError(field="code", version=version)
             return elector_id, "code"
         own = electorate.electors_of(actor.person_id)
         # list(): the vote may be a shared read-only view that another thread fast-forwards
@@ -1304,9 +1306,7 @@ class ConsultationApp(Application[UUID]):
             candidates = list(own) + proxied
             if len(candidates) != 1:
                 if not candidates:
-                    raise NotOnRollError(
-                        field="elector_id", person=actor.person_id, version=version
-                    )
+                    raise NotOnRollError(field="elector_id", version=version)
                 raise ValidationError(
                     field="elector_id",
                     label="投票对象",
@@ -1319,7 +1319,7 @@ class ConsultationApp(Application[UUID]):
             return elector_id, "online"
         if elector_id in proxied:
             return elector_id, "proxy"
-        raise NotOnRollError(field="elector_id", person=actor.person_id, version=version)
+        raise NotOnRollError(field="elector_id", version=version)
 
     def cast_ballot(
         self,
@@ -1554,7 +1554,7 @@ class ConsultationApp(Application[UUID]):
                 raise NotOnRollError(
                     field="principal",
                     person=principal,
-                    version=str(electorate.ref.get("version", "-")),
+                    version=electorate.ref.get("version"),
                 )
             vote.register_proxy(
                 principal,
@@ -1583,7 +1583,7 @@ class ConsultationApp(Application[UUID]):
             raise NotOnRollError(
                 field="elector_id",
                 person=elector_id,
-                version=str(electorate.ref.get("version", "-")),
+                version=electorate.ref.get("version"),
             )
         pid = paper_entry_id(vote_id, elector_id)
         at = self.now()
@@ -1747,13 +1747,17 @@ class ConsultationApp(Application[UUID]):
         return self._retrying(attempt)
 
     def close_vote(self, vote_id: UUID, actor: Actor, reason: str = "") -> VoteClosed:
-        """Close the vote; ballots stored after the close are refused and not counted."""
+        """Close the vote (before its end only when everyone has voted); ballots stored after the
+        close are refused and not counted."""
 
         def attempt() -> int:
             vote = self.vote(vote_id)
             case = self.case(vote.case_id)
             self.require_convener(case, actor)
-            vote.close(self.now(), actor.person_id, reason)
+            at = self.now()
+            early = at < vote.closes_at
+            not_voted = self._count(vote, None).raw.not_voted.heads if early else 0
+            vote.close(at, actor.person_id, reason, not_voted)
             return self._save(vote)
 
         position = self._retrying(attempt)
@@ -1902,10 +1906,11 @@ class ConsultationApp(Application[UUID]):
         )
 
     def close_evaluation(self, case_id: UUID, actor: Actor) -> EvaluationOutcome:
-        """Publish the rates; satisfaction below the estate's threshold reopens for rectification."""
+        """Publish the rates; satisfaction below the estate's threshold reopens for rectification
+        when enough heads answered (the estate's ``evaluation_min_responses``)."""
         case = self.case(case_id)
         self.require_convener(case, actor)
-        threshold = self.estate(case.estate_id).settings.satisfaction_threshold
+        settings = self.estate(case.estate_id).settings
 
         def attempt() -> EvaluationOutcome:
             c = self.case(case_id)
@@ -1913,13 +1918,22 @@ class ConsultationApp(Application[UUID]):
                 Evaluation, evaluation_id(case_id, c.evaluation_rounds), "评价", "evaluation"
             )
             rates = ev.rates()
-            reopened = rates.satisfaction is not None and rates.satisfaction < threshold
+            decision = RateDecision.of(
+                rates, settings.satisfaction_threshold, settings.evaluation_min_responses
+            )
             at = self.now()
             c.close_evaluation(
-                {**rates.to_dict(), "threshold": str(threshold)}, reopened, at, actor.person_id
+                {**rates.to_dict(), **decision.to_dict()}, decision.reopened, at, actor.person_id
             )
             ev.record(Evaluation.Closed, at, actor.person_id, "")
-            return EvaluationOutcome(rates, str(threshold), reopened, self._save(c, ev))
+            return EvaluationOutcome(
+                rates,
+                str(decision.threshold),
+                decision.reopened,
+                self._save(c, ev),
+                decision.min_responses,
+                decision.conclusive,
+            )
 
         return self._retrying(attempt)
 
@@ -1992,7 +2006,7 @@ class ConsultationApp(Application[UUID]):
         version = self.roll_version(estate)
         electorate = self.owners_electorate(estate, version)
         if not electorate.electors_of(actor.person_id) and Role.OPERATOR not in actor.roles:
-            raise NotOnRollError(field="actor", person=actor.person_id, version=str(version))
+            raise NotOnRollError(field="actor", version=version)
         motion_id = _new_id()
         at = self.now()
         case = self._new_case(estate, title, description, "motion", actor, motion_id)
@@ -2073,10 +2087,10 @@ class ConsultationApp(Application[UUID]):
         own = list(electorate.electors_of(actor.person_id))
         if head_id is not None:
             if head_id not in own:
-                raise NotOnRollError(field="head_id", person=actor.person_id, version=version)
+                raise NotOnRollError(field="head_id", version=version)
             return [head_id]
         if not own:
-            raise NotOnRollError(field="actor", person=actor.person_id, version=version)
+            raise NotOnRollError(field="actor", version=version)
         return own
 
     def process_deadlines(self) -> dict[str, list[UUID]]:

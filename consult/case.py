@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from consult.aggregate import ConsultAggregate
+from consult.clock import minute_up
 from consult.errors import (
     IllegalTransitionError,
     MotionRejectionForbiddenError,
@@ -470,7 +471,7 @@ class Case(ConsultAggregate):
         earliest = at + timedelta(days=notice_days)
         if meeting_at < earliest:
             raise NoticePeriodError(
-                field="meeting_at", days=notice_days, earliest=earliest.isoformat()
+                field="meeting_at", days=notice_days, earliest=minute_up(earliest)
             )
         self.record(
             Case.NoticePublished,
@@ -492,7 +493,7 @@ class Case(ConsultAggregate):
             raise NoticePeriodError(
                 field="at",
                 days=self.notice["notice_days"],
-                earliest=self.earliest_start.isoformat(),
+                earliest=minute_up(self.earliest_start),
             )
 
     def record_session(self, session: dict[str, Any], at: datetime, actor: str) -> None:

@@ -37,3 +37,10 @@ class FixedClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = moment
+
+
+def minute_up(moment: datetime) -> datetime:
+    """``moment`` rounded up to the whole minute: the earliest time a person can type (pages and
+    forms show minutes) that is not before ``moment``."""
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)

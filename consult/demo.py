@@ -311,7 +311,7 @@ class _Builder:
                 oc,
             )
             app.open_evaluation(cid, self.clock.now() + timedelta(days=7), oc)
-        for i, actor in enumerate(owner[:12]):
+        for i, actor in enumerate(owner[:36]):  # enough answers to decide (at least 30)
             app.rate(
                 archived, "satisfied" if i % 4 else "basically-satisfied", True, i % 2 == 0, actor
             )
@@ -319,7 +319,7 @@ class _Builder:
         self.day(7)
         app.close_evaluation(archived, oc)
         app.archive(archived, oc)
-        app.close_evaluation(rectify, oc)  # satisfaction 1/3 < 2/3: reopened for rectification
+        app.close_evaluation(rectify, oc)  # satisfaction 12/36 < 2/3: reopened for rectification
 
         # Phase 4 (the last three weeks): cases now in the earlier stages.
         self.day()

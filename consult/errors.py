@@ -2,12 +2,15 @@
 
 Every refusal the domain makes is one of these. The interface shows `message(lang)`; the API
 returns `code`, `field` and both messages. Templates use `str.format` with the error's params.
+A moment is passed as a ``datetime`` param, never as text: the interface formats it in the
+platform's time zone (``message(lang, moment)``), the API's params carry it as ISO 8601.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 LANGS = ("zh", "en")
@@ -25,20 +28,30 @@ class ConsultError(Exception):
         self.params = params
         super().__init__(self.message("en"))
 
-    def message(self, lang: str = "zh") -> str:
+    def message(self, lang: str = "zh", moment: Callable[[datetime], str] | None = None) -> str:
+        """The message in ``lang``; ``moment`` formats datetime params (default: minutes, UTC)."""
         template = self.zh if lang.startswith("zh") else self.en
+        show = moment or _utc_minutes
+        params = {k: show(v) if isinstance(v, datetime) else v for k, v in self.params.items()}
         try:
-            return template.format(**self.params)
+            return template.format(**params)
         except (KeyError, IndexError):
             return template
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, moment: Callable[[datetime], str] | None = None) -> dict[str, Any]:
         return {
             "code": self.code,
             "field": self.field,
-            "message": {"zh": self.message("zh"), "en": self.message("en")},
-            "params": {k: str(v) for k, v in self.params.items()},
+            "message": {"zh": self.message("zh", moment), "en": self.message("en", moment)},
+            "params": {
+                k: v.isoformat() if isinstance(v, datetime) else str(v)
+                for k, v in self.params.items()
+            },
         }
+
+
+def _utc_minutes(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class NotFoundError(ConsultError):
@@ -110,9 +123,27 @@ class MotionClosedError(ConsultError):
 
 
 class NotOnRollError(ConsultError):
+    """Not an elector. ``person`` is what the user typed for someone else; None means the user
+    themself ("您"), never their internal id. ``version`` is the frozen roll's or register's version
+    (None for a list of members or parties, which has none)."""
+
     code = "not_on_roll"
-    zh = "{person}不在本次冻结的名册（第{version}版）中，或不是有表决权的业主。"
-    en = "{person} is not a voting owner on the frozen roll (version {version})."
+    zh = "{who}不在本次冻结的{roll}中，或没有表决权。"
+    en = "{who_en} not a voter on the frozen {roll_en}."
+
+    def __init__(
+        self, field: str | None = None, person: str | None = None, version: object = None
+    ) -> None:
+        numbered = version not in (None, "", "-")
+        super().__init__(
+            field,
+            person=person or "",
+            version="" if not numbered else str(version),
+            who=person if person else "您",
+            who_en=f"{person} is" if person else "You are",
+            roll=f"名册（第{version}版）" if numbered else "名单",
+            roll_en=f"roll (version {version})" if numbered else "list",
+        )
 
 
 class NotAMemberError(ConsultError):
@@ -153,10 +184,28 @@ class PaperBallotError(ConsultError):
     en = "Paper ballot entry refused: {reason_en}"
 
 
+class EarlyCloseError(ConsultError):
+    code = "early_close"
+    zh = (
+        "表决截止时间为{closes_at}，尚有{missing}个表决单位（{noun}）未投票，不能提前结束。"
+        "全部投票后方可提前结束，否则请于截止时间后结束。"
+    )
+    en = (
+        "The vote closes at {closes_at} and {missing} of its {noun_en} have not voted, so it "
+        "cannot be closed early. It may close early only once everyone has voted; otherwise "
+        "close it at its published end."
+    )
+
+
 class ExtensionError(ConsultError):
     code = "extension"
     zh = "不能延期：{reason}"
     en = "The vote cannot be extended: {reason_en}"
+
+
+class ExtensionLimitError(ExtensionError):
+    zh = "不能延期：延期不得超过{days}天（至{until}）"
+    en = "The vote cannot be extended: an extension may be at most {days} days (until {until})"
 
 
 class SettingError(ConsultError):
@@ -206,7 +255,7 @@ class RollValidationError(ConsultError):
         self.problems = list(problems)
         super().__init__(field="file", count=len(self.problems))
 
-    def as_dict(self) -> dict[str, Any]:
-        data = super().as_dict()
+    def as_dict(self, moment: Callable[[datetime], str] | None = None) -> dict[str, Any]:
+        data = super().as_dict(moment)
         data["problems"] = [p.as_dict() for p in self.problems]
         return data

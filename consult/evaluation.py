@@ -1,4 +1,8 @@
-"""Evaluation of an implemented outcome (DOMAIN.md §7): ratings and the published rates."""
+"""Evaluation of an implemented outcome (DOMAIN.md §7): ratings and the published rates.
+
+A rate is published with its number of responses and its base (the eligible heads); a decision on
+it (reopening for rectification) is taken only when enough heads answered (`RateDecision`).
+"""
 
 from __future__ import annotations
 
@@ -67,6 +71,35 @@ class Rates:
             "participation": f(self.participation),
             "satisfaction": f(self.satisfaction),
             "counts": dict(self.counts),
+        }
+
+
+def conclusive(respondents: int, eligible: int, min_responses: int) -> bool:
+    """Whether rates from ``respondents`` of ``eligible`` heads are enough to decide on: at least
+    ``min_responses`` answers, or every eligible head where fewer are eligible."""
+    return respondents > 0 and respondents >= min(min_responses, eligible)
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    """What the closing of a round decides from its rates, under the estate's settings."""
+
+    threshold: Fraction
+    min_responses: int
+    conclusive: bool  # enough responses to decide on the rates
+    reopened: bool  # conclusive and satisfaction below the threshold: rectification
+
+    @classmethod
+    def of(cls, rates: Rates, threshold: Fraction, min_responses: int) -> RateDecision:
+        enough = conclusive(rates.respondents, rates.eligible, min_responses)
+        low = rates.satisfaction is not None and rates.satisfaction < threshold
+        return cls(threshold, min_responses, enough, enough and low)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": str(self.threshold),
+            "min_responses": self.min_responses,
+            "conclusive": self.conclusive,
         }
 
 

@@ -679,7 +679,7 @@ class CountingOptions:
     def describe(self, lang: str = "zh") -> list[str]:
         """One sentence per [open] choice, to print beside every result."""
         zh = _zh(lang)
-        open_tag = "（待定设置）" if zh else " (open setting)"
+        open_tag = "（本小区设置）" if zh else " (this estate's setting)"
         lines: list[str] = []
         if self.abstain_participates:
             lines.append(
@@ -1676,10 +1676,10 @@ THRESHOLD_PRESETS: dict[str, ThresholdRule] = {
             key="motion-5pct",
             name_zh="5%动议（议题动议）",
             name_en="5% motion (topic motion)",
-            source_zh="基层实践（种子文件002鼓励“5%动议”，未见法律条文）；按人数或面积为待定设置",
+            source_zh="基层协商实践：5%的业主或5%的专有部分面积联署即可提出议题（本小区规则，非法律规定）",
             source_en=(
-                "Local practice (seed 002 encourages the '5% motion'; no statute found); "
-                "heads-or-area basis is an open setting"
+                "Community consultation practice: 5% of the owners or of the exclusive area may "
+                "table a topic (this estate's rule, not a statutory one)"
             ),
             pct=Fraction(5, 100),
             basis=MotionBasis.EITHER,

@@ -62,6 +62,9 @@ class EstateSettings:
     property_staff_may_not_be_proxies: bool = True  # Zhoushan [local]
     max_extension_days: int = 90  # one extension, up to 3 months [practice]
     satisfaction_threshold: Fraction = Fraction(2, 3)  # below it the case reopens [open]
+    # a rate decides nothing (no reopening) on fewer answers than this, unless every eligible head
+    # answered [open]/[practice]: docs/domain.md §9
+    evaluation_min_responses: int = 30
     zhejiang_floor: bool = False  # DOMAIN §5 [local]
     acting_mode: str = "may"  # residents' committee "may" (可以) or "shall" (应当) act [local]
     notice_days: dict[str, int] = field(default_factory=dict)  # overrides of NOTICE_ROUTES
@@ -84,6 +87,12 @@ class EstateSettings:
                 field="satisfaction_threshold",
                 reason="满意率门槛须在0与1之间",
                 reason_en="the satisfaction threshold must be between 0 and 1",
+            )
+        if not 1 <= self.evaluation_min_responses <= 100_000:
+            raise SettingError(
+                field="evaluation_min_responses",
+                reason="评价结论所需最少回答数须在1至100000之间",
+                reason_en="the minimum number of responses must be between 1 and 100,000",
             )
         if self.acting_mode not in ("may", "shall"):
             raise SettingError(
@@ -155,7 +164,7 @@ class EstateSettings:
                     reason="须为分数或小数，如 2/3",
                     reason_en="must be a fraction or decimal such as 2/3",
                 ) from None
-        for name in ("proxy_cap", "max_extension_days"):
+        for name in ("proxy_cap", "max_extension_days", "evaluation_min_responses"):
             if name in values and (
                 isinstance(values[name], bool) or not isinstance(values[name], int)
             ):

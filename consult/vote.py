@@ -19,7 +19,9 @@ from eventsourcing.utils import get_topic
 from consult.aggregate import ConsultAggregate, natural_id
 from consult.errors import (
     AlreadyVotedError,
+    EarlyCloseError,
     ExtensionError,
+    ExtensionLimitError,
     PaperBallotError,
     ProxyError,
     ValidationError,
@@ -260,15 +262,21 @@ class Vote(ConsultAggregate):
             )
         limit = self.original_closes_at + timedelta(days=max_days)
         if closes_at > limit:
-            raise ExtensionError(
-                field="closes_at",
-                reason=f"延期不得超过{max_days}天（至{limit.date().isoformat()}）",
-                reason_en=f"an extension may be at most {max_days} days (until {limit.date().isoformat()})",
-            )
+            raise ExtensionLimitError(field="closes_at", days=max_days, until=limit)
         self.record(Vote.Extended, at, actor, reason, closes_at=closes_at)
 
-    def close(self, at: datetime, actor: str, reason: str) -> None:
+    def close(self, at: datetime, actor: str, reason: str, not_voted: int) -> None:
+        """Close at or after the published end; before it only once no elector is left to vote
+        (``not_voted`` is 0): an early close would shut out electors who still had time."""
         self.check_open()
+        if at < self.closes_at and not_voted > 0:
+            raise EarlyCloseError(
+                field="closes_at",
+                closes_at=self.closes_at,
+                missing=not_voted,
+                noun=self.rules.noun("zh"),
+                noun_en=self.rules.noun("en"),
+            )
         self.record(Vote.Closed, at, actor, reason)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from consult.bodies import Council
@@ -77,15 +79,29 @@ def _vote_concluded(e: Any) -> Summary:
     return f"表决结束：{zh}", f"Vote concluded: {en}"
 
 
+def _percent(value: str | None) -> str:
+    """A rate as a percentage rounded down to 0.1 %, so that it never overstates."""
+    if value is None:
+        return "—"
+    share = Fraction(value) * 1000
+    return f"{(Decimal(share.numerator // share.denominator) / 10).quantize(Decimal('0.1'))}%"
+
+
 def _evaluation_closed(e: Any) -> Summary:
-    satisfaction = e.outcome.get("satisfaction")
-    rate = satisfaction if satisfaction is not None else "—"
+    out = e.outcome
+    rate = _percent(out.get("satisfaction"))
+    n, base = out.get("respondents", 0), out.get("eligible", 0)
+    zh = f"评价结束，满意率{rate}（{n}/{base} 人作答）"
+    en = f"Evaluation closed: satisfaction {rate} ({n} of {base} answered)"
     if e.reopened:
+        return f"{zh}，低于门槛，进入整改", f"{en}, below the threshold; rectification"
+    if out.get("conclusive") is False:
+        minimum = out.get("min_responses")
         return (
-            f"评价结束，满意率{rate}，低于门槛，进入整改",
-            f"Evaluation closed: satisfaction {rate}, below the threshold; rectification",
+            f"{zh}；回答不足{minimum}份，不作结论",
+            f"{en}; fewer than {minimum} answers, not conclusive",
         )
-    return f"评价结束，满意率{rate}", f"Evaluation closed: satisfaction {rate}"
+    return zh, en
 
 
 def _vote_created(e: Any) -> Summary:

@@ -351,6 +351,17 @@ def setup_estate(
     return estate
 
 
+def close_at_end(app: ConsultationApp, vote_id: uuid.UUID, actor: Any, reason: str = "") -> Any:
+    """Close a vote at its published end, moving the app's (fixed) clock there if it is earlier:
+    a vote closes early only once every elector has voted."""
+    clock = app.clock
+    assert isinstance(clock, FixedClock)
+    end = app.vote(vote_id).closes_at
+    if clock.now() < end:
+        clock.set(end)
+    return app.close_vote(vote_id, actor, reason)
+
+
 def open_owners_vote(
     app: ConsultationApp, clock: FixedClock, roll: str = "roll-demo.csv"
 ) -> tuple[uuid.UUID, list[Any]]:

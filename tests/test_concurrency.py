@@ -215,7 +215,7 @@ def test_concurrent_cosignatures_count_each_head_once_and_table_once(
 
 
 def test_a_cast_racing_the_close_is_counted_exactly_when_it_got_a_receipt(
-    apps: list[ConsultationApp], clock: FixedClock
+    apps: list[ConsultationApp], clock: FixedClock, store_url: str
 ) -> None:
     heads = 48
     w = make_world(apps[0], clock, plain_units(heads))
@@ -238,11 +238,17 @@ def test_a_cast_racing_the_close_is_counted_exactly_when_it_got_a_receipt(
 
         return lambda: [attempt(i, f"H:O{n}", lambda n=n: cast(n)) for n in mine]
 
+    # The closing process's clock has reached the published end; the casters' has not quite.
+    closing_app = build_app(store_url, clock=FixedClock(apps[0].vote(vote_id).closes_at))
+
     def closer() -> list[Outcome]:
         some_receipts.wait(timeout=60)
-        return [attempt(THREADS, "close", lambda: apps[-1].close_vote(vote_id, OC))]
+        return [attempt(THREADS, "close", lambda: closing_app.close_vote(vote_id, OC))]
 
-    outcomes = run_together([*(caster(i) for i in range(THREADS)), closer])
+    try:
+        outcomes = run_together([*(caster(i) for i in range(THREADS)), closer])
+    finally:
+        closing_app.close()
     close = next(o for o in outcomes if o.key == "close")
     assert close.error is None, close.error
     casts = [o for o in outcomes if o.key != "close"]
@@ -289,6 +295,7 @@ def test_a_ballot_committed_while_the_close_is_counted_is_not_in_the_recorded_re
         return batch
 
     monkeypatch.setattr(app.recorder, "select_notifications", then_a_late_ballot_commits)
+    clock.set(app.vote(vote_id).closes_at)  # the vote closes at its published end
     result = app.close_vote(vote_id, OC).result
     monkeypatch.undo()
     assert late_ballots  # the late ballot was stored after the close event

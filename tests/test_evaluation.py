@@ -10,8 +10,9 @@ import pytest
 from consult.application import ConsultationApp
 from consult.case import Stage
 from consult.clock import FixedClock
-from consult.errors import IllegalTransitionError, ValidationError, VoteNotOpenError
+from consult.errors import IllegalTransitionError, SettingError, ValidationError, VoteNotOpenError
 from consult.evaluation import Evaluation
+from consult.settings import EstateSettings
 from tests.conftest import OC, owner
 from tests.test_case import World, assert_specific, make_world, plain_units, unit
 
@@ -90,6 +91,7 @@ def test_below_the_threshold_reopens_for_rectification_then_a_second_round(
     world: World,
 ) -> None:
     app, clock = world.app, world.clock
+    app.change_settings(world.estate, {"evaluation_min_responses": 3}, OC)
     cid = world.evaluating()
     rate_all(
         world,
@@ -98,6 +100,7 @@ def test_below_the_threshold_reopens_for_rectification_then_a_second_round(
     )
     outcome = app.close_evaluation(cid, OC)
     assert outcome.reopened and outcome.rates.satisfaction == Fraction(1, 3)
+    assert outcome.conclusive and outcome.min_responses == 3
     case = app.case(cid)
     assert case.stage == Stage.RECTIFICATION and case.evaluation_rounds == 1
     with pytest.raises(IllegalTransitionError):
@@ -126,7 +129,9 @@ def test_below_the_threshold_reopens_for_rectification_then_a_second_round(
 
 
 def test_the_estate_sets_the_satisfaction_threshold(world: World) -> None:
-    world.app.change_settings(world.estate, {"satisfaction_threshold": "3/4"}, OC)
+    world.app.change_settings(
+        world.estate, {"satisfaction_threshold": "3/4", "evaluation_min_responses": 3}, OC
+    )
     cid = world.evaluating()
     rate_all(
         world,
@@ -135,6 +140,41 @@ def test_the_estate_sets_the_satisfaction_threshold(world: World) -> None:
     )
     outcome = world.app.close_evaluation(cid, OC)
     assert outcome.threshold == "3/4" and outcome.reopened  # 2/3 is below 3/4
+
+
+def test_a_rate_from_too_few_responses_decides_nothing(world: World) -> None:
+    """One unhappy answer of six eligible (the minimum is 30, or everyone when fewer are eligible):
+    the rate is published with its count and base, marked not conclusive, and the case is not
+    reopened."""
+    cid = world.evaluating()
+    assert EstateSettings().evaluation_min_responses == 30
+    rate_all(world, cid, [("dissatisfied", True, True)])
+    outcome = world.app.close_evaluation(cid, OC)
+    assert outcome.rates.satisfaction == 0 and (
+        outcome.rates.respondents,
+        outcome.rates.eligible,
+    ) == (1, 6)
+    assert not outcome.conclusive and not outcome.reopened and outcome.min_responses == 30
+    published = world.app.case(cid).evaluation_outcome
+    assert published is not None
+    assert (published["respondents"], published["eligible"]) == (1, 6)
+    assert published["min_responses"] == 30 and published["conclusive"] is False
+    assert world.app.case(cid).stage == Stage.EVALUATION  # decided nothing: archive or rate again
+
+
+def test_every_eligible_head_answering_is_conclusive_below_the_minimum(world: World) -> None:
+    cid = world.evaluating()
+    rate_all(world, cid, [("dissatisfied", True, True)] * 4 + [("satisfied", True, True)] * 2)
+    outcome = world.app.close_evaluation(cid, OC)
+    assert outcome.conclusive and outcome.reopened  # 6 of 6 answered; 1/3 < 2/3
+
+
+def test_the_minimum_number_of_responses_is_a_checked_setting(world: World) -> None:
+    for bad in (0, -1, "30", True, 100_001):
+        with pytest.raises(SettingError) as err:
+            world.app.change_settings(world.estate, {"evaluation_min_responses": bad}, OC)
+        assert err.value.field == "evaluation_min_responses"
+        assert_specific(err.value)
 
 
 def test_an_evaluation_nobody_answered_publishes_no_rate(world: World) -> None:

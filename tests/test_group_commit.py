@@ -179,8 +179,8 @@ def test_a_batch_committed_after_the_close_is_refused_and_never_counted(
     assert gate.entered.wait(60)
     threads += [cast_in_thread(app, vote_id, f"O{i}", "no", results) for i in range(3, 7)]
     gate.queued(4)
-    # Another process closes the vote while the batch waits for its commit.
-    closer = build_app(url, clock=clock)
+    # Another process, its clock at the published end, closes the vote while the batch waits.
+    closer = build_app(url, clock=FixedClock(app.vote(vote_id).closes_at))
     try:
         closed = closer.close_vote(vote_id, OC)
     finally:
@@ -286,7 +286,8 @@ def test_a_ballot_cast_later_is_refused_at_once_or_after_the_commit_as_a_waiting
     for i in (2, 3, 4):
         app.cast_ballot_later(vote_id, "yes", owner(f"O{i}"), None, answers.done_for(f"O{i}"))
     assert gate.entered.wait(60)
-    closer = build_app(url, clock=clock)  # another process closes the vote meanwhile
+    # Another process, its clock at the published end, closes the vote meanwhile.
+    closer = build_app(url, clock=FixedClock(app.vote(vote_id).closes_at))
     try:
         closer.close_vote(vote_id, OC)
     finally:
@@ -380,7 +381,9 @@ def test_processes_casting_while_the_vote_closes_count_exactly_the_acknowledged(
         pending = [
             pool.apply_async(_cast_all, (url, str(vote_id), start)) for _ in range(PROCESSES)
         ]
-        closer = build_app(url)
+        at_the_end = FixedClock()  # the closing process's clock is at the published end
+        closer = build_app(url, clock=at_the_end)
+        at_the_end.set(closer.vote(vote_id).closes_at)
         try:
             # Close once a third of the heads have voted: the rest race the close.
             deadline = time.monotonic() + 120

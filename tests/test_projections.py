@@ -37,7 +37,7 @@ from projections.queries import DeadlineKind, Scope
 from projections.reading import ProcessReader
 from projections.views import default_views
 from projections.views.tallies import TalliesView
-from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, TELLER_A, TELLER_B, owner
+from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, TELLER_A, TELLER_B, close_at_end, owner
 from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
 
 #: The in-memory view store is a backend of its own: these tests run on it too.
@@ -112,7 +112,7 @@ def test_ballots_after_the_close_are_kept_but_not_counted(world: World) -> None:
     heads = heads_of(app, estate)
     for head in heads[:30]:
         app.cast_ballot(vote, "yes", owner(head.owners[0]))
-    before = app.close_vote(vote, OC).result
+    before = close_at_end(app, vote, OC).result
     # A ballot that raced the close: stored after the Closed event, so never counted.
     late = Ballot.start(
         ballot_id(vote, heads[35].head_id),
@@ -299,7 +299,7 @@ def test_a_whole_case_on_every_view(world: World) -> None:
     heads = heads_of(app, estate)
     for head in heads[:30]:
         app.cast_ballot(vote, "yes", owner(head.owners[0]))
-    app.close_vote(vote, OC)
+    close_at_end(app, vote, OC)
     app.publish_result(case, "通过", OC)
     app.assign_implementation(case, "pm-1", "一个月内完成", clock.now() + timedelta(days=30), OC)
 
@@ -409,7 +409,7 @@ def test_the_past_as_of_any_moment(world: World) -> None:
             app.cast_ballot(vote, "abstain", owner(heads[0].owners[0]))  # a change
         seen.append((clock.now(), app.tally(vote)))
     clock.advance(hours=1)
-    app.close_vote(vote, OC)
+    close_at_end(app, vote, OC)
     for moment, expected in seen:
         as_of = q.tally_as_of(vote, moment)
         assert as_of.result == expected
@@ -451,7 +451,7 @@ def test_rebuild_gives_exactly_the_incremental_rows(world: World) -> None:
     app.enter_paper_ballot(votes[0], heads[-1].head_id, "no", "P-9", TELLER_A)
     with contextlib.suppress(AlreadyVotedError):
         app.confirm_paper_ballot(votes[0], heads[-1].head_id, "no", TELLER_B)
-    app.close_vote(votes[0], OC)
+    close_at_end(app, votes[0], OC)
     motion = app.open_motion(estate, "动议", "说明", owner(heads[0].owners[0])).motion_id
     app.sign_motion(motion, owner(heads[0].owners[0]))
     app.revoke(case, "街责1号", STREET, "程序违法")
@@ -583,10 +583,11 @@ def test_the_latest_evaluation_round_and_who_rated(world: World) -> None:
     app, q, clock = world.app, world.queries, world.clock
     estate = setup_place(app, synthetic_roll(20))
     case, (vote,) = open_owners_vote(app, clock, estate)
+    app.change_settings(estate, {"evaluation_min_responses": 3}, OC)  # three answers decide
     heads = heads_of(app, estate)
     for head in heads[:15]:
         app.cast_ballot(vote, "yes", owner(head.owners[0]))
-    app.close_vote(vote, OC)
+    close_at_end(app, vote, OC)
     app.publish_result(case, "通过", OC)
     app.assign_implementation(case, "pm-1", "施工", clock.now() + timedelta(days=30), OC)
     app.give_feedback(case, "已完工", [], OC)

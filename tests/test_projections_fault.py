@@ -20,7 +20,7 @@ from consult.rules import Choice
 from consult.vote import Ballot, ballot_id
 from projections import Projector, Queries, open_store
 from projections.db import tracking
-from tests.conftest import OC
+from tests.conftest import OC, close_at_end
 from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def test_follower_killed_between_sections_counts_every_ballot_once(store_url: st
                 batch = []
         app.save(*batch)
     # The first vote closes; ballots that raced the close are stored after it and never count.
-    app.close_vote(votes[0], OC)
+    close_at_end(app, votes[0], OC)
     late = [
         Ballot.start(
             ballot_id(votes[0], h.head_id),

@@ -16,7 +16,7 @@ from consult.vote import Ballot, VoteState, ballot_id
 from projections import Projector, Queries, open_store
 from projections.views import default_views
 from projections.views.tallies import TalliesView
-from tests.conftest import OC, owner
+from tests.conftest import OC, close_at_end, owner
 from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
 
 HEADS = 11  # synthetic_roll(12) has 11 heads
@@ -56,7 +56,7 @@ def run(url: str, ops: list[tuple[object, ...]], section: int, rebuild_section: 
                     _, v, h, choice = op
                     app.cast_ballot(votes[int(v)], str(choice), owner(heads[int(h)].owners[0]))
                 elif kind == "close":
-                    app.close_vote(votes[int(op[1])], OC)
+                    close_at_end(app, votes[int(op[1])], OC)
                 elif kind == "late":  # a ballot that raced the close is stored after it
                     _, v, h, choice = op
                     vote = app.vote(votes[int(v)])

@@ -121,6 +121,7 @@ def test_five_percent_motion_to_evaluated_decision(app: ConsultationApp, clock: 
     for h in voters[162:]:
         app.cast_ballot(vote_id, "abstain", owner(h.owners[0]))
 
+    clock.set(app.vote(vote_id).closes_at)  # the vote closes at its published end
     result = app.close_vote(vote_id, OC).result
     raw = result.raw
     assert raw.participating.heads == 170 and raw.quorum_met

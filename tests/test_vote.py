@@ -15,6 +15,7 @@ from consult.bodies import JurisdictionKind, jurisdiction_id
 from consult.clock import FixedClock
 from consult.errors import (
     AlreadyVotedError,
+    EarlyCloseError,
     ExtensionError,
     NotOnRollError,
     PaperBallotError,
@@ -27,8 +28,8 @@ from consult.errors import (
 from consult.registers import Household
 from consult.roll import AreaSource, OwnerKind, Unit, UnitKind
 from consult.rules import Choice, RuleSetId, SilentMajorityStatus
-from consult.vote import Ballot, PaperState, ballot_id, paper_entry_id
-from tests.conftest import OC, RC, TELLER_A, TELLER_B, owner
+from consult.vote import Ballot, PaperState, VoteState, ballot_id, paper_entry_id
+from tests.conftest import OC, RC, TELLER_A, TELLER_B, close_at_end, owner
 from tests.test_case import (
     World,
     agenda_item,
@@ -140,7 +141,7 @@ def test_someone_not_on_the_roll_cannot_vote(world: World) -> None:
     with pytest.raises(NotOnRollError) as err:
         world.app.cast_ballot(vote_id, "yes", owner("stranger"))
     assert err.value.field == "elector_id"
-    assert_specific(err.value, "stranger")
+    assert_specific(err.value, "您不在", "You are not", "version 1")  # "you", never an id
 
 
 def test_a_vote_counts_against_the_roll_frozen_when_it_opened(world: World) -> None:
@@ -361,6 +362,26 @@ def test_cast_after_the_deadline_or_the_close_is_refused(world: World) -> None:
     assert counted(app, vote_id) == {"H:O1": Choice.YES}
 
 
+def test_an_early_close_is_refused_until_every_elector_has_voted(world: World) -> None:
+    app, clock = world.app, world.clock
+    vote_id = vote_on(world)
+    electors = [e.elector_id for e in app.electorate(app.vote(vote_id)).electors]
+    assert electors == [f"H:O{i}" for i in range(1, 7)]
+    app.cast_ballot(vote_id, "yes", owner("O1"))
+    clock.advance(days=1)  # six days before the published end
+    with pytest.raises(EarlyCloseError) as err:
+        app.close_vote(vote_id, OC, "提前结束")
+    assert err.value.field == "closes_at"
+    assert_specific(err.value, "5个表决单位", "5 of its owners", "cannot be closed early")
+    assert "T" not in err.value.message("en").split("closes at ")[1][:16]  # no ISO stamp
+    assert app.vote(vote_id).state == VoteState.OPEN  # nothing stored
+    for i in range(2, 7):
+        app.cast_ballot(vote_id, "no", owner(f"O{i}"))
+    closed = app.close_vote(vote_id, OC, "全部业主已投票")  # nobody is left to shut out
+    assert app.vote(vote_id).state == VoteState.CLOSED
+    assert closed.result.raw.by_choice[Choice.YES].heads == 1
+
+
 def test_extension_once_when_turnout_is_short_within_the_limit(world: World) -> None:
     app, clock = world.app, world.clock
     app.change_settings(world.estate, {"max_extension_days": 10}, OC)
@@ -405,7 +426,7 @@ def test_tally_equals_the_recorded_result(world: World) -> None:
     for i, choice in enumerate(["yes", "yes", "yes", "no", "abstain"], start=1):
         app.cast_ballot(vote_id, choice, owner(f"O{i}"))
     before = app.tally(vote_id)
-    result = app.close_vote(vote_id, OC, "期限届满").result
+    result = close_at_end(app, vote_id, OC, "期限届满").result
     assert result.passed and result.to_dict() == before.to_dict()
     assert app.tally(vote_id).to_dict() == result.to_dict()
     stored = app.vote(vote_id).result
@@ -421,7 +442,7 @@ def test_closing_gives_the_log_position_of_the_recorded_result(world: World) -> 
     app = world.app
     vote_id = vote_on(world)
     app.cast_ballot(vote_id, "yes", owner("O1"))
-    closed = app.close_vote(vote_id, OC)
+    closed = close_at_end(app, vote_id, OC)
     assert closed.vote_id == vote_id and closed.position == app.recorder.max_notification_id()
     (last,) = app.recorder.select_notifications(closed.position, 1)
     case_id = app.vote(vote_id).case_id
@@ -467,7 +488,7 @@ def test_silent_majority_needs_an_adopted_covenant_with_the_clause(world: World)
     vote_id = world.open_vote(cid)
     for i, choice in enumerate(["yes", "yes", "no", "abstain"], start=1):
         app.cast_ballot(vote_id, choice, owner(f"O{i}"))
-    result = app.close_vote(vote_id, OC).result
+    result = close_at_end(app, vote_id, OC).result
     # Raw: 2 yes of 4 participating is not more than half; the 2 non-voters join the yes side.
     assert not result.raw.passed
     assert result.silent_majority == SilentMajorityStatus.APPLIED
@@ -497,7 +518,7 @@ def test_abstain_and_invalid_settings_show_in_the_result(world: World) -> None:
     app.cast_ballot(vote_id, "abstain", owner("O2"))
     app.enter_paper_ballot(vote_id, "H:O3", "invalid", "P-3", TELLER_A)
     app.confirm_paper_ballot(vote_id, "H:O3", "invalid", TELLER_B)
-    result = app.close_vote(vote_id, OC).result
+    result = close_at_end(app, vote_id, OC).result
     assert not result.options.abstain_participates and result.options.invalid_participates
     raw = result.raw
     assert raw.by_choice[Choice.ABSTAIN].heads == 1 and raw.by_choice[Choice.INVALID].heads == 1
@@ -510,7 +531,7 @@ def test_abstain_and_invalid_settings_show_in_the_result(world: World) -> None:
 def test_default_options_abstain_participates_invalid_does_not(world: World) -> None:
     vote_id = vote_on(world)
     world.app.cast_ballot(vote_id, "abstain", owner("O1"))
-    result = world.app.close_vote(vote_id, OC).result
+    result = close_at_end(world.app, vote_id, OC).result
     assert result.options.abstain_participates and not result.options.invalid_participates
     assert result.raw.participating.heads == 1
 
@@ -550,8 +571,8 @@ def test_residents_meeting_by_adults_or_by_households(world: World, register: UU
     app.cast_ballot(by_households, "yes", owner("b1"))
     app.cast_ballot(by_households, "yes", owner("c1"))
 
-    adults = app.close_vote(by_adults, RC).result
-    households = app.close_vote(by_households, RC).result
+    adults = close_at_end(app, by_adults, RC).result
+    households = close_at_end(app, by_households, RC).result
     assert adults.rule_set.id == RuleSetId.RESIDENTS_MEETING
     # 3 of 6 adults is not more than half: no quorum.
     assert (adults.raw.total.heads, adults.raw.participating.heads) == (6, 3)
@@ -569,7 +590,7 @@ def test_villagers_meeting_quorum_by_households(world: World, register: UUID) ->
     vote_id = world.open_vote(cid)
     for adult in ("b1", "c1", "d1"):  # 3 of 6 adults, but 3 of 4 households (≥ 2/3)
         app.cast_ballot(vote_id, "yes", owner(adult))
-    result = app.close_vote(vote_id, RC).result
+    result = close_at_end(app, vote_id, RC).result
     assert result.rule_set.id == RuleSetId.VILLAGERS_MEETING
     checks = {c.key: c.met for c in result.raw.quorum}
     assert checks == {"quorum.heads": False, "quorum.households": True}
@@ -590,8 +611,8 @@ def test_owners_committee_needs_more_than_half_of_all_members(world: World) -> N
     three_of_five = world.open_vote(cid, "2")
     for member in ("m1", "m2", "m4"):
         app.cast_ballot(three_of_five, "yes", owner(member))
-    first = app.close_vote(majority_of_voters, OC).result
-    second = app.close_vote(three_of_five, OC).result
+    first = close_at_end(app, majority_of_voters, OC).result
+    second = close_at_end(app, three_of_five, OC).result
     assert first.rule_set.id == RuleSetId.OWNERS_COMMITTEE and not first.rule_set.proxies_allowed
     assert first.raw.quorum_met and not first.passed  # 2 yes of 5 members
     assert second.passed  # 3 yes of 5 members
@@ -612,8 +633,8 @@ def test_council_consensus_is_cast_by_seat_holders_only(world: World) -> None:
     split = world.open_vote(cid, "2")
     for holder, choice in [("party-1", "yes"), ("rc-1", "yes"), ("oc-1", "yes"), ("pm-1", "no")]:
         app.cast_ballot(split, choice, owner(holder))
-    consensus = app.close_vote(agreed, convener("consultation")).result
-    no_consensus = app.close_vote(split, RC).result
+    consensus = close_at_end(app, agreed, convener("consultation")).result
+    no_consensus = close_at_end(app, split, RC).result
     assert consensus.rule_set.id == RuleSetId.COUNCIL_CONSENSUS
     assert not consensus.rule_set.binding
     assert consensus.passed and not no_consensus.passed
@@ -626,7 +647,9 @@ def test_a_council_vote_waits_for_every_party(world: World) -> None:
     vote_id = world.open_vote(cid)
     for holder in ("party-1", "rc-1", "oc-1"):
         world.app.cast_ballot(vote_id, "yes", owner(holder))
-    assert not world.app.close_vote(vote_id, RC).result.passed  # the property company never voted
+    assert not close_at_end(
+        world.app, vote_id, RC
+    ).result.passed  # the property company never voted
 
 
 def test_every_ballot_event_names_its_voter(world: World) -> None:

@@ -99,8 +99,10 @@ def form_field(domain_field: str | None) -> str:
 
 
 def from_domain(error: de.ConsultError) -> Problem:
+    from webapp.filters import when  # filters import forms, which import this module
+
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)), 409)
-    message = error.message(lang())
+    message = error.message(lang(), when)
     fields: dict[str, list[str]] = {}
     name = form_field(error.field)
     if name:
@@ -112,7 +114,7 @@ def from_domain(error: de.ConsultError) -> Problem:
         status,
         error.code,
         message,
-        messages={"zh": error.message("zh"), "en": error.message("en")},
+        messages={"zh": error.message("zh", when), "en": error.message("en", when)},
         fields=fields,
     )
 

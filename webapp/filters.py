@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from typing import Any
+from uuid import UUID
 
 from flask import Flask
 
@@ -13,6 +14,7 @@ from consult.actors import ROLE_NAMES, Role
 from consult.bodies import PARTY_NAMES, Party
 from consult.case import CHANNELS, MATTERS, POSITIONS, SESSION_KINDS, STAGE_NAMES, Stage
 from consult.settings import ROUTE_NAMES
+from webapp.addressees import person_name
 from webapp.forms import local_zone
 from webapp.i18n import lang, pick
 
@@ -39,6 +41,17 @@ def percent(value: Fraction | None, digits: int = 1) -> str:
     exact = Decimal(value.numerator) / Decimal(value.denominator) * 100
     quantum = Decimal(1).scaleb(-digits)
     return f"{exact.quantize(quantum, rounding=ROUND_DOWN)}%"
+
+
+def rate(value: Fraction | None, respondents: int, eligible: int) -> str:
+    """A rate with its number of responses and its base, never a bare percentage:
+    "100.0%（1/212 人作答）"."""
+    return pick(
+        (
+            f"{percent(value)}（{respondents}/{eligible} 人作答）",
+            f"{percent(value)} ({respondents} of {eligible} answered)",
+        )
+    )
 
 
 def fraction(value: Fraction) -> str:
@@ -68,6 +81,17 @@ def bar_width(value: Fraction | None) -> int:
     if value is None:
         return 0
     return int(min(Fraction(1), max(Fraction(0), value)) * 1000)
+
+
+def named(key: str, names: dict[str, tuple[str, str]]) -> str:
+    """An elector's name from ``webapp.addressees.elector_names`` (the key only if it has none)."""
+    return pick(names[key]) if key in names else key
+
+
+def person(person_id: str | None, estate_id: UUID) -> str:
+    """A person by name and room (``webapp.addressees.person_name``), never by internal id when
+    the estate knows them."""
+    return pick(person_name(person_id, estate_id))
 
 
 def stage_name(stage: Stage | str) -> str:
@@ -113,10 +137,13 @@ def init_app(app: Flask) -> None:
         when=when,
         when_input=when_input,
         percent=percent,
+        rate=rate,
         fraction=fraction,
         number=number,
         bar_width=bar_width,
         stage_name=stage_name,
+        named=named,
+        person=person,
         route_name=route_name,
         channel_name=channel_name,
         session_kind=session_kind,

@@ -25,7 +25,7 @@ from consult.application import ConsultationApp
 from consult.bodies import COUNCIL_NAMES, PARTY_NAMES, CouncilKind, Estate, council_id
 from consult.case import CHANNELS, STAGE_NAMES, TERMINAL, Case, Stage
 from consult.errors import ConsultError, NotFoundError
-from consult.evaluation import RATING_NAMES, Rating, evaluation_id
+from consult.evaluation import RATING_NAMES, Rating, conclusive, evaluation_id
 from consult.motion import MOTION_STATE_NAMES, MotionState
 from consult.rules import Choice, ThresholdCheck, VoteResult
 from consult.settings import ROUTE_NAMES
@@ -323,6 +323,11 @@ class EvaluationView:
     response: Fraction | None
     counts: tuple[tuple[str, Pair, int], ...]
     rated_by_me: bool
+    # The decision rule shown with the result: the minimum number of answers to decide on the
+    # rates, whether this round has them, and the satisfaction threshold.
+    min_responses: int = 0
+    conclusive: bool = False
+    threshold: Fraction | None = None
 
 
 @dataclass(frozen=True)
@@ -869,7 +874,26 @@ class ProjectionReads(DomainReads):
             counts=tuple((r.value, RATING_NAMES[r], s.counts.get(r.value, 0)) for r in Rating),
             rated_by_me=person_id is not None
             and self.queries.has_rated(case_id, s.evaluation_id, person_id),
+            **self._rate_rule(case_id, s.round_no, s.respondents, s.eligible),
         )
+
+    def _rate_rule(
+        self, case_id: UUID, round_no: int, respondents: int, eligible: int
+    ) -> dict[str, Any]:
+        """The minimum and threshold a round is (or was, once closed) decided under."""
+        case = self.app.case(case_id)
+        outcome = case.evaluation_outcome or {}
+        if not case.evaluation_open and round_no == case.evaluation_rounds and outcome:
+            minimum = int(outcome.get("min_responses", 1))  # rounds closed before the minimum
+            threshold = Fraction(str(outcome.get("threshold", "2/3")))
+        else:
+            settings = self.app.estate(case.estate_id).settings
+            minimum, threshold = settings.evaluation_min_responses, settings.satisfaction_threshold
+        return {
+            "min_responses": minimum,
+            "conclusive": conclusive(respondents, eligible, minimum),
+            "threshold": threshold,
+        }
 
     def case_as_of(self, case_id: UUID, moment: datetime) -> CaseDetail | None:
         found = self.queries.case_version_at(case_id, moment)

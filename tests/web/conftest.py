@@ -189,11 +189,16 @@ class World:
         for i in owners:
             self.consult.cast_ballot(vote, choice, Actor.of(f"P{i:04d}", Role.RESIDENT))
 
+    def close_at_end(self, vote: UUID) -> None:
+        """Move the clock to the vote's published end and close it there."""
+        self.clock.set(max(self.clock.now(), self.consult.vote(vote).closes_at))
+        self.consult.close_vote(vote, self.actor("oc"))
+
     def decided(self) -> tuple[UUID, UUID]:
         """A vote that passed, closed, with its result published."""
         case, vote = self.voting()
         self.cast(vote, range(5, 40))
-        self.consult.close_vote(vote, self.actor("oc"))
+        self.close_at_end(vote)
         self.consult.publish_result(case, "表决通过。", self.actor("oc"))
         return case, vote
 

@@ -23,7 +23,7 @@ def staged(
     ids["confirmed"] = str(world.confirmed())
     deliberating = world.deliberating()
     ids["deliberating"] = str(deliberating)
-    case, vote = world.voting(days=60)
+    case, vote = world.voting(days=120)  # still open after the later cases close their votes
     ids["voting"], ids["vote"] = str(case), str(vote)
     world.consult.enter_paper_ballot(vote, "H:P0039", "yes", "ZP-9", world.actor("teller_a"))
     ids["implementing"] = str(world.implementing())
@@ -58,13 +58,13 @@ FORMS: list[tuple[str | None, str, dict[str, str], tuple[str, ...]]] = [
     ("resident", "/cases/{deliberating}/statements", {"text": "长" * 5001}, ("发言内容", "5000")),
     ("resident", "/cases/{evaluating}/rating", {"rating": ""}, ("评价", "必填")),
     ("resident", "/cases/{evaluating}/rating", {"rating": "great"}, ("评价", "满意")),
-    ("resident", "/motions/{motion}/sign", {"head_id": "H:NOPE"}, ("P0001",)),
+    ("resident", "/motions/{motion}/sign", {"head_id": "H:NOPE"}, ("您不在", "名册（第1版）")),
     ("resident", "/votes/{vote}/ballot", {"choice": ""}, ("表决意见", "必填")),
     (
         "resident",
         "/votes/{vote}/ballot",
         {"choice": "yes", "elector_id": "H:P0009"},
-        ("P0001", "名册"),
+        ("您不在", "名册"),  # the user is "you", not their internal id
     ),
     (
         "rc",

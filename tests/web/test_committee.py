@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from consult.case import Stage
 from consult.vote import VoteState
 from tests.web.conftest import World, field_errors, post, text_of
-from webapp.filters import when_input
+from webapp.filters import when, when_input
+
+
+def when_local(world: World, moment: datetime) -> str:
+    """A moment as pages show it: minutes, in the platform's zone."""
+    with world.web.app_context():
+        return when(moment)
 
 
 def _local(world: World, days: float) -> str:
@@ -157,6 +163,13 @@ def test_a_topic_from_collection_to_archive_through_the_committee_pages(world: W
         oc, f"/committee/votes/{vote}/extend", {"closes_at": _local(world, 30), "reason": "延长"}
     )
     assert r.status_code == 409 and "无需延期" in r.text
+    # Not everyone has voted: no close before the published end, said in local time.
+    r = post(oc, f"/committee/votes/{vote}/close", {"reason": "提前结束"})
+    closes_at = world.consult.vote(vote).closes_at
+    assert r.status_code == 409 and "不能提前结束" in r.text
+    assert when_local(world, closes_at) in r.text and closes_at.isoformat() not in r.text
+    assert world.consult.vote(vote).state == VoteState.OPEN
+    world.clock.set(closes_at)
     assert post(oc, f"/committee/votes/{vote}/close", {"reason": "期满"}).status_code == 302
     assert world.consult.vote(vote).state == VoteState.CLOSED
     assert post(oc, f"/committee/cases/{case}/result", {"summary": "通过。"}).status_code == 302
@@ -234,7 +247,8 @@ def test_reissuing_one_code_by_unit_number(world: World) -> None:
     assert (
         r.status_code == 200
         and len(re.findall(r'<p class="code">', r.text)) == 1
-        and "T-B1-U004" in r.text
+        and "业主：1栋1单元0004" in text_of(r)  # addressed by the room, not the unit's key
+        and "T-B1-U004" not in r.text
     )
     r = post(oc, f"/committee/votes/{vote}/codes", {"head_id": "nobody"})
     assert r.status_code == 422 and "nobody" in r.text

@@ -184,7 +184,7 @@ def test_a_refused_cast_is_answered_by_the_applications_handlers_in_the_users_la
     world: World,
 ) -> None:
     _case, vote = world.voting()
-    world.consult.close_vote(vote, world.actor("oc"))
+    world.close_at_end(vote)
     before = world.position()
     client = world.client("resident")
     client.set_cookie("lang", "en")

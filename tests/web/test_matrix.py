@@ -263,14 +263,21 @@ def test_role_by_endpoint_matrix(world: World, targets: dict[str, str]) -> None:
     from uuid import UUID
 
     vote = UUID(targets["vote_id"])
-    world.services.codes.issue(
-        vote, world.consult.vote(vote).case_id, world.estate, ["H:P0020"], "oc-1"
-    )
-    grant = next(g for g in [world.services.codes.grant(i) for i in range(1, 100)] if g is not None)
+
+    def code_holder() -> FlaskClient:
+        """A fresh code each time: the vote stays open (no early close), and the committees'
+        requests to issue codes replace the earlier ones."""
+        (issued,) = world.services.codes.issue(
+            vote, world.consult.vote(vote).case_id, world.estate, ["H:P0020"], "oc-1"
+        )
+        grant = world.services.codes.find(issued.code)
+        assert grant is not None
+        return _code_holder(world, grant.id)
+
     # a fresh browser for every request: some requests sign out
     clients = {p: (lambda p=p: world.client(p)) for p in PERSONAS}
     clients["anonymous"] = lambda: world.client()
-    clients["code"] = lambda: _code_holder(world, grant.id)
+    clients["code"] = code_holder
     problems: list[str] = []
     checked = 0
     for rule in sorted(world.web.url_map.iter_rules(), key=lambda r: r.rule):

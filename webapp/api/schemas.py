@@ -312,10 +312,16 @@ class SignatureSchema(Out):
 
 
 class EvaluationSchema(Out):
+    """A round's rates, each to be shown with its number of responses and its base."""
+
     case_id = fields.UUID()
     round_no = fields.Integer()
-    eligible = fields.Integer()
-    respondents = fields.Integer()
+    eligible = fields.Integer(
+        metadata={"description": "the base: heads who may rate (每项比率的基数：应评价户数)"}
+    )
+    respondents = fields.Integer(
+        metadata={"description": "number of responses, the denominator of each rate (作答户数)"}
+    )
     closes_at = fields.DateTime()
     closed = fields.Boolean()
     awareness = FractionField(allow_none=True)
@@ -323,6 +329,13 @@ class EvaluationSchema(Out):
     satisfaction = FractionField(allow_none=True)
     response = FractionField(allow_none=True)
     rated_by_me = fields.Boolean()
+    min_responses = fields.Integer(
+        metadata={"description": "responses needed to decide on the rates (or every eligible head)"}
+    )
+    conclusive = fields.Boolean(
+        metadata={"description": "enough responses: the rates may decide rectification"}
+    )
+    threshold = FractionField(allow_none=True)
 
 
 class TimelineEntrySchema(Out):

@@ -23,6 +23,7 @@ from webapp.api.schemas import (
     ElectorSchema,
     EstateSchema,
     EvaluationSchema,
+    FractionField,
     IssuedSchema,
     MotionSchema,
     OpenedMotionSchema,
@@ -152,6 +153,11 @@ class EvaluationOutcomeSchema(Out):
     position = fields.Integer(required=True)
     reopened = fields.Boolean(required=True)
     threshold = fields.String(required=True)
+    respondents = fields.Integer(required=True, attribute="rates.respondents")
+    eligible = fields.Integer(required=True, attribute="rates.eligible")
+    satisfaction = FractionField(allow_none=True, attribute="rates.satisfaction")
+    min_responses = fields.Integer(required=True)
+    conclusive = fields.Boolean(required=True)
 
 
 class PaperConfirmedSchema(Out):

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from consult.errors import ConsultError
 from webapp.accounts import Account
+from webapp.addressees import elector_names
 from webapp.auth import actions, bp
 from webapp.auth.schemas import BallotForm, CodeForm, PasswordForm, PrefsForm, SignInForm
 from webapp.common import attempt, form_page, scoped_case
@@ -139,6 +140,7 @@ def code_ballot() -> ResponseReturnValue:
         render_template(
             "auth/code_ballot.html",
             grant=grant,
+            addressee=elector_names(vote.id)[1].get(grant.head_id),
             vote=vote,
             case=case,
             tally=s.reads.tally(vote.id),

@@ -181,7 +181,8 @@ def resolve_elector(vote_id: UUID, text: str, field: str) -> str:
     for e in services().reads.vote_electors(vote_id):
         if wanted == e.elector_id or wanted in e.units:
             return e.elector_id
-    raise NotOnRollError(field=field, person=wanted, version="-")
+    version = services().consult.vote(vote_id).electorate.get("version")
+    raise NotOnRollError(field=field, person=wanted, version=version)
 
 
 def publish_result(user: Account, case_id: UUID, data: dict[str, Any]) -> Done:

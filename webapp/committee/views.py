@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -10,8 +10,10 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 
 from consult.case import SESSION_KINDS, Stage
+from consult.clock import minute_up
 from consult.settings import NOTICE_ROUTES, ROUTE_NAMES
 from webapp.accounts import IssuedCode
+from webapp.addressees import elector_names
 from webapp.commands import CaseCommand, add_pages
 from webapp.committee import actions, bp
 from webapp.committee.commands import BY_NAME, CASE_COMMANDS
@@ -33,6 +35,7 @@ from webapp.committee.schemas import (
 )
 from webapp.common import attempt, form_page, scoped_case, scoped_vote
 from webapp.errors import Problem
+from webapp.forms import local_zone
 from webapp.i18n import _
 from webapp.qr import public_url, qr_svg
 from webapp.resident.views import grouped
@@ -110,6 +113,18 @@ def _respond(case_id: UUID, command: CaseCommand, problem: Problem | None) -> Re
 add_pages(bp, CASE_COMMANDS, _respond)
 
 
+#: The notice form's default meeting time lies this far beyond the earliest allowed, so that it is
+#: still valid however long the form takes to fill in.
+NOTICE_MARGIN = timedelta(days=1)
+
+
+def _full_hour_after(moment: datetime) -> datetime:
+    """The first full hour (in the platform's zone) at or after ``moment``."""
+    local = moment.astimezone(local_zone())
+    hour = local.replace(minute=0, second=0, microsecond=0)
+    return hour if hour == local else hour + timedelta(hours=1)
+
+
 @bp.route("/cases/<uuid:case_id>/notice", methods=["GET", "POST"])
 @roles(*CONVENERS)
 def notice(case_id: UUID) -> ResponseReturnValue:
@@ -123,13 +138,14 @@ def notice(case_id: UUID) -> ResponseReturnValue:
             return redirect(url_for("resident.notice", case_id=case_id))
     estate = services().consult.estate(case.estate_id)
     days = estate.settings.notice_period(case.route) if case.route else None
-    earliest = services().consult.now() + timedelta(days=days or 0)
+    earliest = minute_up(services().consult.now() + timedelta(days=days or 0))
     return form_page(
         "committee/notice_form.html",
         problem,
         case=case,
         days=days,
         earliest=earliest,
+        suggested=_full_hour_after(earliest + NOTICE_MARGIN),
         source=NOTICE_ROUTES.get(case.route or "", (0, "", ""))[1:],
     )
 
@@ -187,6 +203,7 @@ def render_vote(
             case=reads.case(vote.case_id),
             tally=reads.tally(vote_id),
             papers=reads.paper_entries(vote_id),
+            names=elector_names(vote_id)[1],
             codes=services().codes.stats(vote_id),
             problem=problem,
             active=active,
@@ -281,7 +298,7 @@ def letters(vote_id: UUID, issued: list[IssuedCode]) -> ResponseReturnValue:
     case = reads.case(vote.case_id)
     estate = reads.estate(vote.estate_id)
     url = public_url(url_for("auth.landing", case_id=case.id))
-    units = {e.elector_id: e.units for e in reads.vote_electors(vote_id)}
+    salutation, names = elector_names(vote_id)
     code_url = public_url(url_for("auth.code", case=case.id))
     return render_template(
         "committee/letters.html",
@@ -289,7 +306,8 @@ def letters(vote_id: UUID, issued: list[IssuedCode]) -> ResponseReturnValue:
         case=case,
         estate=estate,
         issued=issued,
-        units=units,
+        salutation=salutation,
+        names=names,
         qr=qr_svg(url),
         url=url,
         code_url=code_url,

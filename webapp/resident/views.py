@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from consult.case import STAGE_NAMES, TERMINAL, Stage
 from consult.vote import VoteState
+from webapp.addressees import elector_names, rooms
 from webapp.commands import CaseCommand, add_pages
 from webapp.common import attempt, form_page, page_arg, scoped_case, scoped_motion, scoped_vote
 from webapp.errors import Problem
@@ -97,6 +98,7 @@ def render_case(
             case=case,
             motion=motion,
             heads=heads,
+            rooms=rooms(motion.estate_id, motion.roll_version) if motion and heads else {},
             votes=votes,
             evaluation=evaluation,
             council=council,
@@ -197,6 +199,7 @@ def render_vote(
             vote=vote,
             case=case,
             electors=electors,
+            names=elector_names(vote_id)[1],
             tally=tally,
             problem=problem,
             values=request.form if problem else {},
@@ -235,7 +238,11 @@ def receipt(vote_id: UUID) -> ResponseReturnValue:
     if option is None or option.ballot is None:
         return redirect(url_for("resident.vote", vote_id=vote_id))
     return render_template(
-        "resident/receipt.html", vote=vote, option=option, tally=reads.tally(vote_id)
+        "resident/receipt.html",
+        vote=vote,
+        option=option,
+        names=elector_names(vote_id)[1],
+        tally=reads.tally(vote_id),
     )
 
 
