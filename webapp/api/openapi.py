@@ -119,8 +119,11 @@ def build_spec(server_url: str = "/api/v1") -> dict[str, Any]:
     for operations in document["paths"].values():
         for operation in operations.values():
             for param in operation.get("parameters", []):
-                if param["in"] == "query" and param["schema"].get("type") == "string":
-                    param["schema"]["minLength"] = max(1, param["schema"].get("minLength", 0))
+                schema = param["schema"]
+                if param["in"] == "query" and schema.get("type") == "string":
+                    schema["minLength"] = max(1, schema.get("minLength", 0))
+                    if schema.get("default") == "":
+                        del schema["default"]  # not given is not the same as given empty
     return document
 
 
