@@ -567,3 +567,18 @@ def test_an_id_beyond_the_databases_integers_is_not_found(
         assert response.json["error"]["code"] == "not_found"
     assert response.status_code == 404
     assert world.web_rows() == before
+
+
+def test_the_ballots_fast_path_leaves_bad_text_to_the_form(
+    staged: tuple[World, dict[str, str]],
+) -> None:
+    world, ids = staged
+    before = world.position()
+    r = api(
+        world.client("resident"),
+        "POST",
+        f"/api/v1/votes/{ids['vote']}/ballots",
+        {"choice": "yes", "elector_id": "H:P0001\x00"},
+    )
+    assert r.status_code == 422 and "控制字符" in r.json["error"]["fields"]["elector_id"][0]
+    assert world.position() == before
