@@ -22,6 +22,7 @@ from consult.config import Config, build_app, build_runtime
 from consult.errors import ConsultError, RollValidationError, ValidationError
 from consult.followers import poll_option
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
+from consult.text import checked_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -212,6 +213,13 @@ def estate_create(
     street_name: str | None,
 ) -> None:
     """Create an estate (and its street and community when names are given)."""
+    name = checked_text(name, "name", "小区名称", "estate name")
+    if community_name is not None:
+        community_name = checked_text(
+            community_name, "community_name", "社区名称", "community name"
+        )
+    if street_name is not None:
+        street_name = checked_text(street_name, "street_name", "街道名称", "street name")
     app = command_app()
     if street_name:
         if not street_code:

@@ -101,3 +101,22 @@ def test_an_unsupported_database_url_is_refused_clearly(
     result = run("--lang", "en", "roll", "show", "--estate", "E1")
     assert result.exit_code == 2
     assert "unsupported database URL" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("nul a\x00b", "control characters"),
+        ("小区\u202e二", "text direction"),
+        ("两\n行", "one line"),
+        ("长" * 201, "at most 200"),
+    ],
+)
+def test_free_text_on_the_command_line_is_checked_as_on_the_web(run, name, reason) -> None:  # type: ignore[no-untyped-def]
+    make_estate(run)
+    result = run("--lang", "en", "estate", "create", "E2", "--name", name, "--community", "C1")
+    assert result.exit_code == 2 and "estate name" in result.output and reason in result.output
+    assert "Traceback" not in result.output
+    # nothing was created: the code is still free
+    again = run("estate", "create", "E2", "--name", "小区二", "--community", "C1")
+    assert again.exit_code == 0, again.output

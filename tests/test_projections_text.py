@@ -54,7 +54,7 @@ def test_a_nul_in_a_title_does_not_stop_the_views(store_url: str) -> None:
             motion_id=None,
         )
         app.save(bad)
-        later = app.submit_topic(second, "乙小区的议题", "说明", "online", owner("P0003")).id
+        later = app.submit_topic(second, "乙小区的议题", "说明", "online", RC).id
         projector = Projector(app, store)
         reached = projector.catch_up()
         head = app.recorder.max_notification_id()
@@ -117,7 +117,7 @@ def test_a_view_that_fails_on_one_event_stalls_alone_and_says_so(
         before = projector.position()
         refuse_cases(store, before)
         stalled_case = app.submit_topic(first, "甲小区的议题", "说明", "online", owner("P1")).id
-        later = app.submit_topic(second, "乙小区的议题", "说明", "online", owner("P2")).id
+        later = app.submit_topic(second, "乙小区的议题", "说明", "online", RC).id
         head = app.recorder.max_notification_id()
         # Every other view applied the later event of the other estate; "cases" stalled.
         positions = projector.positions()

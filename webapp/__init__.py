@@ -29,7 +29,7 @@ def create_app(
 ) -> Flask:
     from webapp import errors, fastpath, filters, i18n, security
     from webapp.accounts import AccountStore, VotingCodes
-    from webapp.db import create_tables, engine_for
+    from webapp.db import IdConverter, create_tables, engine_for
     from webapp.limits import rate_limiter_for
     from webapp.reads import make_reads
     from webapp.sessions import SessionCookies
@@ -53,6 +53,7 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
+    app.url_map.converters["int"] = IdConverter
     sessions = app.session_interface = SessionCookies()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]

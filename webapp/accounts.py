@@ -79,6 +79,13 @@ def _now() -> datetime:
     return datetime.now(tz=UTC)
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """A stored moment with its offset: SQLite gives back the UTC time it was given, without one."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 class AccountRow(Base):
     __tablename__ = "web_accounts"
 
@@ -229,7 +236,7 @@ def _account(row: AccountRow) -> Account:
         estate_id=UUID(row.estate_id) if row.estate_id else None,
         epoch=row.epoch,
         disabled=row.disabled,
-        created_at=row.created_at,
+        created_at=_aware(row.created_at),
     )
 
 
@@ -523,7 +530,9 @@ class AccountStore:
             estate_id=UUID(found[6]) if found[6] else None,
             epoch=found[7],
             disabled=False,
-            created_at=datetime.fromisoformat(created) if isinstance(created, str) else created,
+            created_at=_aware(
+                datetime.fromisoformat(created) if isinstance(created, str) else created
+            ),
         )
 
     def by_username(self, username: str) -> Account | None:

@@ -7,12 +7,26 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import StaticPool
+from werkzeug.routing import IntegerConverter, Map
 
 from consult.config import backend_of, sqlite_path
 
 
 class Base(DeclarativeBase):
     pass
+
+
+#: The largest row id of the web's tables on every store (PostgreSQL's INTEGER).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id the web's tables can hold (0 to :data:`MAX_ID`). A
+    larger number does not match the route (404), instead of overflowing the database driver."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def engine_for(url: str) -> Engine:

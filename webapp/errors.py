@@ -80,6 +80,12 @@ def csrf_failed() -> Problem:
     )
 
 
+def no_session() -> Problem:
+    """An API write without a session (so without a CSRF token to check): unauthenticated."""
+    problem = csrf_failed()
+    return Problem(401, "no_session", problem.message, fields=problem.fields)
+
+
 def rate_limited(retry_after: int) -> Problem:
     minutes = max(1, (retry_after + 59) // 60)
     return Problem(
@@ -102,6 +108,8 @@ def from_domain(error: de.ConsultError) -> Problem:
     from webapp.filters import when  # filters import forms, which import this module
 
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)), 409)
+    if status == 422 and error.field == "actor":
+        status = 403  # not what was sent but who sent it (not on the roll, say): forbidden
     message = error.message(lang(), when)
     fields: dict[str, list[str]] = {}
     name = form_field(error.field)
@@ -141,10 +149,20 @@ def from_schema(error: SchemaError, labels: Mapping[str, str] | None = None) -> 
     )
 
 
+def _shown(key: Any) -> str:
+    """A field's name as an error may echo it: what is not printable (a lone surrogate, a control
+    character) escaped, at most 100 characters; the empty name quoted."""
+    text = str(key)
+    if not text:
+        return '""'
+    shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text[:100])
+    return shown + ("…" if len(text) > 100 else "")
+
+
 def _flatten(messages: Any, prefix: str, out: dict[str, list[str]]) -> None:
     if isinstance(messages, Mapping):
         for key, value in messages.items():
-            name = str(key) if not prefix else f"{prefix}-{key}"
+            name = _shown(key) if not prefix else f"{prefix}-{_shown(key)}"
             if key == "_schema":
                 name = prefix or "_schema"
             _flatten(value, name, out)
@@ -180,7 +198,13 @@ def from_http(error: HTTPException) -> Problem:
     if status == 404:
         return not_found()
     if status == 405:
-        return Problem(405, "method_not_allowed", _("不支持此请求方法。"))
+        allowed = getattr(error, "valid_methods", None) or []
+        return Problem(
+            405,
+            "method_not_allowed",
+            _("不支持此请求方法。"),
+            headers={"Allow": ", ".join(allowed)} if allowed else {},
+        )
     if status == 413:
         return Problem(413, "too_large", _("提交的内容过大。"))
     if status == 415:

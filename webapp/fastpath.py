@@ -35,6 +35,7 @@ import orjson
 from eventsourcing.persistence import IntegrityError
 from werkzeug.http import parse_cookie
 
+from consult.text import TextError, clean_text
 from webapp.api.schemas import receipt_fields
 from webapp.auth.schemas import BALLOT_CHOICES
 from webapp.security import SECURITY_HEADERS, rule_of
@@ -274,9 +275,13 @@ def _vote_form(body: bytes) -> tuple[str, str | None] | None:
     if not isinstance(choice, str) or choice.strip() not in BALLOT_CHOICES:
         return None
     elector = data.get("elector_id", "")
-    if not isinstance(elector, str) or len(elector.strip()) > ELECTOR_MAX:
+    if not isinstance(elector, str):
         return None
-    return choice.strip(), elector.strip() or None
+    try:
+        elector = clean_text(elector, max_length=ELECTOR_MAX)  # the form's own check
+    except TextError:
+        return None
+    return choice.strip(), elector or None
 
 
 def install(app: Flask, services: Services, sessions: SessionCookies, positions: Positions) -> None:

@@ -8,6 +8,7 @@ by :func:`webapp.errors.from_schema`, names the field and says why. Empty string
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,17 +18,26 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, missing
 from marshmallow import ValidationError as SchemaError
 from werkzeug.datastructures import MultiDict
 
+from consult.text import TextError, clean_text
+from consult.text import pattern as text_pattern
 from webapp.errors import from_schema
 from webapp.i18n import gettext, lang, lazy_gettext, pick
 
 Pair = tuple[str, str]
 
+#: Whether the data being loaded is a JSON body (:func:`load` with ``strict``): its values then
+#: have the JSON types the OpenAPI document gives (a number, a boolean, a list), not the text of
+#: a form, and only text may be blank.
+_JSON_BODY: ContextVar[bool] = ContextVar("json_body", default=False)
+
 
 class Form(Schema):
-    """The base of every input schema."""
+    """The base of every input schema. A field it does not name is refused, in nested rows too
+    (the OpenAPI document says ``additionalProperties: false``); query strings are read with
+    ``unknown=EXCLUDE`` (:func:`load`), and pages send only the fields of the form."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     error_messages = {  # noqa: RUF012
         "unknown": lazy_gettext("不是可接受的字段"),
@@ -52,14 +62,27 @@ class _BlankIsMissing(fields.Field):
         data: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        if (isinstance(value, str) and not value.strip()) or (
-            self.empty_list_is_blank and value == []
-        ):
+        json_body = _JSON_BODY.get()
+        if (
+            isinstance(value, str)
+            and not value.strip()
+            and (not json_body or isinstance(self, Text))
+        ) or (self.empty_list_is_blank and value == []):
             value = missing
+        elif json_body and value is not missing and value is not None:
+            self.check_json_type(value)
         return super().deserialize(value, attr, data, **kwargs)
+
+    def check_json_type(self, value: Any) -> None:
+        """Refuse a JSON value of another type than the document gives (a form sends text)."""
 
 
 class Text(_BlankIsMissing, fields.String, _Labelled):
+    """Free text, checked by :func:`consult.text.clean_text` (the command line's check too): no
+    control characters (tab and line breaks only where ``multiline``), no lone surrogates, no
+    direction overrides; NFC, at most ``max_length`` characters. The OpenAPI document says the
+    same with a pattern."""
+
     default_error_messages = {  # noqa: RUF012
         "required": lazy_gettext("必填，不能为空"),
         "null": lazy_gettext("必填，不能为空"),
@@ -68,23 +91,43 @@ class Text(_BlankIsMissing, fields.String, _Labelled):
     }
 
     def __init__(
-        self, label: Any, *, max_length: int = 200, required: bool = True, **kwargs: Any
+        self,
+        label: Any,
+        *,
+        max_length: int = 200,
+        required: bool = True,
+        multiline: bool = False,
+        min_length: int | None = None,
+        pattern: str | None = None,
+        **kwargs: Any,
     ) -> None:
         self.label = label
         self.max_length = max_length
+        self.min_length = min_length
+        self.multiline = multiline
         if not required:
             kwargs.setdefault("load_default", "")
-        metadata: dict[str, Any] = {"label": label, "maxLength": max_length}
-        if required:
-            metadata.update(minLength=1, pattern=r"\S")
+        metadata: dict[str, Any] = {
+            "label": label,
+            "maxLength": max_length,
+            "pattern": pattern or text_pattern(multiline=multiline, required=required),
+        }
+        if required or min_length:
+            metadata.update(minLength=min_length or 1)
         super().__init__(required=required, metadata=metadata, **kwargs)
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> str:
-        text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
-        if len(text) > self.max_length:
-            raise SchemaError(gettext("不能超过%(max)s个字", max=self.max_length))
+        text = str(super()._deserialize(value, attr, data, **kwargs))
+        try:
+            text = clean_text(text, multiline=self.multiline, max_length=self.max_length)
+        except TextError as error:
+            raise SchemaError(pick(error.names)) from None
+        if not text and self.required:
+            raise self.make_error("required")
+        if self.min_length is not None and text and len(text) < self.min_length:
+            raise SchemaError(gettext("不能少于%(min)s个字", min=self.min_length))
         return text
 
 
@@ -119,6 +162,10 @@ class Number(_BlankIsMissing, fields.Integer, _Labelled):
         if isinstance(value, bool):
             raise SchemaError(gettext("须为整数"))
         return super().deserialize(value, attr, data, **kwargs)
+
+    def check_json_type(self, value: Any) -> None:
+        if not isinstance(value, int | float):
+            raise SchemaError(gettext("须为整数"))
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -191,7 +238,13 @@ class Choices(_BlankIsMissing, fields.Field, _Labelled):
             "items": {"type": "string", "enum": list(self.choices)},
             "uniqueItems": True,
         }
+        if required:
+            metadata["minItems"] = 1
         super().__init__(required=required, metadata=metadata, **kwargs)
+
+    def check_json_type(self, value: Any) -> None:
+        if not isinstance(value, list):
+            raise SchemaError(gettext("须为选项列表"))
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -225,6 +278,21 @@ class Flag(fields.Boolean, _Labelled):
             **kwargs,
         )
 
+    def deserialize(
+        self,
+        value: Any,
+        attr: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if _JSON_BODY.get() and value is not missing and not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+#: The years :class:`When` accepts (2000 to 2200), as the OpenAPI document says them.
+YEARS_PATTERN = r"^\s*(2[01][0-9][0-9]|2200)-"
+
 
 class When(_BlankIsMissing, fields.Field, _Labelled):
     """A moment: ISO 8601 with an offset, or a local date and time read in the platform's zone."""
@@ -238,7 +306,12 @@ class When(_BlankIsMissing, fields.Field, _Labelled):
         self.label = label
         super().__init__(
             required=required,
-            metadata={"label": label, "type": "string", "format": "date-time"},
+            metadata={
+                "label": label,
+                "type": "string",
+                "format": "date-time",
+                "pattern": YEARS_PATTERN,
+            },
             **kwargs,
         )
 
@@ -278,9 +351,20 @@ class People(_BlankIsMissing, fields.Field, _Labelled):
         metadata = {
             "label": label,
             "type": "array",
-            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+            "maxItems": max_items,
+            "uniqueItems": True,
+            "items": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "pattern": text_pattern(multiline=False, required=True),
+            },
         }
         super().__init__(required=required, metadata=metadata, **kwargs)
+
+    def check_json_type(self, value: Any) -> None:
+        if not isinstance(value, list):
+            raise SchemaError(gettext("须为人员编号列表"))
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -297,11 +381,12 @@ class People(_BlankIsMissing, fields.Field, _Labelled):
             items = value
         else:
             raise SchemaError(gettext("须为人员编号列表"))
-        people = [i.strip() for i in items if i.strip()]
+        try:
+            people = [p for p in (clean_text(i, max_length=64) for i in items) if p]
+        except TextError as error:
+            raise SchemaError(pick(error.names)) from None
         if len(people) > self.max_items:
             raise SchemaError(gettext("最多%(max)s人", max=self.max_items))
-        if any(len(p) > 64 for p in people):
-            raise SchemaError(gettext("人员编号不能超过64个字"))
         if len(set(people)) != len(people):
             raise SchemaError(gettext("有重复的人员编号"))
         return people
@@ -345,7 +430,10 @@ class Rows(fields.List, _Labelled):
         self.max_rows = max_rows
         if not required:
             kwargs.setdefault("load_default", list)
-        super().__init__(fields.Nested(row), required=required, metadata={"label": label}, **kwargs)
+        metadata: dict[str, Any] = {"label": label, "maxItems": max_rows}
+        if required:
+            metadata["minItems"] = 1
+        super().__init__(fields.Nested(row), required=required, metadata=metadata, **kwargs)
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
@@ -382,7 +470,7 @@ def form_data(schema: Schema, form: MultiDict[str, str]) -> dict[str, Any]:
     for name, f in schema.fields.items():
         key = f.data_key or name
         if isinstance(f, Rows):
-            data[key] = _rows(key, form)
+            data[key] = _rows(key, form, set(f.row().fields))
         elif isinstance(f, People | Choices):
             values = form.getlist(key)
             if len(values) > 1:
@@ -394,11 +482,17 @@ def form_data(schema: Schema, form: MultiDict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _rows(prefix: str, form: MultiDict[str, str]) -> list[dict[str, str]]:
+def _rows(prefix: str, form: MultiDict[str, str], names: set[str]) -> list[dict[str, str]]:
     rows: dict[int, dict[str, str]] = {}
     for key in form:
         parts = key.split("-", 2)
-        if len(parts) == 3 and parts[0] == prefix and parts[1].isdigit() and int(parts[1]) < 1000:
+        if (
+            len(parts) == 3
+            and parts[0] == prefix
+            and parts[1].isdigit()
+            and int(parts[1]) < 1000
+            and parts[2] in names
+        ):
             rows.setdefault(int(parts[1]), {})[parts[2]] = form.get(key, "")
     return [row for _, row in sorted(rows.items()) if any(str(v).strip() for v in row.values())]
 
@@ -418,11 +512,15 @@ def labels(schema: Schema, prefix: str = "") -> dict[str, str]:
 
 
 def load(schema: Schema, data: Mapping[str, Any], strict: bool = False) -> dict[str, Any]:
-    """Validate ``data``; raises a :class:`~webapp.errors.Problem` naming each bad field."""
+    """Validate ``data``; raises a :class:`~webapp.errors.Problem` naming each bad field.
+    ``strict``: a JSON body (unknown fields refused, values of their JSON types)."""
+    json_body = _JSON_BODY.set(strict)
     try:
         result = schema.load(data, unknown=RAISE if strict else EXCLUDE)
     except SchemaError as e:
         raise from_schema(e, labels(schema)) from None
+    finally:
+        _JSON_BODY.reset(json_body)
     return dict(result)
 
 

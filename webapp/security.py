@@ -23,7 +23,15 @@ from flask.typing import ResponseReturnValue
 from consult import membership
 from consult.actors import Role
 from webapp.accounts import Account, CodeGrant
-from webapp.errors import Problem, csrf_failed, forbidden, rate_limited, unauthenticated, wants_json
+from webapp.errors import (
+    Problem,
+    csrf_failed,
+    forbidden,
+    no_session,
+    rate_limited,
+    unauthenticated,
+    wants_json,
+)
 from webapp.i18n import _
 from webapp.limits import RateLimiter
 from webapp.settings import Limit
@@ -237,6 +245,8 @@ def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS:
         return
     expected = session.get("csrf")
+    if expected is None and wants_json():
+        raise no_session()  # nothing to check a token against
     given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
     if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
         raise csrf_failed()
@@ -314,11 +324,13 @@ def init_app(app: Flask) -> None:
         endpoint = request.endpoint
         if endpoint is None:
             return None  # 404 / 405 follow
-        check_csrf()
         rule = rule_of(endpoint)
         if rule is None:
             raise forbidden()
-        if rule.allows(current_user(), current_grant()):
+        allowed = rule.allows(current_user(), current_grant())
+        if allowed or current_user() is not None:
+            check_csrf()  # after authentication: a request without a session is a 401
+        if allowed:
             if rule.audited:
                 record_audited_read()
             return None

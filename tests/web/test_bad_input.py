@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -442,3 +443,142 @@ def test_a_form_post_that_is_not_json_is_refused_by_the_api(
     assert (
         response.status_code == 415 and response.json["error"]["code"] == "unsupported_media_type"
     )
+
+
+# --- text that may not be stored (NUL, control characters, lone surrogates, direction overrides) -
+
+
+# (title, words of the field error)
+BAD_TITLES = [
+    ("nul a\x00b", "控制字符"),
+    ("bell \x07", "控制字符"),
+    ("tab\there", "一行"),
+    ("two\nlines", "一行"),
+    ("lone \ud800 surrogate", "代理码位"),
+    ("evil\u202etxt.exe", "方向"),
+    ("isolate \u2066x\u2069", "方向"),
+]
+
+
+@pytest.mark.parametrize(("title", "words"), BAD_TITLES, ids=[repr(t[0]) for t in BAD_TITLES])
+def test_text_that_may_not_be_stored_is_refused_by_the_api_naming_the_field(
+    staged: tuple[World, dict[str, str]], title: str, words: str
+) -> None:
+    world, _ids = staged
+    before = (world.position(), world.web_rows())
+    raw = json.dumps({"title": title, "description": "说明"})  # "\ud800" escaped, as sent
+    response = world.client("resident").post(
+        "/api/v1/cases",
+        data=raw,
+        content_type="application/json",
+        headers={"X-CSRF-Token": CSRF},
+    )
+    assert response.status_code == 422, response.data
+    error = response.json["error"]
+    assert list(error["fields"]) == ["title"] and words in error["fields"]["title"][0], error
+    assert (world.position(), world.web_rows()) == before
+
+
+@pytest.mark.parametrize(("title", "words"), BAD_TITLES[:4] + BAD_TITLES[5:])
+def test_text_that_may_not_be_stored_is_refused_by_the_page_form(
+    staged: tuple[World, dict[str, str]], title: str, words: str
+) -> None:
+    world, _ids = staged
+    before = (world.position(), world.web_rows())
+    response = post(world.client("resident"), "/topics/new", {"title": title, "description": "x"})
+    assert response.status_code == 422
+    assert any("议题标题" in e and words in e for e in field_errors(response)), field_errors(
+        response
+    )
+    assert (world.position(), world.web_rows()) == before
+
+
+def test_multi_line_text_keeps_its_lines_and_text_is_stored_in_nfc(world: World) -> None:
+    case = world.deliberating()
+    client = world.client("resident")
+    r = api(client, "POST", f"/api/v1/cases/{case}/statements", {"text": "第一行\r\n\t第二行"})
+    assert r.status_code == 201, r.json
+    bad = api(client, "POST", f"/api/v1/cases/{case}/statements", {"text": "a\x00b"})
+    assert bad.status_code == 422 and "控制字符" in bad.json["error"]["fields"]["text"][0]
+    r = api(client, "POST", "/api/v1/cases", {"title": "Cafe\u0301", "description": "x"})
+    assert r.status_code == 201
+    detail = api(client, "GET", f"/api/v1/cases/{r.json['id']}").json
+    assert detail["title"] == "Caf\u00e9"
+    statements = api(client, "GET", f"/api/v1/cases/{case}").json["statements"]
+    assert any(s["text"] == "第一行\n\t第二行" for s in statements), statements
+
+
+def test_the_english_reason_when_asked(staged: tuple[World, dict[str, str]]) -> None:
+    world, _ids = staged
+    client = world.client("resident")
+    client.set_cookie("lang", "en")
+    r = api(client, "POST", "/api/v1/cases", {"title": "a\x00b", "description": "x"})
+    assert r.status_code == 422
+    assert "control characters" in r.json["error"]["fields"]["title"][0]
+
+
+# --- requests that made a 500 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/api/v1/cases", "/api/v1/votes/{vote}/ballots"])
+def test_json_nested_too_deep_is_a_400(staged: tuple[World, dict[str, str]], target: str) -> None:
+    world, ids = staged
+    before = world.position()
+    response = world.client("resident").post(
+        target.format(**ids),
+        data="[" * 1000 + "]" * 1000,
+        content_type="application/json",
+        headers={"X-CSRF-Token": CSRF},
+    )
+    assert response.status_code == 400 and response.json["error"]["code"] == "bad_json"
+    assert world.position() == before
+
+
+def test_an_unknown_field_with_a_lone_surrogate_is_named_without_a_500(
+    staged: tuple[World, dict[str, str]],
+) -> None:
+    world, _ids = staged
+    response = world.client("resident").post(
+        "/api/v1/cases",
+        data='{"title": "t", "description": "d", "\\ud800x": 1}',
+        content_type="application/json",
+        headers={"X-CSRF-Token": CSRF},
+    )
+    assert response.status_code == 422 and list(response.json["error"]["fields"]) == ["\\ud800x"]
+
+
+@pytest.mark.parametrize(
+    ("persona", "url"),
+    [
+        ("oc", "/api/v1/accounts/612686300101385519104/password"),
+        ("oc", "/api/v1/accounts/612686300101385519104/disable"),
+        ("oc", "/api/v1/accounts/2147483648/enable"),
+        ("oc", "/manage/accounts/612686300101385519104/enable"),
+    ],
+)
+def test_an_id_beyond_the_databases_integers_is_not_found(
+    staged: tuple[World, dict[str, str]], persona: str, url: str
+) -> None:
+    world, _ids = staged
+    before = world.web_rows()
+    response = post(world.client(persona), url) if url.startswith("/manage") else None
+    if response is None:
+        response = api(world.client(persona), "POST", url)
+        assert response.json["error"]["code"] == "not_found"
+    assert response.status_code == 404
+    assert world.web_rows() == before
+
+
+def test_the_ballots_fast_path_leaves_bad_text_to_the_form(
+    staged: tuple[World, dict[str, str]],
+) -> None:
+    world, ids = staged
+    before = world.position()
+    r = api(
+        world.client("resident"),
+        "POST",
+        f"/api/v1/votes/{ids['vote']}/ballots",
+        {"choice": "yes", "elector_id": "H:P0001\x00"},
+    )
+    assert r.status_code == 422 and "控制字符" in r.json["error"]["fields"]["elector_id"][0]
+    assert world.position() == before

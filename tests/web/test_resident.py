@@ -102,7 +102,7 @@ def test_someone_off_the_roll_cannot_co_sign(world: World) -> None:
     page = world.client("outsider").get(f"/cases/{case}")
     assert "不在冻结的业主名册中" in page.text
     r = post(world.client("outsider"), f"/motions/{motion}/sign")
-    assert r.status_code == 422 and "您不在本次冻结的名册" in r.text and "X9999" not in r.text
+    assert r.status_code == 403 and "您不在本次冻结的名册" in r.text and "X9999" not in r.text
 
 
 def test_vote_change_once_and_receipt(world: World) -> None:

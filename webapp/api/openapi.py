@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 
 from webapp.api.registry import OPERATIONS, Operation
 from webapp.api.schemas import ErrorSchema, FractionField, PairField
+from webapp.db import MAX_ID
 from webapp.security import CSRF_HEADER
 
 SESSION_COOKIE = "consult_session"
@@ -21,8 +22,15 @@ JSON API of the community consultation platform: the same operations as the web 
   Sign in: `GET /session` for a `csrf_token`, then `POST /session`; every later change sends `X-CSRF-Token`.
 - 错误 Errors: `{"error": {"status", "code", "message", "messages", "fields": {field: [messages]}}}`.
 - 分页 Pagination: `?page=1&per_page=20`; lists return `{"items", "page", "per_page", "total", "pages"}`.
-- 比例为精确分数 Shares are exact fractions ("2/3").
+- 比例为精确分数 Shares are exact fractions ("2/3"); 面积为精确的十进制数字符串 areas are exact
+  decimals in strings ("123.45", format `decimal`).
+- 请求体只能包含文档列出的字段，其他字段会被拒绝（422）。Bodies may hold only the documented fields
+  (`additionalProperties: false`); any other is refused (422). 查询参数不能为空值 A query parameter
+  given must not be empty.
 """
+
+
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 
 
 def _custom_fields(
@@ -32,6 +40,9 @@ def _custom_fields(
     label = field.metadata.get("label")
     if label is not None and "description" not in ret:
         out["description"] = str(label)
+    if isinstance(field, fields.Decimal) and field.as_string:
+        # Areas are exact: a decimal in a string ("123.45"), never a binary floating-point number.
+        out.update(type="string", format="decimal", pattern=DECIMAL_PATTERN)
     if isinstance(field, FractionField):
         out.update(type="string", pattern=r"^-?\d+(/\d+)?$")
     if isinstance(field, PairField):
@@ -46,7 +57,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     for name, converter in op.path_params:
         schema = {
             "uuid": {"type": "string", "format": "uuid"},
-            "int": {"type": "integer", "minimum": 0},
+            "int": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
         }.get(converter, {"type": "string", "minLength": 1})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if op.query is not None:
@@ -104,7 +115,16 @@ def build_spec(server_url: str = "/api/v1") -> dict[str, Any]:
         paths.setdefault(op.openapi_path, {})[op.method] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for param in operation.get("parameters", []):
+                schema = param["schema"]
+                if param["in"] == "query" and schema.get("type") == "string":
+                    schema["minLength"] = max(1, schema.get("minLength", 0))
+                    if schema.get("default") == "":
+                        del schema["default"]  # not given is not the same as given empty
+    return document
 
 
 def _schema_name(schema: Any) -> str:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from flask import Response, jsonify, request
 from marshmallow import Schema, fields
+from marshmallow import ValidationError as SchemaError
 
 from consult.case import Stage
 from webapp.api import bp
@@ -41,7 +42,7 @@ from webapp.api.schemas import (
 from webapp.audit.exports import EVENT_COLUMNS, csv_response, event_rows
 from webapp.audit.schemas import CaseQuery, CompareQuery
 from webapp.auth import actions as auth_actions
-from webapp.auth.schemas import BallotForm, CodeForm, PasswordForm, SignInForm
+from webapp.auth.schemas import BallotForm, CodeForm, PasswordChange, SignInForm
 from webapp.commands import CaseCommand
 from webapp.committee import actions as committee
 from webapp.committee.commands import CASE_COMMANDS
@@ -56,8 +57,8 @@ from webapp.committee.schemas import (
     ProxyForm,
 )
 from webapp.common import remember, scoped_case, scoped_motion, scoped_vote
-from webapp.errors import Problem, not_found
-from webapp.forms import Form, PageQuery, load
+from webapp.errors import Problem, from_schema, not_found
+from webapp.forms import Form, PageQuery, labels, load
 from webapp.i18n import lazy_gettext as _l
 from webapp.manage import actions as manage
 from webapp.manage.schemas import AccountForm, AccountQuery
@@ -107,7 +108,17 @@ def body(schema: Schema) -> dict[str, Any]:
             "unsupported_media_type",
             str(_l("请以 JSON 格式提交（Content-Type: application/json）。")),
         )
-    data = request.get_json(silent=True)
+    return load(schema, json_object(), strict=True)
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON object; every body of the API is read here. Malformed JSON, anything
+    but an object, or nesting too deep for the parser (a RecursionError, which
+    ``get_json(silent=True)`` lets through) is a 400 with the standard error body."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
         raise Problem(
             400,
@@ -115,11 +126,18 @@ def body(schema: Schema) -> dict[str, Any]:
             str(_l("请求内容须为 JSON 对象。")),
             fields={"_schema": [str(_l("请求内容须为 JSON 对象。"))]},
         )
-    return load(schema, data, strict=True)
+    return data
 
 
 def query(schema: Schema) -> dict[str, Any]:
-    return load(schema, request.args.to_dict(), strict=False)
+    """The query string's parameters; one given empty (``?estate=``) is refused, not ignored."""
+    args = request.args.to_dict()
+    blank = {
+        k: [str(_l("不能为空值"))] for k, v in args.items() if k in schema.fields and not v.strip()
+    }
+    if blank:
+        raise from_schema(SchemaError(blank), labels(schema))
+    return load(schema, args, strict=False)
 
 
 def dump(schema: Schema, obj: Any, status: int = 200) -> Response:
@@ -261,11 +279,11 @@ def delete_sessions() -> Response:
     own_account,
     summary="修改自己的密码（其他会话失效） · Change my password (other sessions end)",
     tag="session",
-    body=PasswordForm,
+    body=PasswordChange,
     response=SessionSchema,
 )
 def change_password() -> Response:
-    auth_actions.change_password(require_user(), body(PasswordForm()))
+    auth_actions.change_password(require_user(), body(PasswordChange()))
     return dump(SessionSchema(), _session())
 
 
@@ -556,9 +574,10 @@ def _case_command(command: CaseCommand) -> None:
 
 
 def _empty() -> dict[str, Any]:
-    if request.data and request.get_json(silent=True) not in (None, {}):
-        return load(Form(), request.get_json(silent=True) or {}, strict=True)
-    return {}
+    """An operation without fields: no body, or an empty JSON object."""
+    if not request.get_data(cache=True):
+        return {}
+    return load(Form(), json_object(), strict=True)
 
 
 for _command in (*RESIDENT_COMMANDS, *CASE_COMMANDS):

@@ -42,7 +42,9 @@ def change_password(user: Account, data: dict[str, Any]) -> Account:
     """The user's own new password, after the current one; this session stays, others end."""
     s = services()
     key = (f"password:user:{user.id}", s.settings.signin_user)
-    if data["password"] != data["confirm"]:  # not a guess of the current password: not counted
+    if data["password"] != data.get(
+        "confirm", data["password"]
+    ):  # not a guess of the current password: not counted
         raise Problem(
             422,
             "invalid",
@@ -53,7 +55,7 @@ def change_password(user: Account, data: dict[str, Any]) -> Account:
     s.limiter.hit(*key)  # counted before the check, as for signing in
     if s.accounts.authenticate(user.username, data["current_password"]) is None:
         raise Problem(
-            422,
+            403,
             "bad_password",
             _("当前密码不正确。"),
             fields={"current_password": [_("当前密码：不正确")]},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from consult.rules import Choice
+from webapp.accounts import MAX_PASSWORD, MIN_PASSWORD
 from webapp.forms import Choice as ChoiceField
 from webapp.forms import Form, Text
 from webapp.i18n import lazy_gettext as _l
@@ -17,10 +18,15 @@ class SignInForm(Form):
     password = Text(_l("密码"), max_length=200)
 
 
-class PasswordForm(Form):
-    current_password = Text(_l("当前密码"), max_length=200)
-    password = Text(_l("新密码"), max_length=200)
-    confirm = Text(_l("再次输入新密码"), max_length=200)
+class PasswordChange(Form):
+    """A new password through the API (a program need not type it twice)."""
+
+    current_password = Text(_l("当前密码"), max_length=MAX_PASSWORD)
+    password = Text(_l("新密码"), min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+
+
+class PasswordForm(PasswordChange):
+    confirm = Text(_l("再次输入新密码"), max_length=MAX_PASSWORD)
 
 
 class CodeForm(Form):

@@ -19,7 +19,7 @@ BASES = {"adults": ("成年居民", "adults"), "households": ("户", "households
 
 class CollectForm(Form):
     title = Text(_l("议题标题"), max_length=200)
-    description = Text(_l("议题内容"), max_length=20000)
+    description = Text(_l("议题内容"), max_length=20000, multiline=True)
     channel = Choice(_l("收集渠道"), TOPIC_CHANNELS)
     estate = Ident(_l("小区"), required=False)
 
@@ -27,16 +27,16 @@ class CollectForm(Form):
 class ConfirmForm(Form):
     route = Choice(_l("议事途径"), ROUTE_NAMES)
     participants = People(_l("参与主体"), required=False)
-    reason = Text(_l("确定理由"), max_length=1000, required=False)
+    reason = Text(_l("确定理由"), max_length=1000, required=False, multiline=True)
 
 
 class ReasonForm(Form):
-    reason = Text(_l("公开理由"), max_length=5000)
+    reason = Text(_l("公开理由"), max_length=5000, multiline=True)
 
 
 class ReferForm(Form):
     to = Choice(_l("转交对象"), REFER_TO)
-    reason = Text(_l("转交理由"), max_length=5000)
+    reason = Text(_l("转交理由"), max_length=5000, multiline=True)
 
 
 class AgendaRow(Form):
@@ -50,7 +50,7 @@ class AgendaRow(Form):
 
 
 class NoticeForm(Form):
-    content = Text(_l("公示内容"), max_length=20000)
+    content = Text(_l("公示内容"), max_length=20000, multiline=True)
     place = Text(_l("地点"), max_length=500)
     form = Text(_l("形式"), max_length=200)
     meeting_at = When(_l("会议时间"))
@@ -60,13 +60,13 @@ class NoticeForm(Form):
 class StatementRow(Form):
     speaker = Text(_l("发言人"), max_length=200)
     party = Choice(_l("所属方"), PARTIES, required=False)
-    text = Text(_l("发言内容"), max_length=5000)
+    text = Text(_l("发言内容"), max_length=5000, multiline=True)
 
 
 class PositionRow(Form):
     party = Choice(_l("参会方"), PARTIES)
     position = Choice(_l("立场"), POSITIONS)
-    text = Text(_l("说明"), max_length=2000, required=False)
+    text = Text(_l("说明"), max_length=2000, required=False, multiline=True)
 
 
 class SessionForm(Form):
@@ -76,12 +76,12 @@ class SessionForm(Form):
     attendees = People(_l("参会人员"), required=False)
     statements = Rows(_l("发言"), StatementRow, required=False)
     positions = Rows(_l("各方立场"), PositionRow, required=False)
-    dissent = Text(_l("不同意见"), max_length=5000, required=False)
-    summary = Text(_l("会议纪要"), max_length=5000, required=False)
+    dissent = Text(_l("不同意见"), max_length=5000, required=False, multiline=True)
+    summary = Text(_l("会议纪要"), max_length=5000, required=False, multiline=True)
 
 
 class OpinionForm(Form):
-    opinion = Text(_l("协商意见"), max_length=20000)
+    opinion = Text(_l("协商意见"), max_length=20000, multiline=True)
 
 
 class OpenVoteForm(Form):
@@ -93,11 +93,11 @@ class OpenVoteForm(Form):
 
 class ExtendForm(Form):
     closes_at = When(_l("新的截止时间"))
-    reason = Text(_l("延期理由"), max_length=1000)
+    reason = Text(_l("延期理由"), max_length=1000, multiline=True)
 
 
 class CloseForm(Form):
-    reason = Text(_l("结束说明"), max_length=1000, required=False)
+    reason = Text(_l("结束说明"), max_length=1000, required=False, multiline=True)
 
 
 class ProxyForm(Form):
@@ -122,27 +122,27 @@ class CodesForm(Form):
 
 
 class ResultForm(Form):
-    summary = Text(_l("结果说明"), max_length=20000)
+    summary = Text(_l("结果说明"), max_length=20000, multiline=True)
 
 
 class AssignForm(Form):
     assignee = Text(_l("承办人"), max_length=200)
-    plan = Text(_l("实施方案"), max_length=20000)
+    plan = Text(_l("实施方案"), max_length=20000, multiline=True)
     due = When(_l("完成期限"))
 
 
 class ProgressForm(Form):
     percent = Number(_l("完成进度（%）"), minimum=0, maximum=100)
-    text = Text(_l("进展说明"), max_length=5000)
+    text = Text(_l("进展说明"), max_length=5000, multiline=True)
 
 
 class ExplanationRow(Form):
     to = Text(_l("解释对象"), max_length=200)
-    text = Text(_l("解释内容"), max_length=5000)
+    text = Text(_l("解释内容"), max_length=5000, multiline=True)
 
 
 class FeedbackForm(Form):
-    summary = Text(_l("反馈说明"), max_length=20000)
+    summary = Text(_l("反馈说明"), max_length=20000, multiline=True)
     explanations = Rows(_l("对不同意见的解释"), ExplanationRow, required=False)
 
 

@@ -10,14 +10,14 @@ here (they change their password on their own page).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 from consult.actors import ROLE_NAMES, Role
 from consult.errors import NotFoundError, ValidationError
 from webapp.accounts import Account, new_password, parse_roles
-from webapp.errors import Problem, not_found
+from webapp.errors import Problem, from_domain, not_found
 from webapp.i18n import _
 from webapp.reads import Page
 from webapp.security import COMMITTEE
@@ -78,7 +78,7 @@ def create(manager: Account, data: dict[str, Any]) -> Issued:
     roles = parse_roles(data["roles"])
     refused = roles - grantable(manager)
     if refused:
-        raise ValidationError(
+        raise beyond_powers(
             field="roles",
             label="身份",
             label_en="roles",
@@ -134,11 +134,17 @@ def _reloaded(account_id: int) -> Account:
     return account
 
 
+def beyond_powers(**params: Any) -> Problem:
+    """A field asking for more than the manager may grant: 403, the field named in both
+    languages (the request itself is well formed)."""
+    return replace(from_domain(ValidationError(**params)), status=403, code="forbidden")
+
+
 def _estate_for(manager: Account, chosen: UUID | None) -> UUID | None:
     """Committees create accounts of their own estate; operators choose one (or none)."""
     if not is_operator(manager):
         if chosen is not None and chosen != manager.estate_id:
-            raise ValidationError(
+            raise beyond_powers(
                 field="estate",
                 label="小区",
                 label_en="estate",

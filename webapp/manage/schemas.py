@@ -17,7 +17,12 @@ def _username(value: str) -> None:
 
 
 class AccountForm(Form):
-    username = Text(_l("用户名"), max_length=64, validate=_username)
+    username = Text(
+        _l("用户名"),
+        max_length=64,
+        validate=_username,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
+    )
     display_name = Text(_l("姓名"), max_length=100)
     person_id = Text(_l("人员编号"), max_length=64)
     roles = Choices(_l("身份"), ROLES)

@@ -12,19 +12,19 @@ RATINGS = {r.value: names for r, names in RATING_NAMES.items()}
 
 class TopicForm(Form):
     title = Text(_l("议题标题"), max_length=200)
-    description = Text(_l("议题内容"), max_length=20000)
+    description = Text(_l("议题内容"), max_length=20000, multiline=True)
     estate = Ident(_l("小区"), required=False)
 
 
 class MotionForm(Form):
     title = Text(_l("动议标题"), max_length=200)
-    description = Text(_l("动议内容"), max_length=20000)
+    description = Text(_l("动议内容"), max_length=20000, multiline=True)
     preset = Choice(_l("动议规则"), PRESETS, required=False, load_default="motion-5pct")
     estate = Ident(_l("小区"), required=False)
 
 
 class SpeakForm(Form):
-    text = Text(_l("发言内容"), max_length=5000)
+    text = Text(_l("发言内容"), max_length=5000, multiline=True)
 
 
 class RatingForm(Form):
@@ -34,7 +34,7 @@ class RatingForm(Form):
 
 
 class WithdrawForm(Form):
-    reason = Text(_l("撤回理由"), max_length=5000)
+    reason = Text(_l("撤回理由"), max_length=5000, multiline=True)
 
 
 class SignForm(Form):
