@@ -131,7 +131,6 @@ def test_a_password_change_ends_the_other_sessions_at_once_in_every_worker(
         json={
             "current_password": PASSWORD,
             "password": "a-new-password-2",
-            "confirm": "a-new-password-2",
         },
         headers={"X-CSRF-Token": csrf},
     )
