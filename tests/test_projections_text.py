@@ -16,7 +16,7 @@ from consult.vote import Ballot, ballot_id
 from projections import Projector, Queries, attach, open_store
 from projections.cli import projections as projections_cli
 from projections.db import ViewStore, storable
-from tests.conftest import OPERATOR, RC, owner
+from tests.conftest import OPERATOR, RC
 from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll
 
 pytestmark = pytest.mark.backends("memory", "sqlite", "postgres")
@@ -116,7 +116,7 @@ def test_a_view_that_fails_on_one_event_stalls_alone_and_says_so(
         second = app.create_estate("EB", "乙小区", "C01", OPERATOR)
         before = projector.position()
         refuse_cases(store, before)
-        stalled_case = app.submit_topic(first, "甲小区的议题", "说明", "online", owner("P1")).id
+        stalled_case = app.submit_topic(first, "甲小区的议题", "说明", "online", RC).id
         later = app.submit_topic(second, "乙小区的议题", "说明", "online", RC).id
         head = app.recorder.max_notification_id()
         # Every other view applied the later event of the other estate; "cases" stalled.

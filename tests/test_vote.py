@@ -61,9 +61,12 @@ def world(app: ConsultationApp, clock: FixedClock) -> World:
     return make_world(app, clock)
 
 
-def vote_on(w: World, route: str = "owners-assembly", items: list[dict] | None = None) -> UUID:
-    """A case on `route` whose notice has elapsed, with a vote open on item 1 for 7 days."""
-    cid = w.confirm(w.submit(), route)
+def vote_on(
+    w: World, route: str = "owners-assembly", items: list[dict] | None = None, by: str = "O1"
+) -> UUID:
+    """A case on `route` submitted by owner `by`, its notice elapsed, a vote open on item 1 for
+    7 days."""
+    cid = w.confirm(w.submit(by), route)
     w.publish(cid, items)
     w.deliberate(cid, opinion=False)
     return w.open_vote(cid, "1")
@@ -75,7 +78,7 @@ def vote_on(w: World, route: str = "owners-assembly", items: list[dict] | None =
 def test_co_owners_share_one_ballot(app: ConsultationApp, clock: FixedClock) -> None:
     rows = [unit("U1", "X", "Y"), unit("U7", "X"), *plain_units(6)[1:]]
     w = make_world(app, clock, rows)
-    vote_id = vote_on(w)
+    vote_id = vote_on(w, by="X")
     first = app.cast_ballot(vote_id, "yes", owner("Y"))
     assert (first.elector_id, first.channel, first.changed) == ("H:X;Y", "online", False)
     # X owns two heads (H:X and H:X;Y): X must say which one.
