@@ -22,6 +22,7 @@ from consult.config import Config, build_app, build_runtime
 from consult.errors import ConsultError, RollValidationError, ValidationError
 from consult.followers import poll_option
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
+from consult.rollgen import DEFAULT_SEED, write_roll
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -171,6 +172,36 @@ def roll_import(
             f"车位{'参与' if rules_now.parking_votes else '不参与'}表决",
             f"  counting: {'identical owner sets merge' if rules_now.merge == HeadMergePolicy.IDENTICAL else 'overlapping owner sets merge'}; "
             f"parking {'votes' if rules_now.parking_votes else 'does not vote'}",
+        )
+    )
+
+
+@roll.command("generate")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--units", type=click.IntRange(1, 1_000_000), required=True, help="Number of units.")
+@click.option(
+    "--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Same seed, same roll."
+)
+@click.option(
+    "--estate", "estate_code", default="E1", show_default=True, help="Estate code in unit ids."
+)
+@report_errors
+def roll_generate(out: Path, units: int, seed: int, estate_code: str) -> None:
+    """Write a synthetic roll of UNITS units to OUT (for trials and benchmarks; no real person)."""
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise ValidationError(
+            field="out",
+            label="输出文件",
+            label_en="output file",
+            reason=f"文件夹 {folder} 不存在",
+            reason_en=f"the folder {folder} does not exist",
+        )
+    write_roll(out, units, seed, estate_code.strip() or "E1")
+    click.echo(
+        say(
+            f"已生成名册 {out}：{units} 个专有部分（种子 {seed}）",
+            f"Roll written to {out}: {units} units (seed {seed})",
         )
     )
 

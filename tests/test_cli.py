@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from consult.cli import main
-from tests.conftest import SHARED_DATA
+from tests.conftest import PACKAGED_DEMO_ROLL
+from tests.test_roll import independent_counts
 
 
 @pytest.fixture
@@ -42,23 +43,21 @@ def make_estate(run) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 0, result.output
 
 
-def test_roll_import_prints_units_heads_and_exact_area(run) -> None:  # type: ignore[no-untyped-def]
+def test_roll_import_prints_units_heads_and_exact_area(run, roll_file) -> None:  # type: ignore[no-untyped-def]
     make_estate(run)
-    result = run(
-        "--lang", "en", "roll", "import", str(SHARED_DATA / "roll-1200.csv"), "--estate", "E1"
-    )
+    path = roll_file("roll-1200.csv")
+    units, heads, area = independent_counts(path, parking_votes=False)
+    result = run("--lang", "en", "roll", "import", str(path), "--estate", "E1")
     assert result.exit_code == 0, result.output
-    assert "units:        1200" in result.output
-    assert "heads:        1048" in result.output
-    assert "total area:   110089.08 m²" in result.output
+    assert f"units:        {units}" in result.output
+    assert f"heads:        {heads}" in result.output
+    assert f"total area:   {area} m²" in result.output
     # The roll is versioned: re-importing with parking voting adds two versions (units, rules);
     # every parking space is now a voting unit, and version 1 still reads as it was.
-    again = run(
-        "roll", "import", str(SHARED_DATA / "roll-1200.csv"), "--estate", "E1", "--parking-votes"
-    )
-    assert "第3版" in again.output and "参与表决的专有部分：1200" in again.output
+    again = run("roll", "import", str(path), "--estate", "E1", "--parking-votes")
+    assert "第3版" in again.output and f"参与表决的专有部分：{units}" in again.output
     shown = run("roll", "show", "--estate", "E1", "--version", "1")
-    assert "heads: 1048" in shown.output
+    assert f"heads: {heads}" in shown.output
 
 
 def test_a_bad_roll_reports_every_row_and_imports_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -82,7 +81,7 @@ def test_a_bad_roll_reports_every_row_and_imports_nothing(run, tmp_path: Path) -
     ("args", "message"),
     [
         (("roll", "import", "missing.csv", "--estate", "E1"), "file"),
-        (("roll", "import", str(SHARED_DATA / "roll-demo.csv"), "--estate", "NOPE"), "NOPE"),
+        (("roll", "import", str(PACKAGED_DEMO_ROLL), "--estate", "NOPE"), "NOPE"),
         (("estate", "create", "E2", "--name", "x", "--community", "NOPE"), "community"),
     ],
 )
