@@ -19,9 +19,17 @@ import click
 
 from consult.actors import Actor, Role
 from consult.bodies import JurisdictionKind, estate_id, jurisdiction_id
-from consult.config import Config, backend_of, build_app, build_runtime, postgres_params
+from consult.config import (
+    Config,
+    Runtime,
+    backend_of,
+    build_app,
+    build_runtime,
+    postgres_params,
+)
 from consult.errors import ConsultError, NotFoundError, RollValidationError, ValidationError
 from consult.followers import poll_option
+from consult.progress import steps
 from consult.registers import roll_id
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
 from consult.rollgen import DEFAULT_SEED, write_roll
@@ -117,12 +125,17 @@ class ConsultGroup(click.Group):
 OPERATOR = Actor.of("operator", Role.OPERATOR, name="平台管理员 operator")
 
 
-def command_app() -> Any:
-    """The application of a command that writes, wired by the composition root (embedded: the
-    views and the audit chain are brought up to date too); closed when the command ends."""
+def command_runtime() -> Runtime:
+    """The runtime of a command that writes, wired by the composition root (embedded: the views
+    and the audit chain are brought up to date when it closes); closed when the command ends."""
     runtime = build_runtime(batch=True)
     click.get_current_context().call_on_close(runtime.close)
-    return runtime.app
+    return runtime
+
+
+def command_app() -> Any:
+    """The application of a command that writes (:func:`command_runtime`)."""
+    return command_runtime().app
 
 
 def existing_estate(app: Any, code: str) -> UUID:
@@ -188,20 +201,26 @@ def roll_import(
     file: Path, estate_code: str, merge: str | None, parking_votes: bool | None
 ) -> None:
     """Import FILE as the roll of an estate; nothing is stored if any row is bad."""
-    units = read_roll_file(file)  # validates before touching the store
-    app = command_app()
-    eid = existing_estate(app, estate_code)
-    rules = None
-    if merge is not None or parking_votes is not None:
-        rules = HeadRules(
-            merge=HeadMergePolicy(merge or HeadMergePolicy.IDENTICAL.value),
-            parking_votes=bool(parking_votes),
-        )
-    text = file.read_text(encoding="utf-8-sig")
-    summary, _ = app.import_roll(eid, text, OPERATOR, source_name=file.name, head_rules=rules)
-    assert summary.units == len(units)
-    version = app.roll_version(eid)
-    rules_now = app.roll(eid, version).head_rules
+    with steps(say(f"导入名册 {file.name}", f"Importing {file.name}"), 3) as step:
+        step(say("读取并检查每一行", "reading and checking every row"))
+        units = read_roll_file(file)  # validates before touching the store
+        runtime = command_runtime()
+        app = runtime.app
+        eid = existing_estate(app, estate_code)
+        rules = None
+        if merge is not None or parking_votes is not None:
+            rules = HeadRules(
+                merge=HeadMergePolicy(merge or HeadMergePolicy.IDENTICAL.value),
+                parking_votes=bool(parking_votes),
+            )
+        step(say(f"保存 {len(units)} 个专有部分", f"storing {len(units)} units"))
+        text = file.read_text(encoding="utf-8-sig")
+        summary, _ = app.import_roll(eid, text, OPERATOR, source_name=file.name, head_rules=rules)
+        assert summary.units == len(units)
+        version = app.roll_version(eid)
+        rules_now = app.roll(eid, version).head_rules
+        step(say("更新读模型与审计链", "updating the views and the audit chain"))
+        runtime.close()
     click.echo(
         say(
             f"已导入名册（第{version}版）：{file.name}",

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import pty
 import re
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +21,8 @@ from click.testing import CliRunner, Result
 from consult.cli import main
 from tests.conftest import PACKAGED_DEMO_ROLL, PostgresServer, free_port
 from tests.test_roll import independent_counts
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -286,3 +293,66 @@ def test_the_default_database_goes_in_the_instance_folder_made_for_it(tmp_path: 
     result, _ = cli({"CONSULT_INSTANCE_PATH": str(instance), "CONSULT_DATABASE_URL": ""}, "demo")
     assert result.exit_code == 0, result.output
     assert (instance / "consult.sqlite3").is_file()
+
+
+# --- progress on a terminal, quiet in scripts -----------------------------------------------------
+
+
+def consult_process(env: dict[str, str], *args: str, stderr_tty: bool) -> tuple[str, str]:
+    """Run ``consult`` as its own process, its standard error a terminal (a pseudo-terminal) or a
+    pipe; what it wrote to standard output and to standard error."""
+    command = [sys.executable, "-m", "consult.cli", *args]
+    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    if not stderr_tty:
+        done = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout, done.stderr
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every copy of the terminal's other end is closed
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        done = subprocess.run(
+            command, env=full_env, stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120
+        )
+    finally:
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    assert done.returncode == 0, b"".join(chunks)
+    return done.stdout, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_roll_import_shows_its_progress_on_a_terminal_only(
+    store_url: str, tmp_path: Path, roll_file
+) -> None:  # type: ignore[no-untyped-def]
+    env = {"CONSULT_DATABASE_URL": store_url, "CONSULT_INSTANCE_PATH": str(tmp_path)}
+    created = CliRunner().invoke(
+        main,
+        ["estate", "create", "E1", "--name", "n", "--community", "C1", "--community-name", "c",
+         "--street", "S1", "--street-name", "s"],
+        env=env,
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    path = str(roll_file("roll-1200.csv"))
+    out, err = consult_process(
+        env, "--lang", "en", "roll", "import", path, "--estate", "E1", stderr_tty=True
+    )
+    for shown in ("Importing roll-1200.csv", "reading and checking every row", "storing 1200 units",
+                  "updating the views and the audit chain", "3/3"):  # fmt: skip
+        assert shown in err, err
+    assert "units:        1200" in out and "Importing" not in out
+    out, err = consult_process(env, "roll", "import", path, "--estate", "E1", stderr_tty=False)
+    assert "已导入名册（第2版）" in out
+    assert err == ""
