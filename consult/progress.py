@@ -3,19 +3,24 @@ shown only when standard error is a terminal, so that scripts and logs get the r
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
 
 
+def _shown(step: str | None) -> str | None:
+    return step
+
+
 @contextmanager
 def steps(label: str, count: int) -> Iterator[Callable[[str], None]]:
     """A bar of ``count`` steps. Each call of the function it gives starts the next step, named
     (the step before it is then done); the bar is full when the block ends without an error."""
-    stream = click.get_text_stream("stderr")
-    current = [""]
+    stream = sys.stderr
     with click.progressbar(
+        None,
         length=count,
         label=label,
         file=stream,
@@ -23,18 +28,15 @@ def steps(label: str, count: int) -> Iterator[Callable[[str], None]]:
         show_eta=False,
         show_percent=False,
         show_pos=True,
-        item_show_func=lambda _: current[0],
+        item_show_func=_shown,
     ) as bar:
-        started = False
 
         def step(name: str) -> None:
-            nonlocal started
-            current[0] = name
-            if started:
-                bar.update(1, current_item=name)
-            else:
+            if bar.current_item is None:
+                bar.current_item = name
                 bar.render_progress()
-            started = True
+            else:
+                bar.update(1, current_item=name)
 
         yield step
         bar.update(1)
