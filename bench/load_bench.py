@@ -2,8 +2,9 @@
 
 For each store (a SQLite file, then a throw-away PostgreSQL database) this
 
-1. sets up an estate from ``roll-20000.csv`` (17,229 heads) with an owners' vote open, and one
-   resident account per head (an owner of that head), bound to the estate;
+1. sets up an estate on the 20,000-unit roll made by ``consult.rollgen`` (``--roll`` for another)
+   with an owners' vote open, and one resident account per head (an owner of that head), bound
+   to the estate;
 2. starts gunicorn (``consult serve``'s command line and worker class) on a bare Flask app (one
    route, a small JSON) and measures it with ``wrk`` at the same number of connections;
 3. starts the product (``webapp:create_app()``) with the same gunicorn settings, and sends every
@@ -57,10 +58,11 @@ sys.path.insert(0, str(ROOT))
 from consult.actors import Actor, Role  # noqa: E402
 from consult.clock import FixedClock  # noqa: E402
 from consult.config import build_app  # noqa: E402
+from consult.rollgen import named_roll  # noqa: E402
 from consult.vote import Ballot, ballot_id  # noqa: E402
 from projections import Projector, Queries, open_store  # noqa: E402
 
-DEFAULT_ROLL = ROOT.parent / "shared" / "data" / "roll-20000.csv"
+DEFAULT_ROLL = "roll-20000.csv"  # consult.rollgen.named_roll
 LUA = Path(__file__).with_name("load_ballots.lua")
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 VENV_BIN = Path(sys.executable).parent
@@ -181,8 +183,9 @@ class Setup:
     generation: str  # the accounts database's (webapp.accounts), which sessions name
 
 
-def prepare(url: str, roll: Path, heads: int | None) -> Setup:
-    """An estate on the roll, an owners' vote open now, one resident account per head."""
+def prepare(url: str, roll: Path | None, heads: int | None) -> Setup:
+    """An estate on the roll (a file, or by default the generated 20,000-unit roll), an owners'
+    vote open now, one resident account per head."""
     started = time.perf_counter()
     real_now = datetime.now(tz=UTC)
     clock = FixedClock(real_now - timedelta(days=40))
@@ -191,7 +194,12 @@ def prepare(url: str, roll: Path, heads: int | None) -> Setup:
         app.create_street("S-LOAD", "压测街道", OPERATOR)
         app.create_community("C-LOAD", "压测社区", "S-LOAD", OPERATOR)
         estate = app.create_estate("E-LOAD", "压测小区", "C-LOAD", OPERATOR)
-        app.import_roll(estate, roll.read_text(encoding="utf-8"), RC, source_name=roll.name)
+        name, text = (
+            (roll.name, roll.read_text(encoding="utf-8"))
+            if roll is not None
+            else (DEFAULT_ROLL, named_roll(DEFAULT_ROLL))
+        )
+        app.import_roll(estate, text, RC, source_name=name)
         electorate = app.owners_electorate(estate)
         people = [p for e in electorate.electors for p in electorate.entitled[e.elector_id]]
         app.elect_owners_committee(estate, people[:5], "2030-12-31", RC)
@@ -790,7 +798,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 ballots_file = workdir / "ballots.txt"
                 write_requests(ballots_file, lines)
                 if args.warm:
-                    # Each worker builds the vote's electorate (17,229 heads) on its first cast:
+                    # Each worker builds the vote's electorate (every head) on its first cast:
                     # casts for a head that is not on the roll (refused, nothing stored) do it
                     # before the clock starts.
                     v = setup.voters[0]
@@ -1116,7 +1124,9 @@ def _request_parts(url: str, workdir: Path, setup: Setup, voters: list[Voter]) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--roll", type=Path, default=DEFAULT_ROLL)
+    parser.add_argument(
+        "--roll", type=Path, default=None, help="a roll file (default: the generated 20,000 units)"
+    )
     parser.add_argument("--heads", type=int, default=None, help="vote with the first N heads only")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=32)

@@ -7,8 +7,8 @@
   and its rebuild run one after the other). Each run also gives its CPU time per event (this
   process; for the rebuild also its log-reader process), which the machine's load changes less
   than the wall clock;
-- ``tally_latency``: ``Queries.vote_tally`` p50 / p95 on the 240-unit and the 20,000-unit rolls of
-  ../shared/data (target p95 ≤ 5 ms, large / small ≤ 1.5);
+- ``tally_latency``: ``Queries.vote_tally`` p50 / p95 on the 240-unit demo roll and the 20,000-unit
+  roll made by ``consult.rollgen`` (target p95 ≤ 5 ms, large / small ≤ 1.5);
 - ``rebuild_memory``: peak RSS of a fresh process rebuilding every view from a store of
   ``--events`` events (target ≤ 300 MB for 1,000,000).
 
@@ -53,11 +53,11 @@ from consult.actors import Actor, Role  # noqa: E402
 from consult.application import ConsultationApp  # noqa: E402
 from consult.clock import FixedClock  # noqa: E402
 from consult.config import build_app  # noqa: E402
+from consult.rollgen import named_roll  # noqa: E402
 from consult.rules import Choice  # noqa: E402
 from consult.vote import Ballot, ballot_id  # noqa: E402
 from projections import Projector, Queries, open_store  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
 OPERATOR = Actor.of("op", Role.OPERATOR)
 OC = Actor.of("oc", Role.OWNERS_COMMITTEE)
 PARTY = Actor.of("party", Role.PARTY_ORGANISATION)
@@ -97,7 +97,7 @@ def build_store(
     app.create_street("S", "街道", OPERATOR)
     app.create_community("C", "社区", "S", OPERATOR)
     estate = app.create_estate("E", "小区", "C", OPERATOR)
-    app.import_roll(estate, (DATA / roll).read_text(encoding="utf-8"), RC, source_name=roll)
+    app.import_roll(estate, named_roll(roll), RC, source_name=roll)
     heads = [h for h in app.owners_electorate(estate).heads.values()]
     per_vote = int(len(heads) * (1 + CHANGE_SHARE))
     n_votes = max(1, math.ceil(events / per_vote))
@@ -240,7 +240,7 @@ def tally_latencies(stores: list[tuple[Path, str]], n: int) -> list[dict[str, An
             {
                 "metric": "tally_latency",
                 "roll": roll,
-                "units": sum(1 for _ in (DATA / roll).open(encoding="utf-8")) - 1,
+                "units": named_roll(roll).count("\n") - 1,
                 "heads": queries.vote_tally(vote).result.raw.total.heads,
                 "buildings": len(queries.vote_tally(vote).result.by_building),
                 "queries": n,

@@ -1,6 +1,7 @@
 """Benchmark: importing an owners' roll into the store (issue 2 target: roll-20000 in <= 5 s).
 
 Prints one JSON line per measurement. Usage: python bench/roll_import.py [ROLL.csv ...] [--runs N]
+(default: the demo roll and the 20,000-unit roll made by consult.rollgen).
 """
 
 from __future__ import annotations
@@ -15,20 +16,19 @@ from pathlib import Path
 
 from consult.actors import Actor, Role
 from consult.config import build_app
-from consult.roll import HeadRules, compute_heads, read_roll_file
+from consult.roll import HeadRules, compute_heads, parse_roll
+from consult.rollgen import named_roll
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 OPERATOR = Actor.of("bench", Role.OPERATOR)
 
 
-def import_once(path: Path, url: str) -> dict[str, float | int | str]:
+def import_once(name: str, text: str, url: str) -> dict[str, float | int | str]:
     app = build_app(url)
     app.create_street("S", "街道", OPERATOR)
     app.create_community("C", "社区", "S", OPERATOR)
     estate = app.create_estate("E", "小区", "C", OPERATOR)
-    text = path.read_text(encoding="utf-8")
     t0 = time.perf_counter()
-    summary, _ = app.import_roll(estate, text, OPERATOR, source_name=path.name)
+    summary, _ = app.import_roll(estate, text, OPERATOR, source_name=name)
     t1 = time.perf_counter()
     electorate = app.owners_electorate(estate)  # reload the roll from the store and count heads
     t2 = time.perf_counter()
@@ -44,14 +44,15 @@ def import_once(path: Path, url: str) -> dict[str, float | int | str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "rolls", nargs="*", type=Path, default=[SHARED / "roll-demo.csv", SHARED / "roll-20000.csv"]
-    )
+    parser.add_argument("rolls", nargs="*", type=Path, default=[])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    for path in args.rolls:
+    rolls = [(p.name, p.read_text(encoding="utf-8")) for p in args.rolls] or [
+        (name, named_roll(name)) for name in ("roll-demo.csv", "roll-20000.csv")
+    ]
+    for name, text in rolls:
         t0 = time.perf_counter()
-        units = read_roll_file(path)
+        units = parse_roll(text)
         heads = compute_heads(units, HeadRules())
         parse_s = time.perf_counter() - t0
         for backend in ("sqlite", "memory"):
@@ -59,12 +60,12 @@ def main() -> None:
             for _ in range(args.runs):
                 with tempfile.TemporaryDirectory() as d:
                     url = f"sqlite:///{d}/bench.sqlite3" if backend == "sqlite" else "memory://"
-                    runs.append(import_once(path, url))
+                    runs.append(import_once(name, text, url))
             print(
                 json.dumps(
                     {
                         "bench": "roll_import",
-                        "roll": path.name,
+                        "roll": name,
                         "backend": backend,
                         "units": len(units),
                         "heads": len(heads),

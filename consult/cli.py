@@ -13,15 +13,27 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from uuid import UUID
 
 import click
 
 from consult.actors import Actor, Role
-from consult.bodies import estate_id
-from consult.config import Config, build_app, build_runtime
-from consult.errors import ConsultError, RollValidationError, ValidationError
+from consult.bodies import JurisdictionKind, estate_id, jurisdiction_id
+from consult.config import (
+    Config,
+    Runtime,
+    backend_of,
+    build_app,
+    build_runtime,
+    postgres_params,
+)
+from consult.errors import ConsultError, NotFoundError, RollValidationError, ValidationError
 from consult.followers import poll_option
+from consult.progress import steps
+from consult.registers import roll_id
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
+from consult.rollgen import DEFAULT_SEED, write_roll
+from consult.storecheck import connection_error
 from consult.text import checked_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +76,10 @@ def report_errors(func: F) -> F:
         ):
             raise
         except Exception as e:  # last resort: a message, not a traceback
+            explained = store_error(e)
+            if explained is not None:
+                click.echo(say("错误：", "Error: ") + explained.message(lang()), err=True)
+                sys.exit(EXIT_INVALID)
             if os.environ.get("CONSULT_DEBUG"):
                 raise
             click.echo(
@@ -78,18 +94,79 @@ def report_errors(func: F) -> F:
     return cast(F, wrapper)
 
 
+def store_error(e: BaseException) -> ConsultError | None:
+    """What is wrong with the configured PostgreSQL store, when ``e`` is a connection to it that
+    failed (a part that connects on its own, not through the composition root's probe)."""
+    try:
+        url = Config.from_env().database_url
+        params = postgres_params(url) if backend_of(url) == "postgresql" else None
+    except ConsultError:
+        return None
+    return connection_error(e, params) if params is not None else None
+
+
+class ConsultGroup(click.Group):
+    """The ``consult`` command: a domain or store error that a subcommand of any package lets
+    through (the store cannot be reached, say) is a message and exit 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConsultError as e:
+            explained: ConsultError = e
+        except Exception as e:
+            store = store_error(e)
+            if store is None:
+                raise
+            explained = store
+        click.echo(say("错误：", "Error: ") + explained.message(lang()), err=True)
+        sys.exit(EXIT_INVALID)
+
+
 OPERATOR = Actor.of("operator", Role.OPERATOR, name="平台管理员 operator")
 
 
-def command_app() -> Any:
-    """The application of a command that writes, wired by the composition root (embedded: the
-    views and the audit chain are brought up to date too); closed when the command ends."""
+def command_runtime() -> Runtime:
+    """The runtime of a command that writes, wired by the composition root (embedded: the views
+    and the audit chain are brought up to date when it closes); closed when the command ends."""
     runtime = build_runtime(batch=True)
     click.get_current_context().call_on_close(runtime.close)
-    return runtime.app
+    return runtime
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def command_app() -> Any:
+    """The application of a command that writes (:func:`command_runtime`)."""
+    return command_runtime().app
+
+
+def existing_estate(app: Any, code: str) -> UUID:
+    """The id of the estate the user named by ``code``; an error naming that code if none."""
+    eid = estate_id(code.strip())
+    if not app.exists(eid):
+        raise ValidationError(
+            field="estate",
+            label="小区",
+            label_en="estate",
+            reason=f"小区 {code} 不存在，请先运行 consult estate create",
+            reason_en=f"estate {code} does not exist; create it with 'consult estate create'",
+        )
+    return eid
+
+
+def refuse_existing(app: Any, kind: JurisdictionKind, code: str, option: str) -> None:
+    """Creating a street or community that exists is refused by its code, with the way to use it."""
+    if app.exists(jurisdiction_id(kind, code.strip())):
+        zh, en = ("街道", "street") if kind == JurisdictionKind.STREET else ("社区", "community")
+        raise ValidationError(
+            field=kind.value,
+            label=f"{zh}编号",
+            label_en=f"{en} code",
+            reason=f"{zh} {code} 已存在；要使用它，请去掉 {option}",
+            reason_en=f"{en} {code} already exists; leave out {option} to use it",
+        )
+
+
+@click.group(cls=ConsultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -125,28 +202,26 @@ def roll_import(
     file: Path, estate_code: str, merge: str | None, parking_votes: bool | None
 ) -> None:
     """Import FILE as the roll of an estate; nothing is stored if any row is bad."""
-    units = read_roll_file(file)  # validates before touching the store
-    app = command_app()
-    eid = estate_id(estate_code.strip())
-    if not app.exists(eid):
-        raise ValidationError(
-            field="estate",
-            label="小区",
-            label_en="estate",
-            reason=f"小区 {estate_code} 不存在，请先运行 consult estate create",
-            reason_en=f"estate {estate_code} does not exist; create it with 'consult estate create'",
-        )
-    rules = None
-    if merge is not None or parking_votes is not None:
-        rules = HeadRules(
-            merge=HeadMergePolicy(merge or HeadMergePolicy.IDENTICAL.value),
-            parking_votes=bool(parking_votes),
-        )
-    text = file.read_text(encoding="utf-8-sig")
-    summary, _ = app.import_roll(eid, text, OPERATOR, source_name=file.name, head_rules=rules)
-    assert summary.units == len(units)
-    version = app.roll_version(eid)
-    rules_now = app.roll(eid, version).head_rules
+    with steps(say(f"导入名册 {file.name}", f"Importing {file.name}"), 3) as step:
+        step(say("读取并检查每一行", "reading and checking every row"))
+        units = read_roll_file(file)  # validates before touching the store
+        runtime = command_runtime()
+        app = runtime.app
+        eid = existing_estate(app, estate_code)
+        rules = None
+        if merge is not None or parking_votes is not None:
+            rules = HeadRules(
+                merge=HeadMergePolicy(merge or HeadMergePolicy.IDENTICAL.value),
+                parking_votes=bool(parking_votes),
+            )
+        step(say(f"保存 {len(units)} 个专有部分", f"storing {len(units)} units"))
+        text = file.read_text(encoding="utf-8-sig")
+        summary, _ = app.import_roll(eid, text, OPERATOR, source_name=file.name, head_rules=rules)
+        assert summary.units == len(units)
+        version = app.roll_version(eid)
+        rules_now = app.roll(eid, version).head_rules
+        step(say("更新读模型与审计链", "updating the views and the audit chain"))
+        runtime.close()
     click.echo(
         say(
             f"已导入名册（第{version}版）：{file.name}",
@@ -176,15 +251,63 @@ def roll_import(
     )
 
 
+@roll.command("generate")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--units", type=click.IntRange(1, 1_000_000), required=True, help="Number of units.")
+@click.option(
+    "--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Same seed, same roll."
+)
+@click.option(
+    "--estate", "estate_code", default="E1", show_default=True, help="Estate code in unit ids."
+)
+@report_errors
+def roll_generate(out: Path, units: int, seed: int, estate_code: str) -> None:
+    """Write a synthetic roll of UNITS units to OUT (for trials and benchmarks; no real person)."""
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise ValidationError(
+            field="out",
+            label="输出文件",
+            label_en="output file",
+            reason=f"文件夹 {folder} 不存在",
+            reason_en=f"the folder {folder} does not exist",
+        )
+    write_roll(out, units, seed, estate_code.strip() or "E1")
+    click.echo(
+        say(
+            f"已生成名册 {out}：{units} 个专有部分（种子 {seed}）",
+            f"Roll written to {out}: {units} units (seed {seed})",
+        )
+    )
+
+
 @roll.command("show")
 @click.option("--estate", "estate_code", required=True)
-@click.option("--version", type=int, default=None)
+@click.option("--version", type=click.IntRange(min=1), default=None)
 @report_errors
 def roll_show(estate_code: str, version: int | None) -> None:
     """Print the roll's summary at a version (default: the latest)."""
     app = build_app()
     click.get_current_context().call_on_close(app.close)
-    summary = app.roll_summary(estate_id(estate_code.strip()), version)
+    eid = existing_estate(app, estate_code)
+    if not app.exists(roll_id(eid)):
+        raise ValidationError(
+            field="estate",
+            label="名册",
+            label_en="roll",
+            reason=f"小区 {estate_code} 还没有名册，请先运行 consult roll import",
+            reason_en=f"estate {estate_code} has no roll yet; import one with 'consult roll import'",
+        )
+    latest = app.roll_version(eid)
+    if version is not None and version > latest:
+        raise ValidationError(
+            field="version",
+            label="版本",
+            label_en="version",
+            reason=f"小区 {estate_code} 的名册没有第{version}版（最新为第{latest}版）",
+            reason_en=f"the roll of estate {estate_code} has no version {version} (the latest is {latest})",
+        )
+    summary = app.roll_summary(eid, version)
     for key, value in summary.to_dict().items():
         click.echo(f"{key}: {value}")
 
@@ -221,6 +344,14 @@ def estate_create(
     if street_name is not None:
         street_name = checked_text(street_name, "street_name", "街道名称", "street name")
     app = command_app()
+    if app.exists(estate_id(code.strip())):
+        raise ValidationError(
+            field="code",
+            label="小区编号",
+            label_en="estate code",
+            reason=f"小区 {code} 已存在",
+            reason_en=f"estate {code} already exists",
+        )
     if street_name:
         if not street_code:
             raise ValidationError(
@@ -230,6 +361,7 @@ def estate_create(
                 reason="须同时给出 --street",
                 reason_en="give --street too",
             )
+        refuse_existing(app, JurisdictionKind.STREET, street_code, "--street-name")
         app.create_street(street_code, street_name, OPERATOR)
     if community_name:
         if not street_code:
@@ -240,7 +372,12 @@ def estate_create(
                 reason="创建社区须给出 --street",
                 reason_en="creating a community needs --street",
             )
+        refuse_existing(app, JurisdictionKind.COMMUNITY, community_code, "--community-name")
         app.create_community(community_code, community_name, street_code, OPERATOR)
+    elif not app.exists(jurisdiction_id(JurisdictionKind.COMMUNITY, community_code.strip())):
+        raise NotFoundError(
+            field="community", kind="社区", kind_en="community", ident=community_code
+        )
     eid = app.create_estate(code, name, community_code, OPERATOR)
     click.echo(say(f"已创建小区 {code}（{eid}）", f"Estate {code} created ({eid})"))
 

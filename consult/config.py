@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from consult.clock import Clock
 from consult.errors import SettingError
+from consult.storecheck import connect_postgres, sqlite_folder
 
 if TYPE_CHECKING:
     from consult.application import ConsultationApp
@@ -61,7 +62,10 @@ class Config:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         env = os.environ if environ is None else environ
         instance = Path(env.get("CONSULT_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
-        url = env.get("CONSULT_DATABASE_URL") or f"sqlite:///{instance / 'consult.sqlite3'}"
+        url = env.get("CONSULT_DATABASE_URL")
+        if not url:  # the embedded default, in the instance folder (made here, as Flask's is)
+            instance.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{instance / 'consult.sqlite3'}"
         return cls(
             database_url=url,
             instance_path=instance,
@@ -155,8 +159,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if backend == "sqlite":
         path = sqlite_path(url)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_folder(path)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
@@ -235,18 +238,14 @@ SCHEMA_LOCK = 0x636F6E7301
 def _schema_lock(url: str) -> Iterator[None]:
     """On PostgreSQL, one process at a time creates the store's tables and functions (several
     web workers and followers starting at once would otherwise fail with "tuple concurrently
-    updated" on ``CREATE OR REPLACE FUNCTION``). Without a connection, the store's own error
-    comes from building the application."""
+    updated" on ``CREATE OR REPLACE FUNCTION``).
+
+    Its connection is also the store's probe: without one, StoreUnavailableError says why within
+    a few seconds (consult.storecheck), before the pools are built (they would wait 30 s)."""
     if backend_of(url) != "postgresql":
         yield
         return
-    import psycopg
-
-    try:
-        conn = psycopg.connect(postgres_conninfo(url), autocommit=True, connect_timeout=10)
-    except psycopg.Error:
-        yield
-        return
+    conn = connect_postgres(postgres_params(url))
     with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         yield

@@ -214,6 +214,14 @@ class SettingError(ConsultError):
     en = "Invalid setting: {reason_en}"
 
 
+class StoreUnavailableError(ConsultError):
+    """The store named by CONSULT_DATABASE_URL cannot be reached or entered (consult.storecheck)."""
+
+    code = "store_unavailable"
+    zh = "无法连接数据库（CONSULT_DATABASE_URL）：{reason}"
+    en = "Cannot connect to the database (CONSULT_DATABASE_URL): {reason_en}"
+
+
 class ConcurrencyError(ConsultError):
     code = "conflict"
     zh = "该记录正在被他人同时修改，请重试。"

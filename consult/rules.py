@@ -1,6 +1,6 @@
 """Counting rules: owners' joint decisions, other bodies' votes and threshold motions.
 
-Pure domain code (standard library only). See /work/shared/DOMAIN.md §3–§6.
+Pure domain code (standard library only). See docs/domain.md §3–§6.
 
 - Every threshold and ratio is an exact `fractions.Fraction`; areas are `decimal.Decimal`
   (``Fraction(Decimal)`` is exact). Floats are refused everywhere.

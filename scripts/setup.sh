@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (Python >= 3.11) and install the project; pass "test" to add the test tools.
+# Every package is installed at the version constraints.txt names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,5 @@ fi
 extras=""
 [ "${1:-}" = "test" ] && extras="[test]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+# constraints.txt: the versions the tests last passed with (pyproject.toml pins the test tools).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".${extras}"

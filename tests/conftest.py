@@ -21,6 +21,7 @@ under CI (``CI`` set), when ``scripts/test.sh`` made the run's database, or when
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import time
@@ -39,8 +40,9 @@ from consult.actors import Actor, Role
 from consult.application import ConsultationApp
 from consult.clock import FixedClock
 from consult.config import build_app
+from consult.rollgen import named_roll
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
 PACKAGED_DEMO_ROLL = Path(__file__).resolve().parents[1] / "consult" / "data" / "roll-demo.csv"
 
 OPERATOR = Actor.of("op-1", Role.OPERATOR, name="平台管理员")
@@ -65,11 +67,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@functools.cache
 def roll_text(name: str = "roll-demo.csv") -> str:
-    path = SHARED_DATA / name
-    if not path.exists() and name == "roll-demo.csv":
-        path = PACKAGED_DEMO_ROLL
-    return path.read_text(encoding="utf-8")
+    """A roll by name: the demo's packaged roll, or a standard roll made by consult.rollgen
+    (``roll-1200.csv``, ``roll-20000.csv``)."""
+    return named_roll(name)
+
+
+@pytest.fixture(scope="session")
+def roll_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The path of a file holding a named roll (:func:`roll_text`), written once per run."""
+    folder = tmp_path_factory.mktemp("rolls")
+
+    def path(name: str) -> Path:
+        target = folder / name
+        if not target.exists():
+            target.write_text(roll_text(name), encoding="utf-8")
+        return target
+
+    return path
 
 
 # --- choosing the backends ------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def unit(
     kind: str = "residential",
     owner_kind: str = "person",
 ) -> str:
-    """One roll row (the CSV format of shared/data/ROLL.md)."""
+    """One roll row (the CSV format of docs/roll-format.md)."""
     return ",".join(
         (unit_id, building, "1", unit_id, kind, area, "register", ";".join(owners), owner_kind)
     )

@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -86,6 +88,7 @@ def serve(
         chosen = os.environ.get("CONSULT_FOLLOWERS")
         mode = followers_mode(chosen) if chosen else (EXTERNAL if workers > 1 else EMBEDDED)
         if workers == 1 and mode == EMBEDDED:
+            check_port(host, port)
             _serve_one_process(config, host, port)
             return
         if config.backend == "memory":
@@ -94,10 +97,51 @@ def serve(
                 "An in-memory store can be served by one process only: set CONSULT_DATABASE_URL "
                 "(SQLite or PostgreSQL)."
             )
+        check_port(host, port)
         code = _serve_gunicorn(config, host, port, workers, threads, mode, start_followers)
     except ConsultError as e:
-        raise click.UsageError(f"{e.message('zh')}\n{e.message('en')}") from None
+        raise ServeError(f"{e.message('zh')}\n{e.message('en')}") from None
     sys.exit(code)
+
+
+class ServeError(click.ClickException):
+    """Why the server cannot start (both languages), with the exit code of bad input."""
+
+    exit_code = 2
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port another process listens on (or one this process may not take) before
+    anything starts, rather than announcing a server that then fails to bind. The test binds as
+    the servers do (SO_REUSEADDR: a port left in TIME_WAIT is free)."""
+    where = _address(host, port)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        raise ServeError(
+            f"无法在 {host} 上监听：该地址无法解析（--host）。\n"
+            f"Cannot listen on {host}: the address does not resolve (--host)."
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                zh = f"端口 {port} 已被占用（{where}）：另一个程序（也许是另一个 consult serve）正在使用它，请换一个端口（--port）或先停止该程序"
+                en = f"port {port} is already in use ({where}): another program (perhaps another consult serve) listens there; choose another port (--port) or stop it first"
+            elif e.errno == errno.EACCES:
+                zh = f"无权使用端口 {port}（{where}）：1024 以下的端口需要管理员权限，请换一个端口（--port）"
+                en = f"not allowed to use port {port} ({where}): ports below 1024 need administrator rights; choose another port (--port)"
+            elif e.errno == errno.EADDRNOTAVAIL:
+                zh = f"无法在 {host} 上监听：本机没有这个地址（--host）"
+                en = f"cannot listen on {host}: this machine has no such address (--host)"
+            else:
+                zh = f"无法在 {where} 上监听：{e.strerror}"
+                en = f"cannot listen on {where}: {e.strerror}"
+            raise ServeError(f"{zh}。\n{en[0].upper()}{en[1:]}.") from None
 
 
 def _secure_cookie_note(host: str, secure: bool) -> None:

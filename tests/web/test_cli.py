@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from consult.actors import Role
 from consult.config import Config
+from tests.conftest import free_port
 from webapp import cli
 from webapp.accounts import AccountStore, ensure_demo_accounts
 from webapp.db import engine_for
@@ -87,3 +91,57 @@ def test_serve_prints_the_address_and_serves_the_embedded_default(
 def test_serve_refuses_a_bad_port() -> None:
     result = CliRunner().invoke(cli.serve, ["--port", "70000"])
     assert result.exit_code == 2 and "70000" in result.output
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_busy_port_says_so_before_announcing_anything(
+    tmp_path: Path, workers: str
+) -> None:
+    env = {"CONSULT_INSTANCE_PATH": str(tmp_path), "CONSULT_DATABASE_URL": ""}
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = str(other.getsockname()[1])
+        started = time.monotonic()
+        result = CliRunner().invoke(cli.serve, ["--port", port, "--workers", workers], env=env)
+    assert result.exit_code == 2, result.output
+    assert time.monotonic() - started < 5
+    assert f"port {port} is already in use" in result.output.lower()
+    assert f"端口 {port} 已被占用" in result.output
+    assert "Serving on" not in result.output and "Traceback" not in result.output
+
+
+def test_serve_checks_its_port_as_the_servers_bind(tmp_path: Path) -> None:
+    """A port another program listens on is busy; one where only a closed connection of a
+    stopped server (SO_REUSEADDR, as gunicorn's and werkzeug's) lingers in TIME_WAIT is free."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        busy = int(other.getsockname()[1])
+        with pytest.raises(click.ClickException):
+            cli.check_port("127.0.0.1", busy)
+        client = socket.create_connection(("127.0.0.1", busy))
+        accepted, _ = other.accept()
+        accepted.close()  # the server's side closes first: its port lingers in TIME_WAIT
+        client.close()
+    cli.check_port("127.0.0.1", busy)  # the listener is gone; a connection may linger
+    with pytest.raises(click.ClickException) as caught:
+        cli.check_port("nohost.invalid", 5000)
+    assert "does not resolve" in caught.value.message
+
+
+def test_serve_names_an_unreachable_store_without_a_traceback(tmp_path: Path) -> None:
+    env = {
+        "CONSULT_INSTANCE_PATH": str(tmp_path),
+        "CONSULT_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/consult",
+    }
+    for workers in ("1", "2"):
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            cli.serve, ["--port", str(free_port()), "--workers", workers], env=env
+        )
+        assert result.exit_code == 2, result.output
+        assert time.monotonic() - started < 5
+        assert "refused the connection" in result.output and "拒绝连接" in result.output
+        assert "Serving on" not in result.output and "Usage:" not in result.output
