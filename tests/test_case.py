@@ -508,6 +508,18 @@ def test_illegal_transition_is_refused_by_the_application_and_nothing_is_stored(
     assert world.app.case(cid).version == before
 
 
+def test_stored_case_events_keep_their_topics(world: World) -> None:
+    """Events are stored by topic (module:QualName): Case stays in consult.case, so a store
+    written before the vocabulary moved to consult.stages still loads."""
+    cid = world.submit("O3")
+    world.confirm(cid)
+    topics = [event.topic for event in world.app.recorder.select_events(cid)]
+    assert topics[0] == "consult.case:Case.Created"
+    assert "consult.case:Case.Confirmed" in topics
+    assert all(topic.startswith("consult.case:Case.") for topic in topics)
+    assert world.app.case(cid).stage is Stage.CONFIRMED
+
+
 # --- the whole path, step by step ---------------------------------------------------------------
 
 

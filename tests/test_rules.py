@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from consult.errors import SettingError
 from consult.rules import (
+    RULE_SET_TABLE,
     RULE_SETS,
     THRESHOLD_PRESETS,
     Choice,
@@ -151,6 +152,26 @@ def test_rule_set_catalogue_flags() -> None:
         assert RuleSet.from_dict(json.loads(json.dumps(rs.to_dict()))) is rs
         assert rs.describe("zh") and rs.describe("en")
     assert "第二百七十八条" in ORD.source_zh
+
+
+def test_each_rule_set_reads_its_thresholds_from_its_table_row() -> None:
+    assert [row.id for row in RULE_SET_TABLE] == list(RULE_SETS)
+    for row in RULE_SET_TABLE:
+        rs = RULE_SETS[row.id]
+        assert (rs.name_zh, rs.name_en) == row.name and (rs.source_zh, rs.source_en) == row.source
+        assert rs.quorum_threshold == row.quorum and rs.pass_threshold == row.passing
+        assert rs.household_quorum_threshold == row.household_quorum
+        assert rs.pass_of_all_members is row.pass_of_all
+        assert (rs.noun("zh"), rs.noun("en")) == row.noun
+        assert (rs.uses_area, rs.proxies_allowed, rs.binding, rs.silent_majority_allowed) == (
+            row.uses_area,
+            row.proxies_allowed,
+            row.binding,
+            row.silent_majority_allowed,
+        )
+    residents = rule_set(RuleSetId.RESIDENTS_MEETING)
+    assert any("由召集方确定" in line for line in residents.describe("zh"))
+    assert any("as the convener decides" in line for line in residents.describe("en"))
 
 
 def test_unknown_rule_set_is_refused() -> None:
