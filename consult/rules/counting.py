@@ -466,7 +466,3 @@ def _deem(rs: RuleSet, raw: Tally, side: Choice, options: CountingOptions) -> Ta
         passing=tuple(passing),
         passed=raw.quorum_met and all(c.met for c in passing),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Threshold motions (DOMAIN.md §4)

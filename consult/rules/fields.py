@@ -109,6 +109,3 @@ def _reject_unknown_keys(data: Mapping[str, Any], allowed: set[str], field: str)
             reason=f"未知的设置项：{names}",
             reason_en=f"unknown setting(s): {names}",
         )
-
-
-# ---------------------------------------------------------------------------------------------
