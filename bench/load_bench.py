@@ -316,7 +316,6 @@ def session_cookie(secret_key: str, voter: Voter, setup: Setup, csrf: str) -> st
 def _signer(secret_key: str) -> Any:
     """The product's own session signer (``webapp.sessions.SessionCookies``) for this key."""
     from flask import Flask
-
     from webapp.sessions import SessionCookies
 
     app = Flask("sessions")

@@ -85,7 +85,8 @@ class World:
 def make_world(url: str, owners: int = OWNERS) -> World:
     """An open vote (deadline next week, real time) and a sign-in account for every owner."""
     from webapp.accounts import AccountStore
-    from webapp.db import create_tables, engine_for
+    from webapp.db import engine_for
+    from webapp.tables import create_tables
 
     clock = FixedClock(datetime.now(tz=UTC).replace(microsecond=0) - timedelta(days=40))
     app = build_app(url, clock=clock)
@@ -184,7 +185,6 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             "CONSULT_READ_WAIT": "20",
         }
         env.pop("CONSULT_FOLLOWERS", None)
-        env.pop("CONSULT_FAST_BALLOTS", None)
         env.update(more or {})
         log = tmp_path / f"serve-{port}.log"
         command = [sys.executable, "-m", "consult.cli", "serve", "--port", str(port)]
@@ -496,12 +496,11 @@ def test_ballots_racing_the_close_are_counted_or_refused_never_both_never_neithe
     app.close()
 
 
-def test_a_ballot_answered_after_its_commit_is_answered_as_the_flask_view_answers(
+def test_a_ballot_under_consult_serve_is_answered_as_the_flask_view_answers(
     url: str, serve: Callable[..., Server], tmp_path: Path
 ) -> None:
-    """Under ``consult serve`` a ballot's request thread does not wait for its commit
-    (webapp.worker): the answer, a first cast's or a change's (cast again the usual way), is the
-    one the Flask view gives, headers and all (but those the server adds)."""
+    """Under ``consult serve`` (gunicorn's gthread worker) the answer to a ballot, a first cast's
+    or a change's, is the one the Flask view gives, headers and all (but those the server adds)."""
     from webapp import create_app
     from webapp.state import EXTENSION
 
@@ -515,14 +514,13 @@ def test_a_ballot_answered_after_its_commit_is_answered_as_the_flask_view_answer
             "CONSULT_SECRET_KEY": "flask-view-" + "k" * 40,
             "CONSULT_PASSWORD_METHOD": "pbkdf2:sha256:1000",
             "CONSULT_COOKIE_SECURE": "0",
-            "CONSULT_FAST_BALLOTS": "0",
         },
     )
     services = web.extensions[EXTENSION]
     with contextlib.ExitStack() as parts:  # every connection let go, in the reverse order
         parts.callback(world.app.close)
         parts.callback(services.engine.dispose)
-        parts.callback(services.accounts.close)
+        parts.callback(services.signins.close)
         audit_store = getattr(
             getattr(services.reads, "_reads", services.reads), "audit_store", None
         )
@@ -658,7 +656,7 @@ def test_external_web_waits_for_the_follower_and_says_when_it_is_behind(
 ) -> None:
     from consult.followers import follow
     from webapp import create_app
-    from webapp.sessions import POSITION_COOKIE
+    from webapp.positions import POSITION_COOKIE
     from webapp.wiring import POSITIONS, STALE_HEADER, STALE_NOTICE
 
     app = build_app(sqlite_url)
