@@ -542,7 +542,8 @@ def _compare_with_the_view(world: World, server: Server, flask: Any) -> None:
     for choice in choices:
         status, body = served.call("POST", path, {"choice": choice})
         headers = {k: v for k, v in served.headers if k not in ("Date", "Server", "Connection")}
-        over_http.append((status, headers, body))
+        cookies = sorted(v.split("=")[0] for k, v in served.headers if k == "Set-Cookie")
+        over_http.append((status, headers, body, cookies))
     token = flask.get("/api/v1/session").json["csrf_token"]  # type: ignore[index]
     signed_in = flask.post(
         "/api/v1/session",
@@ -553,15 +554,15 @@ def _compare_with_the_view(world: World, server: Server, flask: Any) -> None:
     by_view = []
     for choice in choices:
         r = flask.post(path, json={"choice": choice}, headers={"X-CSRF-Token": token})
-        by_view.append((r.status_code, dict(r.headers), r.json))
+        cookies = sorted(v.split("=")[0] for v in r.headers.getlist("Set-Cookie"))
+        by_view.append((r.status_code, dict(r.headers), r.json, cookies))
 
-    for (s1, h1, b1), (s2, h2, b2) in zip(over_http, by_view, strict=True):
+    for (s1, h1, b1, c1), (s2, h2, b2, c2) in zip(over_http, by_view, strict=True):
         assert s1 == s2 and h1.keys() == h2.keys(), (h1, h2)
         for name in h1:
             if name not in ("Content-Length", "Set-Cookie"):
                 assert h1[name] == h2[name], name
-        if "Set-Cookie" in h1:  # the read-your-writes position: the cookie named alike
-            assert h1["Set-Cookie"].split("=")[0] == h2["Set-Cookie"].split("=")[0]
+        assert c1 == c2  # the same cookies (the session's, the read-your-writes position)
         if s1 == 201:
             assert b1.keys() == b2.keys() and b1["changed"] == b2["changed"], (b1, b2)
             assert (b1["elector_id"], b2["elector_id"]) == ("H:P0001", "H:P0002")
