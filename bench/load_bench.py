@@ -14,9 +14,9 @@ For each store (a SQLite file, then a throw-away PostgreSQL database) this
 4. on PostgreSQL, measures the one-commit-per-ballot limit: single-event insert transactions
    through the application's own recorder, from several threads, on the same server, just before
    and just after the ballots;
-5. checks the store after each load: every acknowledged ballot (a 201 with a receipt) is stored
+5. checks the store after both loads: every acknowledged ballot (a 201 with a receipt) is stored
    exactly once, no ballot is stored that was not acknowledged, and the projected tally equals the
-   rules' tally (``load_check``, ``load_rush_check``).
+   rules' tally (``load_check``).
 
 Sessions are made as a sign-in makes them (a row in ``web_sessions``, Flask's signed cookie with
 the session id, user id and CSRF token): signing in is not part of what is measured. Prints one
@@ -757,11 +757,6 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 ]
                 line["ratio_to_pg_limit"] = round(rate / limit["commits_per_s"], 3)
             emit(**line)
-            emit(
-                bench="load_check",
-                backend=backend,
-                **check_store(url, setup, sent, result.acknowledged),
-            )
 
             # The closing rush: 80 % of the connections read pages, 20 % cast the last ballots.
             readers_count = round(args.clients * 0.8)
@@ -793,17 +788,18 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 ballot_errors={k: v for k, v in cast.statuses.items() if k != "201"},
                 load_average=load_average(),
             )
+            server.stop()  # its connections too: the check opens its own
+            failures = _exceptions(server.log)
+            if failures:
+                emit(bench="load_server_errors", backend=backend, exceptions=failures)
             emit(
-                bench="load_rush_check",
+                bench="load_check",
                 backend=backend,
+                loads=["load_ballots", "load_rush"],
                 **check_store(
                     url, setup, sent + rush_sent, result.acknowledged + cast.acknowledged
                 ),
             )
-            server.stop()
-            failures = _exceptions(server.log)
-            if failures:
-                emit(bench="load_server_errors", backend=backend, exceptions=failures)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
