@@ -1,8 +1,10 @@
 -- wrk script for bench/load_bench.py: sends each line of $LOAD_REQUESTS exactly once, writes every
 -- response's status (and, for a 201, the elector named in its receipt) to $LOAD_OUT, then a line
 -- "END <microseconds from the first request to the last response>". Lines of $LOAD_REQUESTS:
--- cookie, CSRF token, JSON body, tab-separated (cookie "-" for none). Run with one thread (-t1);
--- the caller stops wrk (SIGINT) once END is written, and wrk prints the latency summary.
+-- cookie, CSRF token, method, path, JSON body, tab-separated (cookie "-" for none). With
+-- LOAD_LOOP=1 the lines are sent round and round until wrk is stopped (no END line). Run with one
+-- thread (-t1); the caller stops wrk (SIGINT) once END is written (or when it has seen enough),
+-- and wrk prints the latency summary.
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -22,18 +24,24 @@ local sent = 0
 local responses = 0
 local first_us = nil
 local out
+local loop = os.getenv("LOAD_LOOP") == "1"
 
 function init(args)
-  local path = os.getenv("LOAD_PATH")
   local f = assert(io.open(os.getenv("LOAD_REQUESTS"), "r"))
   for line in f:lines() do
-    local cookie, csrf, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
-    local headers = { ["Content-Type"] = "application/json" }
+    local cookie, csrf, method, path, body =
+      line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {}
+    if method == "POST" then
+      headers["Content-Type"] = "application/json"
+    else
+      body = nil
+    end
     if cookie ~= "-" then
       headers["Cookie"] = "consult_session=" .. cookie
       headers["X-CSRF-Token"] = csrf
     end
-    requests[#requests + 1] = wrk.format("POST", path, headers, body)
+    requests[#requests + 1] = wrk.format(method, path, headers, body)
   end
   f:close()
   total = #requests
@@ -42,6 +50,9 @@ end
 
 -- Called before each request of a connection: a connection gets a line, or waits (past the end).
 function delay()
+  if loop then
+    return 0
+  end
   if reserved >= total then
     return 3600000
   end
@@ -61,12 +72,23 @@ function request()
     first_us = now_us()
   end
   sent = sent + 1
+  if loop then
+    return requests[(sent - 1) % total + 1]
+  end
   local r = requests[sent]
   requests[sent] = nil
   return r
 end
 
 function response(status, headers, body)
+  if loop then
+    responses = responses + 1
+    out:write(status, "\t\n")
+    if responses % 100 == 0 then
+      out:flush() -- wrk is stopped from outside: what was written must be in the file
+    end
+    return
+  end
   if responses >= total then
     return
   end
@@ -85,9 +107,11 @@ end
 
 function done(summary, latency, requests)
   io.write(string.format(
-    '{"requests": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "p999_us": %d, "max_us": %d, ' ..
+    '{"requests": %d, "p50_us": %d, "p90_us": %d, "p95_us": %d, "p99_us": %d, "p999_us": %d, ' ..
+    '"max_us": %d, ' ..
     '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d}\n',
-    summary.requests, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    summary.requests, latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(99),
     latency:percentile(99.9),
     latency.max, summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.timeout))

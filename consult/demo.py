@@ -100,7 +100,7 @@ def build_demo(config: Config | None = None, app: ConsultationApp | None = None)
     app.clock = _real_clock()
     from consult.cli import optional_module
 
-    accounts = optional_module("webapp.accounts")  # sign-in accounts for the web app
+    accounts = optional_module("webapp.demo_accounts")  # sign-in accounts for the web app
     if accounts is not None:
         summary.credentials = accounts.ensure_demo_accounts(config or Config.from_env(), summary)
     return summary

@@ -206,36 +206,7 @@ def test_web_tables_views_and_notifications_use_the_event_stores_user(store_url:
     assert seen == {("postgres", parts.path.lstrip("/"))}
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "1"])
-def test_a_bad_switch_interval_is_refused_by_name(value: str) -> None:
-    from webapp.gunicorn_config import switch_interval
-
-    with pytest.raises(SettingError) as refused:
-        switch_interval({"CONSULT_SWITCH_INTERVAL": value})
-    assert refused.value.field == "CONSULT_SWITCH_INTERVAL" and value in str(refused.value)
-    assert (
-        switch_interval({}) == 0.005
-        and switch_interval({"CONSULT_SWITCH_INTERVAL": "0.001"}) == 0.001
-    )
-
-
-@pytest.mark.parametrize("value", ["soon", "-2", "61"])
-def test_a_bad_account_cache_is_refused_by_name(value: str, tmp_path: Path) -> None:
-    from webapp.settings import WebSettings
-
-    config = Config("memory://", tmp_path)
-    with pytest.raises(SettingError) as refused:
-        WebSettings.from_env(
-            config, {"CONSULT_SECRET_KEY": "k" * 40, "CONSULT_ACCOUNT_CACHE": value}
-        )
-    assert refused.value.field == "CONSULT_ACCOUNT_CACHE"
-    fine = WebSettings.from_env(config, {"CONSULT_SECRET_KEY": "k" * 40})
-    assert fine.account_cache == 2.0 and fine.fast_ballots is True
-
-
-@pytest.mark.parametrize(
-    "name", ["CONSULT_FAST_BALLOTS", "CONSULT_COOKIE_SECURE", "CONSULT_TRUST_PROXY"]
-)
+@pytest.mark.parametrize("name", ["CONSULT_COOKIE_SECURE", "CONSULT_TRUST_PROXY"])
 def test_a_yes_no_setting_with_another_value_is_refused_by_name(name: str, tmp_path: Path) -> None:
     from webapp.settings import WebSettings
 
@@ -244,33 +215,9 @@ def test_a_yes_no_setting_with_another_value_is_refused_by_name(name: str, tmp_p
         WebSettings.from_env(config, {"CONSULT_SECRET_KEY": "k" * 40, name: "perhaps"})
     assert refused.value.field == name and "perhaps" in str(refused.value)
     off = WebSettings.from_env(config, {"CONSULT_SECRET_KEY": "k" * 40, name: "off"})
-    assert (off.fast_ballots, off.cookie_secure, off.trust_proxy)[
-        ["CONSULT_FAST_BALLOTS", "CONSULT_COOKIE_SECURE", "CONSULT_TRUST_PROXY"].index(name)
+    assert (off.cookie_secure, off.trust_proxy)[
+        ["CONSULT_COOKIE_SECURE", "CONSULT_TRUST_PROXY"].index(name)
     ] is False
-
-
-def test_gunicorn_run_with_the_config_directly_refuses_a_bad_switch_interval(
-    tmp_path: Path,
-) -> None:
-    """Not only ``consult serve``: gunicorn itself, given ``webapp.gunicorn_config``, stops in the
-    master before any worker starts, and says which setting is wrong."""
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "CONSULT_SWITCH_INTERVAL": "soon"}
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_config"]
-    done = subprocess.run(
-        [*command, "--bind", "127.0.0.1:0", "--workers", "1", "webapp:create_app()"],
-        env=env,
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode != 0
-    assert "CONSULT_SWITCH_INTERVAL" in done.stderr and "soon" in done.stderr
-    assert "Booting worker" not in done.stderr
 
 
 def test_group_commit_is_a_yes_no_setting_refused_by_name_otherwise(

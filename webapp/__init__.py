@@ -27,16 +27,17 @@ def create_app(
     environ: Mapping[str, str] | None = None,
     runtime: Runtime | None = None,
 ) -> Flask:
-    from webapp import errors, fastpath, filters, i18n, security
-    from webapp.accounts import AccountStore, VotingCodes
-    from webapp.db import IdConverter, create_tables, engine_for
+    from webapp import errors, filters, i18n, security
+    from webapp.accounts import AccountStore
+    from webapp.db import IdConverter, engine_for
     from webapp.limits import rate_limiter_for
     from webapp.reads import make_reads
-    from webapp.sessions import SessionCookies
     from webapp.settings import WebSettings
     from webapp.signins import SignIns
     from webapp.state import EXTENSION, Services
-    from webapp.wiring import POSITIONS, FreshReads, install, runtime_for
+    from webapp.tables import create_tables
+    from webapp.voting_codes import VotingCodes
+    from webapp.wiring import FreshReads, install, runtime_for
 
     config = config or Config.from_env(dict(environ) if environ is not None else None)
     settings = WebSettings.from_env(config, environ)
@@ -54,7 +55,6 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.url_map.converters["int"] = IdConverter
-    sessions = app.session_interface = SessionCookies()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # The composition root wires the projector and the audit chain (CONSULT_FOLLOWERS).
@@ -62,16 +62,15 @@ def create_app(
     consult = runtime.app
     engine = engine_for(config.database_url)
     create_tables(engine)
-    accounts = AccountStore(engine, settings.password_method, settings.account_cache)
-    services = app.extensions[EXTENSION] = Services(
+    app.extensions[EXTENSION] = Services(
         consult=consult,
         reads=FreshReads(reads or make_reads(consult, config.database_url), runtime),
-        accounts=accounts,
+        accounts=AccountStore(engine, settings.password_method),
         codes=VotingCodes(engine),
         limiter=rate_limiter_for(engine, settings),
         settings=settings,
         engine=engine,
-        signins=SignIns(engine, accounts.fetch),
+        signins=SignIns(engine),
     )
 
     i18n.init_app(app)
@@ -94,8 +93,6 @@ def create_app(
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     install(app, runtime)  # read-your-writes
-    if settings.fast_ballots:
-        fastpath.install(app, services, sessions, app.extensions[POSITIONS])
     if settings.trust_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

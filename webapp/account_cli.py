@@ -21,8 +21,11 @@ from consult.actors import ROLE_NAMES, Role
 from consult.bodies import estate_id
 from consult.config import Config, build_app
 from consult.errors import NotFoundError, ValidationError
-from webapp.accounts import Account, AccountStore, normalise_username
-from webapp.db import create_tables, engine_for
+from webapp.account_model import Account
+from webapp.account_rules import normalise_username
+from webapp.accounts import AccountStore
+from webapp.db import engine_for
+from webapp.tables import create_tables
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -224,7 +224,7 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[s
         "--threads",
         str(threads),
         "--worker-class",
-        "webapp.worker.Worker",  # gthread, where a ballot's thread need not wait for its commit
+        "gthread",
         "--timeout",
         "60",
         "--graceful-timeout",
@@ -234,8 +234,6 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[s
         "--backlog",
         "2048",
         "--no-control-socket",  # one per machine by default: several servers would clash
-        "--config",
-        "python:webapp.gunicorn_config",  # each worker's switch interval (CONSULT_SWITCH_INTERVAL)
         "webapp:create_app()",
     ]
 
@@ -253,9 +251,6 @@ def _serve_gunicorn(
     mode: str,
     start_followers: bool,
 ) -> int:
-    from webapp.gunicorn_config import switch_interval
-
-    switch_interval()  # a bad CONSULT_SWITCH_INTERVAL is refused here, not in every worker
     secure = _prepare(config)
     _secure_cookie_note(host, secure)
     env = {

@@ -16,7 +16,7 @@ from uuid import UUID
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from webapp.accounts import Account
+from webapp.account_model import Account
 from webapp.common import attempt, scoped_case
 from webapp.errors import Problem
 from webapp.forms import Form

@@ -20,7 +20,7 @@ from webapp.state import services
 
 def remember(position: int) -> None:
     """After a command: the next pages wait for the read side to reach this position (kept in the
-    ``consult_pos`` cookie when the response goes out, see :mod:`webapp.sessions`)."""
+    ``consult_pos`` cookie when the response goes out, see :mod:`webapp.positions`)."""
     if position and int(position) > g.get("remembered", 0):
         g.remembered = int(position)
 

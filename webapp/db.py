@@ -1,4 +1,5 @@
-"""The web layer's own tables (prefix ``web_``), in the same database as the event store."""
+"""The web layer's own tables (prefix ``web_``): their base, and an engine on the event store's
+database (:mod:`webapp.tables` makes them)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,9 @@ def engine_for(url: str) -> Engine:
 
         # The event store's defaults (user postgres, host 127.0.0.1), not libpq's (the OS user,
         # the Unix socket): the web tables belong to the same user in the same database.
-        # Every signed-in request reads its account here: keep up to 20 connections open (opened
-        # only as threads need them). With SQLAlchemy's default of 5, a worker's other threads
-        # connected and disconnected on every request (docs/benchmarks.md, "Load over HTTP").
+        # Up to 20 connections open per process (opened only as threads need them): with
+        # SQLAlchemy's default of 5, a worker's other threads connected and disconnected on
+        # every request under load.
         return create_engine(
             postgres_engine_url(url), pool_pre_ping=True, pool_size=20, max_overflow=10
         )
@@ -61,11 +62,3 @@ def engine_for(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-def create_tables(engine: Engine) -> None:
-    # Import the models so that they are registered on the metadata.
-    from webapp import accounts, limits, signins  # noqa: F401 (limits, signins: their tables)
-
-    Base.metadata.create_all(engine)
-    accounts.prepare_account_tables(engine)

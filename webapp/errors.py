@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from consult import errors as de
 from webapp.i18n import _, lang
+from webapp.limits import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +253,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(problem: Problem) -> Response:
         return problem_response(problem)
+
+    @app.errorhandler(RateLimited)
+    def _limited(error: RateLimited) -> Response:
+        return problem_response(rate_limited(error.retry_after))
 
     @app.errorhandler(de.ConsultError)
     def _domain(error: de.ConsultError) -> Response:

@@ -7,7 +7,8 @@ so every worker process, and one that has just restarted, counts the same attemp
 - :meth:`~StoredRateLimiter.hit` inserts its row and then counts the key's rows in the window, in
   one transaction that no other attempt on the same key can interleave with (SQLite: the file's
   write lock, which the insert takes; PostgreSQL: a transaction-scoped advisory lock on the key).
-  An attempt that finds the limit already reached is refused with 429 and not counted, so
+  An attempt that finds the limit already reached is refused (:class:`RateLimited`, a 429) and
+  not counted, so
   concurrent attempts from any number of threads and processes never exceed the limit. The
   sign-in and the password change count an attempt before checking the password (a success
   clears the count), so guesses arriving at once are tried only up to the limit.
@@ -50,7 +51,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base
-from webapp.errors import rate_limited
 from webapp.settings import Limit, WebSettings
 
 #: How often each process deletes the rows older than the longest window (milliseconds).
@@ -58,6 +58,16 @@ PRUNE_EVERY_MS = 60_000
 #: The first key of the PostgreSQL advisory locks on rate-limit keys ("rate"); the second is
 #: taken from the key's digest. Two-key locks do not share the space of one-key locks.
 ADVISORY_SPACE = 0x72617465
+
+
+class RateLimited(Exception):
+    """An attempt refused at its key's limit; the web answers it with 429 and ``Retry-After``
+    (:func:`webapp.errors.rate_limited`)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limited; retry after {retry_after} s")
+        #: Seconds until the key is below its limit again.
+        self.retry_after = retry_after
 
 
 class RateLimiter(Protocol):
@@ -68,7 +78,7 @@ class RateLimiter(Protocol):
 
     def hit(self, key: str, limit: Limit) -> None:
         """Count one attempt; if the limit has been reached meanwhile (another thread or worker),
-        refuse it (429, not counted)."""
+        refuse it (:class:`RateLimited`, not counted)."""
 
     def reset(self, key: str) -> None:
         """Forget the key's attempts (a successful sign-in)."""
@@ -113,7 +123,7 @@ class MemoryRateLimiter:
             if len(self._hits) > 50_000:
                 self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
         if wait is not None:
-            raise rate_limited(wait)
+            raise RateLimited(wait)
 
     def reset(self, key: str) -> None:
         with self._lock:
@@ -206,7 +216,7 @@ class StoredRateLimiter(ABC):
             # the limit had been reached (the transaction is rolled back: nothing is counted).
             oldest = self._blocking_hit(conn, digest, Limit(limit.count + 1, limit.seconds), now)
             if oldest is not None:
-                raise rate_limited(_seconds(oldest + limit.seconds * 1000 - now))
+                raise RateLimited(_seconds(oldest + limit.seconds * 1000 - now))
         self._prune_now_and_then(now)
 
     def reset(self, key: str) -> None:

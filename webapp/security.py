@@ -22,20 +22,21 @@ from flask.typing import ResponseReturnValue
 
 from consult import membership
 from consult.actors import Role
-from webapp.accounts import Account, CodeGrant
+from webapp.account_model import Account
 from webapp.errors import (
     Problem,
     csrf_failed,
     forbidden,
     no_session,
-    rate_limited,
     unauthenticated,
     wants_json,
 )
 from webapp.i18n import _
-from webapp.limits import RateLimiter
+from webapp.limits import RateLimited, RateLimiter
 from webapp.settings import Limit
 from webapp.signins import SESSION_KEY
+from webapp.state import services
+from webapp.voting_codes import CodeGrant
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +149,6 @@ def require_grant() -> CodeGrant:
 def sign_in(account: Account) -> None:
     """Start a new session for the account (a fresh session id and CSRF token: no fixation); the
     session it replaces ends."""
-    from webapp.state import services
-
     signins = services().signins
     token = signins.start(account.id, account.epoch)
     if token is None:  # the account changed or was disabled since it was authenticated
@@ -160,8 +159,6 @@ def sign_in(account: Account) -> None:
     session.update(prefs)
     session[SESSION_KEY] = token
     session["uid"] = account.id
-    session["epoch"] = account.epoch
-    session.update(services().accounts.claims(account))  # read back by AccountStore.get
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
     g.user = account
@@ -169,8 +166,6 @@ def sign_in(account: Account) -> None:
 
 
 def sign_in_with_code(grant: CodeGrant) -> None:
-    from webapp.state import services
-
     signins = services().signins
     signins.end(session.get(SESSION_KEY))
     session.clear()
@@ -184,8 +179,6 @@ def sign_in_with_code(grant: CodeGrant) -> None:
 
 def sign_out() -> None:
     """End this session, on the server too: its cookie, replayed, is anonymous."""
-    from webapp.state import services
-
     services().signins.end(session.get(SESSION_KEY))
     session.clear()
     g.user = None
@@ -194,17 +187,13 @@ def sign_out() -> None:
 
 def sign_out_everywhere(user: Account) -> None:
     """End every session of the account, this one included."""
-    from webapp.state import services
-
     services().signins.end_all(user.id)
     sign_out()
 
 
 def load_user() -> None:
     """The account or voting code of the request's session, if the session is live
-    (:mod:`webapp.signins`)."""
-    from webapp.state import services
-
+    (:mod:`webapp.signins`: its row, read with its account)."""
     g.user = None
     g.grant = None
     uid, code_id = session.get("uid"), session.get("code")
@@ -213,17 +202,13 @@ def load_user() -> None:
     s = services()
     held = s.signins.holder(session.get(SESSION_KEY))
     if isinstance(uid, int):
-        epoch = session.get("epoch")
-        account = None
-        if held is not None and held[0] == uid:
-            account = s.accounts.get(uid, epoch if isinstance(epoch, int) else None, session)
-        if account is not None and epoch == account.epoch:
-            g.user = account
+        if held is not None and held.account is not None and held.account.id == uid:
+            g.user = held.account
         else:
             session.clear()
     code_id = session.get("code")
     if isinstance(code_id, int):
-        if held is not None and held[1] == code_id:
+        if held is not None and held.code_id == code_id:
             g.grant = s.codes.grant(code_id)
         else:
             session.pop("code", None)
@@ -256,18 +241,17 @@ def check_csrf() -> None:
 
 
 def enforce_limits(limiter: RateLimiter, checks: Iterable[tuple[str, Limit]]) -> None:
-    """Refuse (429) if any key is at its limit. The limits are counted in the web's database,
-    shared by every worker (:mod:`webapp.limits`); ``limiter.hit`` then counts the attempt, and
-    refuses it too if other workers reached the limit meanwhile."""
+    """Refuse (:class:`RateLimited`, a 429) if any key is at its limit. The limits are counted
+    in the web's database, shared by every worker (:mod:`webapp.limits`); ``limiter.hit`` then
+    counts the attempt, and refuses it too if other workers reached the limit meanwhile."""
     waits = [w for key, limit in checks if (w := limiter.retry_after(key, limit)) is not None]
     if waits:
-        raise rate_limited(max(waits))
+        raise RateLimited(max(waits))
 
 
 def record_audited_read() -> None:
     """Put an auditor's read into the tamper-evident log before serving it; refuse if that fails."""
     from consult.access import record_read
-    from webapp.state import services
 
     user = current_user()
     assert user is not None

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from consult.config import Config, seconds_setting, yes_no_setting
+from consult.config import Config, yes_no_setting
 
 SECRET_FILE = "secret_key"
 
@@ -41,15 +41,6 @@ class WebSettings:
     code_ip: Limit  # voting-code attempts per address
     password_method: str
     trust_proxy: bool
-    #: How stale a worker's knowledge of account changes may be, in seconds (CONSULT_ACCOUNT_CACHE;
-    #: 0: the account is read on every request). A signed-in request is answered from the account's
-    #: fields in its session (webapp.accounts.AccountStore.get), or from an account read this long
-    #: ago. A password change or a disabled account ends the sessions at once in the process that
-    #: made the change, and in the other processes within this many seconds.
-    account_cache: float = 2.0
-    #: Serve the common ballot cast without Flask's request machinery (webapp.fastpath;
-    #: CONSULT_FAST_BALLOTS=0 turns it off).
-    fast_ballots: bool = True
 
     @classmethod
     def from_env(cls, config: Config, environ: Mapping[str, str] | None = None) -> WebSettings:
@@ -64,10 +55,6 @@ class WebSettings:
             code_ip=Limit.parse(env.get("CONSULT_LIMIT_CODE_IP", "10/300")),
             password_method=env.get("CONSULT_PASSWORD_METHOD", "scrypt"),
             trust_proxy=flag(env, "CONSULT_TRUST_PROXY", False),
-            fast_ballots=flag(env, "CONSULT_FAST_BALLOTS", True),
-            account_cache=seconds_setting(
-                "CONSULT_ACCOUNT_CACHE", env.get("CONSULT_ACCOUNT_CACHE", "2"), 0, 60
-            ),
         )
 
 

@@ -1,15 +1,16 @@
 """Server-side sessions: a signed-in (or voting-code) session counts only while its row exists.
 
-A sign-in makes a random session id; the signed session cookie carries it (``sid``) and
+A sign-in makes a random session id; Flask's signed session cookie carries it (``sid``) and
 ``web_sessions`` keeps its SHA-256 digest (so the table holds nothing a cookie could be made from),
 with the account, or the voting code, it is for. Every request that names an account or a code
-looks the digest up, one read by primary key and nothing kept in memory, so an ended session is
-refused at once by every worker process:
+reads the row with its account (:meth:`SignIns.holder`: one read by primary key, joined to the
+account by its primary key; nothing kept in memory), so an ended session is refused at once by
+every worker process:
 
 - signing out deletes the session's row;
 - signing out everywhere, a password change and disabling the account delete all of the
   account's rows (the last two in the transaction that changes the account,
-  :meth:`webapp.accounts.AccountStore._update`);
+  :meth:`webapp.accounts.AccountStore._update`), which moves the account's epoch on;
 - a sign-in records its row only if the account is still enabled at the epoch it authenticated
   (a password change or a disable racing the sign-in wins).
 
@@ -22,19 +23,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, column, delete, insert, literal, select, table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from webapp.account_model import ACCOUNT_COLUMNS, Account, account_of
 from webapp.db import Base
+from webapp.rawreads import RawReads
 
 #: The longest a session lives, however often it is used (seconds).
 MAX_AGE = 30 * 24 * 3600
 SESSION_KEY = "sid"
-
-Fetch = Callable[[str, tuple[Any, ...]], Sequence[Any]]
 
 
 class SessionRow(Base):
@@ -47,7 +49,20 @@ class SessionRow(Base):
 
 
 _accounts = table("web_accounts", column("id"), column("epoch"), column("disabled"))
-_HOLDER_SQL = "SELECT account_id, code_id FROM web_sessions WHERE id = {0} AND started > {0}"
+_HOLDER_SQL = (
+    "SELECT s.code_id, "
+    + ", ".join(f"a.{name}" for name in ACCOUNT_COLUMNS)
+    + " FROM web_sessions s LEFT JOIN web_accounts a ON a.id = s.account_id"
+    " WHERE s.id = {0} AND s.started > {0}"
+)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom a live session is for: an enabled account, or a voting code's holder."""
+
+    account: Account | None
+    code_id: int | None
 
 
 def _digest(token: str) -> str:
@@ -55,17 +70,18 @@ def _digest(token: str) -> str:
 
 
 class SignIns:
-    """The ``web_sessions`` table. ``fetch`` runs a small read on the cheapest connection the
-    caller has (:meth:`webapp.accounts.AccountStore.fetch`)."""
+    """The ``web_sessions`` table; a session's row is read on the driver's own connections
+    (:class:`webapp.rawreads.RawReads`)."""
 
-    def __init__(
-        self, engine: Engine, fetch: Fetch, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
-        self.fetch = fetch
+        self.reads = RawReads(engine)
         self.clock = clock
-        marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._holder_sql = _HOLDER_SQL.format(marker)
+        self._holder_sql = _HOLDER_SQL.format(self.reads.marker)
+
+    def close(self) -> None:
+        """Let go of the connections of the session reads (the engine is the caller's)."""
+        self.reads.close()
 
     def start(self, account_id: int, epoch: int) -> str | None:
         """A new session of the account as it stands at ``epoch``, enabled; None if it no longer
@@ -95,12 +111,18 @@ class SignIns:
             s.commit()
         return token
 
-    def holder(self, token: Any) -> tuple[int | None, int | None] | None:
-        """(account id, code id) of a live session, or None if it has ended (or never was)."""
+    def holder(self, token: Any) -> Holder | None:
+        """Whom a live session is for, or None if it has ended (or never was). A session of an
+        account that is disabled has no account."""
         if not isinstance(token, str) or not token or len(token) > 100:
             return None
-        rows = self.fetch(self._holder_sql, (_digest(token), int(self.clock()) - MAX_AGE))
-        return (rows[0][0], rows[0][1]) if rows else None
+        rows = self.reads.fetch(self._holder_sql, (_digest(token), int(self.clock()) - MAX_AGE))
+        if not rows:
+            return None
+        code_id, *account = rows[0]
+        if account[0] is None or account[ACCOUNT_COLUMNS.index("disabled")]:
+            return Holder(None, code_id)
+        return Holder(account_of(account), code_id)
 
     def end(self, token: Any) -> None:
         """End one session (signing out)."""

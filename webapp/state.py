@@ -9,10 +9,11 @@ from flask import current_app
 from sqlalchemy import Engine
 
 from consult.application import ConsultationApp
-from webapp.accounts import AccountStore, VotingCodes
-from webapp.security import RateLimiter
+from webapp.accounts import AccountStore
+from webapp.limits import RateLimiter
 from webapp.settings import WebSettings
 from webapp.signins import SignIns
+from webapp.voting_codes import VotingCodes
 
 if TYPE_CHECKING:
     from webapp.reads import Reads

@@ -5,7 +5,7 @@ side from before the user's own command.
 
 - A command's log position is kept for the rest of the request (an application listener) and, for
   the pages that follow, in the ``consult_pos`` cookie (``webapp.common.remember``; the cookie is
-  described in :mod:`webapp.sessions`).
+  described in :mod:`webapp.positions`).
 - Before a request reads the views, it waits, at most ``CONSULT_READ_WAIT`` seconds, until the
   views have applied that position: at once in the embedded mode (the saving thread projected),
   until the follower process got there in the external mode.
@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from consult.application import ConsultationApp
 from consult.config import Config, Runtime, build_runtime
-from webapp.sessions import Positions
+from webapp.positions import Positions
 
 logger = logging.getLogger(__name__)
 

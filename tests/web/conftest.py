@@ -23,7 +23,7 @@ from consult.application import ConsultationApp
 from consult.clock import FixedClock
 from consult.config import Config, build_app
 from webapp import create_app
-from webapp.accounts import Account
+from webapp.account_model import Account
 from webapp.state import EXTENSION, Services
 
 OWNERS = 40
@@ -95,8 +95,6 @@ class World:
                 account = self.accounts[persona]
                 s["sid"] = self.services.signins.start(account.id, account.epoch)
                 s["uid"] = account.id
-                s["epoch"] = account.epoch
-                s.update(self.services.accounts.claims(account))  # as sign_in sets them
         return client
 
     def position(self) -> int:
@@ -108,7 +106,7 @@ class World:
         with ExitStack() as parts:  # closed in the reverse order
             parts.callback(self.consult.close)
             parts.callback(self.services.engine.dispose)
-            parts.callback(self.services.accounts.close)
+            parts.callback(self.services.signins.close)
             projector = getattr(self.consult, "projector", None)
             if projector is not None:
                 parts.callback(projector.dispose)
@@ -124,7 +122,8 @@ class World:
         from sqlalchemy import func, select
         from sqlalchemy.orm import Session
 
-        from webapp.accounts import AccountRow, VotingCodeRow
+        from webapp.accounts import AccountRow
+        from webapp.voting_codes import VotingCodeRow
 
         with Session(self.services.engine) as s:
             return (

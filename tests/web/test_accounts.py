@@ -24,7 +24,7 @@ from tests.web.conftest import (
     token_of,
     username,
 )
-from webapp.accounts import Account
+from webapp.account_model import Account
 
 # --- the store ----------------------------------------------------------------------------------
 
@@ -394,7 +394,8 @@ def _run(env: dict[str, str], *args: str, input: str | None = None) -> Any:
 def _store(env: dict[str, str]) -> Any:
     from consult.config import Config
     from webapp.accounts import AccountStore
-    from webapp.db import create_tables, engine_for
+    from webapp.db import engine_for
+    from webapp.tables import create_tables
 
     config = Config(f"sqlite:///{env['CONSULT_INSTANCE_PATH']}/consult.sqlite3", Path("."))
     engine = engine_for(config.database_url)

@@ -16,7 +16,7 @@ from tests.web.conftest import (
     token_of,
     username,
 )
-from webapp.accounts import format_code
+from webapp.voting_codes import format_code
 
 
 def _token(client, path: str = "/signin") -> str:  # type: ignore[no-untyped-def]

@@ -17,8 +17,9 @@ from consult.actors import Role
 from consult.config import Config
 from tests.conftest import free_port
 from webapp import cli
-from webapp.accounts import AccountStore, ensure_demo_accounts
+from webapp.accounts import AccountStore
 from webapp.db import engine_for
+from webapp.demo_accounts import ensure_demo_accounts
 
 
 @dataclass(frozen=True)

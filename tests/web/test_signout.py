@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.web.conftest import CSRF, PASSWORD, World, api, post, token_of, username
 from tests.web.test_limits import close, other_worker
-from webapp.signins import MAX_AGE, SignIns
+from webapp.signins import MAX_AGE, Holder, SignIns
 
 COOKIE = "consult_session"
 
@@ -231,17 +231,18 @@ def test_a_sign_in_racing_a_change_of_the_account_records_no_session(world: Worl
 
 def test_no_session_lives_longer_than_its_maximum_age(world: World) -> None:
     now = [1_000_000.0]
-    signins = SignIns(world.services.engine, world.services.accounts.fetch, clock=lambda: now[0])
+    signins = SignIns(world.services.engine, clock=lambda: now[0])
     account = world.accounts["resident"]
     token = signins.start(account.id, account.epoch)
-    assert signins.holder(token) == (account.id, None)
+    assert signins.holder(token) == Holder(account, None)
     now[0] += MAX_AGE - 1
-    assert signins.holder(token) == (account.id, None)
+    assert signins.holder(token) == Holder(account, None)
     now[0] += 1
     assert signins.holder(token) is None
     assert signins.holder("not-a-session") is None and signins.holder(None) is None
     signins.start(account.id, account.epoch)  # a sign-in clears what has expired
     assert signins.end_all(account.id) == 1
+    signins.close()
 
 
 def test_a_forged_session_id_is_anonymous(world: World) -> None:

@@ -9,13 +9,15 @@ from flask import request, session
 from consult.actors import Actor, Role
 from consult.application import BallotReceipt
 from consult.errors import ConsultError
-from webapp.accounts import Account, CodeGrant, normalise_username
+from webapp.account_model import Account
+from webapp.account_rules import normalise_username
 from webapp.common import remember
 from webapp.errors import Problem, from_domain
 from webapp.i18n import _
 from webapp.security import enforce_limits, sign_in, sign_in_with_code
 from webapp.signins import SESSION_KEY
 from webapp.state import services
+from webapp.voting_codes import CodeGrant
 
 
 def signin(data: dict[str, Any], raw_username: str) -> Account:

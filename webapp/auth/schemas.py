@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from consult.rules import Choice
-from webapp.accounts import MAX_PASSWORD, MIN_PASSWORD
+from webapp.account_rules import MAX_PASSWORD, MIN_PASSWORD
 from webapp.forms import Choice as ChoiceField
 from webapp.forms import Form, Text
 from webapp.i18n import lazy_gettext as _l

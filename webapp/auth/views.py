@@ -6,7 +6,7 @@ from flask import Response, flash, redirect, render_template, request, session, 
 from flask.typing import ResponseReturnValue
 
 from consult.errors import ConsultError
-from webapp.accounts import Account
+from webapp.account_model import Account
 from webapp.addressees import elector_names
 from webapp.auth import actions, bp
 from webapp.auth.schemas import BallotForm, CodeForm, PasswordForm, PrefsForm, SignInForm

@@ -6,10 +6,11 @@ from typing import Any
 from uuid import UUID
 
 from consult.application import BallotReceipt, Done, EvaluationOutcome, VoteClosed
-from webapp.accounts import Account, IssuedCode
+from webapp.account_model import Account
 from webapp.common import recorded, remember, scoped_case, scoped_vote
 from webapp.resident.actions import estate_for
 from webapp.state import services
+from webapp.voting_codes import IssuedCode
 
 
 def _latest() -> int:

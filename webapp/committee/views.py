@@ -12,7 +12,6 @@ from marshmallow import Schema
 from consult.case import SESSION_KINDS, Stage
 from consult.clock import minute_up
 from consult.settings import NOTICE_ROUTES, ROUTE_NAMES
-from webapp.accounts import IssuedCode
 from webapp.addressees import elector_names
 from webapp.commands import CaseCommand, add_pages
 from webapp.committee import actions, bp
@@ -41,6 +40,7 @@ from webapp.qr import public_url, qr_svg
 from webapp.resident.views import grouped
 from webapp.security import COMMITTEE, STAFF, TELLERS, require_user, roles
 from webapp.state import services
+from webapp.voting_codes import IssuedCode
 
 CONVENERS = tuple(COMMITTEE)
 

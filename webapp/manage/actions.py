@@ -16,7 +16,8 @@ from uuid import UUID
 
 from consult.actors import ROLE_NAMES, Role
 from consult.errors import NotFoundError, ValidationError
-from webapp.accounts import Account, new_password, parse_roles
+from webapp.account_model import Account
+from webapp.account_rules import new_password, parse_roles
 from webapp.errors import Problem, from_domain, not_found
 from webapp.i18n import _
 from webapp.reads import Page

@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import ValidationError as SchemaError
 
 from consult.actors import ROLE_NAMES, Role
-from webapp.accounts import USERNAME, normalise_username
+from webapp.account_rules import USERNAME, normalise_username
 from webapp.forms import Choices, Form, Ident, PageQuery, Text
 from webapp.i18n import gettext
 from webapp.i18n import lazy_gettext as _l

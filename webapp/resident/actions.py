@@ -8,7 +8,7 @@ from uuid import UUID
 from consult.application import BallotReceipt, Done, MotionOpened, SignatureResult
 from consult.case import Stage
 from consult.errors import ValidationError
-from webapp.accounts import Account
+from webapp.account_model import Account
 from webapp.common import recorded, scoped_case, scoped_motion, scoped_vote
 from webapp.state import services
 
