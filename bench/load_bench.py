@@ -1066,7 +1066,7 @@ def _app_casts(app: Any, vote_id: UUID, voters: list[Voter], threads: int) -> di
 def _request_parts(url: str, workdir: Path, setup: Setup, voters: list[Voter]) -> dict[str, Any]:
     import flask.sessions
 
-    import webapp.api.views
+    import webapp.api.votes
     import webapp.security
     from consult.application import ConsultationApp
 
@@ -1093,8 +1093,8 @@ def _request_parts(url: str, workdir: Path, setup: Setup, voters: list[Voter]) -
     timed(
         flask.sessions.SecureCookieSessionInterface, "save_session", "sign the new session cookie"
     )
-    timed(webapp.api.views, "body", "validate the JSON body")
-    timed(webapp.api.views, "dump", "the receipt as JSON")
+    timed(webapp.api.votes, "body", "validate the JSON body")
+    timed(webapp.api.votes, "created", "the receipt as JSON")
     timed(ConsultationApp, "cast_ballot", "cast_ballot (request thread)")
     client = web.test_client()
     path = f"/api/v1/votes/{setup.vote_id}/ballots"
