@@ -76,9 +76,6 @@ def _codes(vote_id: UUID, issued: list[Any]) -> dict[str, Any]:
     }
 
 
-# --- committees ---------------------------------------------------------------------------------
-
-
 def _case_command(command: CaseCommand) -> None:
     """``POST /cases/<id>/<api_path>``: the page's command, with the same form and access rule."""
 
