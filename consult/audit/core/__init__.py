@@ -1,6 +1,6 @@
 """The audit chain's format and its verification: standard library and ``cryptography`` only.
 
-This package is copied verbatim into every audit bundle as ``verifier/`` (next to a two-line
+This package is copied verbatim into every audit bundle as ``verifier/`` (next to a short
 ``verify_bundle.py`` that runs :func:`main`), so an auditor can check a bundle offline with
 ``python verify_bundle.py BUNDLE --public-key KEY.pem``. Its modules therefore import nothing
 from ``consult`` and refer to each other by relative imports only. docs/audit.md describes the
