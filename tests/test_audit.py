@@ -386,6 +386,8 @@ def test_a_bundle_verifies_offline(exported: tuple[Path, Path, Checkpoint], tmp_
         "keys.json",
         "FORMAT.md",
         "verify_bundle.py",
+        "verifier/__init__.py",
+        "verifier/check.py",
         f"public-keys/{cp.key}.pem",
     } <= names
     report = verify_bundle(bundle, [read_public_key(pem)], [cp])

@@ -1,9 +1,9 @@
 """Commands on one case, declared once for the case page's form and for the API.
 
 A :class:`CaseCommand` names the form (one marshmallow schema), the access rule and the action;
-:func:`add_pages` makes the page routes of a blueprint from a list of them and the API makes its
-endpoints from the same list (``webapp/api/views.py``), so that a page and its endpoint cannot
-drift apart in the fields they take, who may use them or what they do.
+:func:`add_pages` makes the page routes of a blueprint from a list of them and the API makes
+its endpoints from the same list (``webapp/api/committee.py``), so that a page and its endpoint
+cannot drift apart in the fields they take, who may use them or what they do.
 """
 
 from __future__ import annotations

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from consult.audit import core
-from consult.audit.core import BUNDLE_FORMAT, FORMAT_VERSION, event_line, link_line, public_key_pem
+from consult.audit.core import (
+    BUNDLE_FORMAT,
+    FORMAT_VERSION,
+    VERIFIER_DIR,
+    event_line,
+    link_line,
+    public_key_pem,
+)
 from consult.audit.errors import AuditError
 from consult.audit.keys import utc_text
 from consult.audit.store import AuditStore
@@ -30,7 +37,8 @@ Files:
 - checkpoints.json: signed checkpoints {position, head, time, key, signature}.
 - keys.json: key records (first key self-signed; each rotation signed by the old and the new key).
 - public-keys/<key id>.pem: the public keys.
-- verify_bundle.py: a verifier needing only Python 3.11 and the `cryptography` package.
+- verify_bundle.py and verifier/: a verifier needing only Python 3.11 and the `cryptography`
+  package (verifier/ holds the modules of consult/audit/core/ verbatim).
 
 Link (big-endian integers; GENESIS = SHA-256("consult-audit-chain-v1")):
   link = SHA-256(prev(32) || i64 position || u64 len || originator_id || i64 version
@@ -91,6 +99,18 @@ class _HashingText:
         self._raw.write(data)
 
 
+#: The bundle's entry point: runs the verifier package shipped next to it in ``verifier/``.
+VERIFY_SCRIPT = """\
+\"\"\"Verify this audit bundle offline: python verify_bundle.py BUNDLE --public-key KEY.pem\"\"\"
+
+import sys
+
+from verifier import main
+
+sys.exit(main())
+"""
+
+
 def export_bundle(store: AuditStore, dest: Path, moment: datetime) -> dict[str, Any]:
     """Write the chained history, its chain, checkpoints and keys to ``dest`` (a directory, or a
     ``.zip`` file); returns the manifest."""
@@ -113,7 +133,9 @@ def export_bundle(store: AuditStore, dest: Path, moment: datetime) -> dict[str, 
         for k in keys:
             out.text(f"public-keys/{k.key}.pem", public_key_pem(k.public_raw).decode("ascii"))
         out.text("FORMAT.md", FORMAT_TEXT)
-        out.text("verify_bundle.py", Path(core.__file__).read_text(encoding="utf-8"))
+        out.text("verify_bundle.py", VERIFY_SCRIPT)
+        for module in sorted(Path(core.__file__).parent.glob("*.py")):
+            out.text(f"{VERIFIER_DIR}/{module.name}", module.read_text(encoding="utf-8"))
         manifest = {
             "format": BUNDLE_FORMAT,
             "version": FORMAT_VERSION,

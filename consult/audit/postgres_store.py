@@ -25,8 +25,8 @@ SCHEMA = (
     "seq bigserial)",
 )
 #: The chain step on the server, in one statement and transaction: lock, read the head, link the
-#: next events (the link of consult/audit/core.py, in SQL) and store them. The verifier re-derives
-#: every link in Python, so the two definitions check each other.
+#: next events (the link of consult/audit/core/links.py, in SQL) and store them. The verifier
+#: re-derives every link in Python, so the two definitions check each other.
 EXTEND = """
 CREATE OR REPLACE FUNCTION audit_extend_chain(batch integer, genesis bytea)
 RETURNS TABLE (chained integer, head_position bigint, head_link bytea)
