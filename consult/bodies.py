@@ -7,8 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from consult.aggregate import ConsultAggregate, natural_id
-from consult.errors import IllegalTransitionError, ValidationError
+from consult.errors import IllegalTransitionError
 from consult.settings import EstateSettings
+from consult.validation import invalid
 
 
 class JurisdictionKind(StrEnum):
@@ -223,13 +224,7 @@ class Council(ConsultAggregate):
             p = None
         if p is None or p not in self.parties:
             name_zh, name_en = COUNCIL_NAMES[self.kind]
-            raise ValidationError(
-                field="party",
-                label="参会方",
-                label_en="party",
-                reason=f"{party} 不是{name_zh}的组成方",
-                reason_en=f"{party} is not a party of the {name_en}",
-            )
+            raise invalid("party", "party", "not_a_party", party=party, council=(name_zh, name_en))
         return p
 
     def party_of(self, person_id: str) -> Party | None:

@@ -52,6 +52,7 @@ MESSAGES: dict[str, Pair] = {
     "session_kind": ("会议形式", "session kind"),
     "staff": ("工作人员", "staff"),
     "statement": ("发言", "statement"),
+    "time": ("时间", "time"),
     "unit_id": ("专有部分编号", "unit id"),
     # --- why it is refused ------------------------------------------------------------------
     "exists": ("{value} 已存在", "{value} already exists"),
@@ -95,6 +96,15 @@ MESSAGES: dict[str, Pair] = {
         "您不在本小区的业主名册上，不能参与本轮评价",
         "you are not on this estate's owners' roll, so you cannot rate this round",
     ),
+    "ballot_choice": (
+        "须为 同意(yes)、反对(no)、弃权(abstain) 之一",
+        "must be one of yes, no, abstain",
+    ),
+    "rating_choice": (
+        "须为 满意、基本满意、不满意 之一",
+        "must be one of satisfied, basically-satisfied, dissatisfied",
+    ),
+    "needs_timezone": ("须包含时区", "it needs a timezone"),
     "already_rated": (
         "您（或与您共有房屋的业主）已评价过",
         "you (or a co-owner of your unit) have already rated",
@@ -126,11 +136,14 @@ def either(values: Iterable[str]) -> Pair:
     return f"{'、'.join(head)} 或 {last}", f"{', '.join(head)} or {last}"
 
 
-def parse_enum(cls: type[E], value: object, field: str, label: str) -> E:
-    """The member of ``cls`` whose value is ``value``, or a field error listing the allowed values."""
+def parse_enum(cls: type[E], value: object, field: str, label: str, reason: str = "") -> E:
+    """The member of ``cls`` whose value is ``value``, or a field error listing the allowed values
+    (or giving ``reason``, a key of :data:`MESSAGES`)."""
     try:
         return cls(value)
     except ValueError:
+        if reason:
+            raise invalid(field, label, reason) from None
         raise invalid(field, label, "either", values=either(str(m.value) for m in cls)) from None
 
 
