@@ -4,7 +4,7 @@ committee, property company), covenants, settings and deliberative councils."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -89,25 +89,9 @@ class EstateService(ServiceBase):
         if len(people) < 3:
             raise invalid("members", "members", "committee_size")
 
-        def change(e: Estate, at: datetime) -> None:
-            e.record(
-                Estate.OwnersCommitteeElected,
-                at,
-                actor.person_id,
-                "",
-                members=people,
-                term_ends=term_ends,
-            )
-            if e.acting is not None:
-                e.record(
-                    Estate.ActingArrangementEnded,
-                    at,
-                    "system",
-                    "业主委员会已选举产生，居民委员会代行职责自动终止 / "
-                    "an owners' committee was elected; the acting arrangement ends",
-                )
-
-        return self._estate_command(estate, change)
+        return self._estate_command(
+            estate, lambda e, at: e.elect_owners_committee(people, term_ends, at, actor.person_id)
+        )
 
     def announce_acting(
         self, estate: UUID, legal_basis: str, election_months: int, actor: Actor
@@ -117,20 +101,9 @@ class EstateService(ServiceBase):
         if not 1 <= election_months <= 24:
             raise invalid("election_months", "election_months", "months_1_24")
 
-        def change(e: Estate, at: datetime) -> None:
-            e.check_can_announce_acting()
-            due = (at + timedelta(days=30 * election_months)).date().isoformat()
-            e.record(
-                Estate.ActingArrangementAnnounced,
-                at,
-                actor.person_id,
-                "",
-                residents_committee=actor.person_id,
-                legal_basis=basis,
-                election_due=due,
-            )
-
-        return self._estate_command(estate, change)
+        return self._estate_command(
+            estate, lambda e, at: e.announce_acting(basis, election_months, at, actor.person_id)
+        )
 
     def appoint_property_company(
         self, estate: UUID, company: str, staff: Sequence[str], actor: Actor
@@ -153,20 +126,10 @@ class EstateService(ServiceBase):
         ref = require_text(ref, "ref", "规约编号", "covenant reference", 200)
         title = require_text(title, "title", "规约名称", "covenant title", 500)
 
-        def change(e: Estate, at: datetime) -> None:
-            if e.covenant(ref):
-                raise invalid("ref", "covenant_ref", "covenant_recorded")
-            e.record(
-                Estate.CovenantAdopted,
-                at,
-                actor.person_id,
-                "",
-                ref=ref,
-                title=title,
-                silent_majority_clause=silent_majority_clause,
-            )
-
-        return self._estate_command(estate, change)
+        return self._estate_command(
+            estate,
+            lambda e, at: e.adopt_covenant(ref, title, silent_majority_clause, at, actor.person_id),
+        )
 
     def change_settings(self, estate: UUID, changes: dict[str, Any], actor: Actor) -> int:
         actor.require(Role.OWNERS_COMMITTEE, Role.RESIDENTS_COMMITTEE)
@@ -192,11 +155,10 @@ class EstateService(ServiceBase):
         actor.require(Role.PARTY_ORGANISATION, Role.RESIDENTS_COMMITTEE)
         people = checked_people(holders, "holders", "holders")
 
-        def change(c: Council, at: datetime) -> None:
-            p = c.check_party(party)
-            c.record(Council.SeatsAssigned, at, actor.person_id, "", party=p.value, holders=people)
-
-        return self._command(lambda: self.council(council), change)
+        return self._command(
+            lambda: self.council(council),
+            lambda c, at: c.assign_seats(party, people, at, actor.person_id),
+        )
 
 
 def checked_code(code: str) -> str:
