@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from consult.aggregate import ConsultAggregate, natural_id
-from consult.errors import IllegalTransitionError, ValidationError
+from consult.errors import IllegalTransitionError
 from consult.settings import EstateSettings
+from consult.validation import invalid
 
 
 class JurisdictionKind(StrEnum):
@@ -146,6 +148,51 @@ class Estate(ConsultAggregate):
                 action_en="announce it again",
             )
 
+    def elect_owners_committee(
+        self, members: list[str], term_ends: str, at: datetime, by: str
+    ) -> None:
+        """Record an election; a residents' committee acting in its place stops automatically."""
+        self.record(Estate.OwnersCommitteeElected, at, by, "", members=members, term_ends=term_ends)
+        if self.acting is not None:
+            self.record(
+                Estate.ActingArrangementEnded,
+                at,
+                "system",
+                "业主委员会已选举产生，居民委员会代行职责自动终止 / "
+                "an owners' committee was elected; the acting arrangement ends",
+            )
+
+    def announce_acting(self, legal_basis: str, months: int, at: datetime, by: str) -> None:
+        """The residents' committee acts for a missing owners' committee until one is elected
+        (due within ``months``)."""
+        self.check_can_announce_acting()
+        due = (at + timedelta(days=30 * months)).date().isoformat()
+        self.record(
+            Estate.ActingArrangementAnnounced,
+            at,
+            by,
+            "",
+            residents_committee=by,
+            legal_basis=legal_basis,
+            election_due=due,
+        )
+
+    def adopt_covenant(
+        self, ref: str, title: str, silent_majority_clause: bool, at: datetime, by: str
+    ) -> None:
+        """Record an adopted 管理规约 / 议事规则 version; a version is recorded once."""
+        if self.covenant(ref):
+            raise invalid("ref", "covenant_ref", "covenant_recorded")
+        self.record(
+            Estate.CovenantAdopted,
+            at,
+            by,
+            "",
+            ref=ref,
+            title=title,
+            silent_majority_clause=silent_majority_clause,
+        )
+
 
 class CouncilKind(StrEnum):
     FOUR_IN_ONE = "four-in-one"  # 四位一体
@@ -223,14 +270,12 @@ class Council(ConsultAggregate):
             p = None
         if p is None or p not in self.parties:
             name_zh, name_en = COUNCIL_NAMES[self.kind]
-            raise ValidationError(
-                field="party",
-                label="参会方",
-                label_en="party",
-                reason=f"{party} 不是{name_zh}的组成方",
-                reason_en=f"{party} is not a party of the {name_en}",
-            )
+            raise invalid("party", "party", "not_a_party", party=party, council=(name_zh, name_en))
         return p
+
+    def assign_seats(self, party: str, holders: list[str], at: datetime, by: str) -> None:
+        p = self.check_party(party)
+        self.record(Council.SeatsAssigned, at, by, "", party=p.value, holders=holders)
 
     def party_of(self, person_id: str) -> Party | None:
         for party, holders in self.seats.items():

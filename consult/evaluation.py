@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from consult.aggregate import ConsultAggregate, natural_id
-from consult.errors import ValidationError, VoteNotOpenError
+from consult.errors import VoteNotOpenError
+from consult.validation import invalid, parse_enum
 
 
 class Rating(StrEnum):
@@ -35,16 +36,7 @@ def evaluation_id(case_id: UUID, round_no: int) -> UUID:
 
 
 def parse_rating(value: str) -> Rating:
-    try:
-        return Rating(value)
-    except ValueError:
-        raise ValidationError(
-            field="rating",
-            label="评价",
-            label_en="rating",
-            reason="须为 满意、基本满意、不满意 之一",
-            reason_en="must be one of satisfied, basically-satisfied, dissatisfied",
-        ) from None
+    return parse_enum(Rating, value, "rating", "rating", "rating_choice")
 
 
 @dataclass(frozen=True)
@@ -171,22 +163,10 @@ class Evaluation(ConsultAggregate):
                 field="rating", state="评价已结束", state_en="the evaluation has ended"
             )
         if not heads:
-            raise ValidationError(
-                field="rating",
-                label="评价",
-                label_en="rating",
-                reason="您不在本小区的业主名册上，不能参与本轮评价",
-                reason_en="you are not on this estate's owners' roll, so you cannot rate this round",
-            )
+            raise invalid("rating", "rating", "rater_not_owner")
         open_heads = [h for h in heads if h not in self.responses]
         if person in self.raters or not open_heads:
-            raise ValidationError(
-                field="rating",
-                label="评价",
-                label_en="rating",
-                reason="您（或与您共有房屋的业主）已评价过",
-                reason_en="you (or a co-owner of your unit) have already rated",
-            )
+            raise invalid("rating", "rating", "already_rated")
         for head in open_heads:
             self.record(
                 Evaluation.Rated,

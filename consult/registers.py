@@ -13,8 +13,9 @@ from typing import Any
 from uuid import UUID
 
 from consult.aggregate import ConsultAggregate, natural_id
-from consult.errors import NotFoundError, ValidationError
+from consult.errors import NotFoundError
 from consult.roll import AreaSource, HeadRules, OwnerKind, Unit, UnitKind
+from consult.validation import invalid
 
 _KINDS = {k.value: k for k in UnitKind}
 _SOURCES = {s.value: s for s in AreaSource}
@@ -137,13 +138,7 @@ class Roll(ConsultAggregate):
 
     def check_new_unit(self, unit: Unit) -> None:
         if unit.unit_id in self.units:
-            raise ValidationError(
-                field="unit_id",
-                label="专有部分编号",
-                label_en="unit id",
-                reason=f"{unit.unit_id} 已在名册中",
-                reason_en=f"{unit.unit_id} is already on the roll",
-            )
+            raise invalid("unit_id", "unit_id", "unit_on_roll", unit=unit.unit_id)
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from consult.errors import (
     ExtensionLimitError,
     PaperBallotError,
     ProxyError,
-    ValidationError,
     VoteNotOpenError,
 )
 from consult.rules import Choice, CountingOptions, RuleSet, rule_set
+from consult.validation import parse_enum
 
 
 def ballot_id(vote_id: UUID, elector_id: str) -> UUID:
@@ -59,16 +59,7 @@ BALLOT_CHANNELS: dict[str, tuple[str, str]] = {
 
 
 def parse_choice(value: str) -> Choice:
-    try:
-        return Choice(value)
-    except ValueError:
-        raise ValidationError(
-            field="choice",
-            label="表决意见",
-            label_en="choice",
-            reason="须为 同意(yes)、反对(no)、弃权(abstain) 之一",
-            reason_en="must be one of yes, no, abstain",
-        ) from None
+    return parse_enum(Choice, value, "choice", "choice", "ballot_choice")
 
 
 class Vote(ConsultAggregate):

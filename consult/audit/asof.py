@@ -8,7 +8,8 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from consult.case import Case
-from consult.errors import NotFoundError, ValidationError
+from consult.errors import NotFoundError
+from consult.validation import invalid
 
 T = TypeVar("T")
 
@@ -27,13 +28,7 @@ class AsOf(Generic[T]):
 def version_at(app: Any, aggregate_id: UUID, moment: datetime) -> tuple[int, datetime] | None:
     """The last version of an aggregate recorded at or before ``moment`` (None if it did not exist)."""
     if moment.tzinfo is None:
-        raise ValidationError(
-            field="as_of",
-            label="时间",
-            label_en="time",
-            reason="须包含时区",
-            reason_en="it needs a timezone",
-        )
+        raise invalid("as_of", "time", "needs_timezone")
     found: tuple[int, datetime] | None = None
     for event in app.events.get(aggregate_id):
         if event.timestamp > moment:
