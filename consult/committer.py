@@ -7,10 +7,6 @@ committer thread saves everything that arrived while the previous commit was run
 transaction, checks the batch once (``verify``), and only then answers each caller: a caller is
 told its position only after its events are committed.
 
-A caller that cannot afford a waiting thread (a web worker answering from its event loop,
-webapp.worker) gives a callback instead (:meth:`GroupCommitter.submit_events_later`); it is called
-on the committer's thread with the same answer, and must be quick.
-
 When the batch transaction fails on an integrity check (one caller's aggregate id is already
 taken), nothing of it was stored; each caller's events are then saved on their own, so that only the
 caller whose events conflict gets :class:`~eventsourcing.persistence.IntegrityError`. Any other
@@ -30,9 +26,6 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
 logger = logging.getLogger(__name__)
-
-#: ``done(position, error)``: a caller's answer, on the committer's thread (see the docstring).
-Done = Callable[[int, BaseException | None], None]
 
 #: ``verify(key, positions)``: for each committed position of the batch under ``key``, None if it
 #: stands, or the error its caller gets instead (the events stay stored).
@@ -55,21 +48,9 @@ class _Pending:
     done: threading.Lock = field(default_factory=_latch)
     position: int = 0
     error: BaseException | None = None
-    #: instead of ``done``: called with the answer (submit_events_later)
-    callback: Done | None = None
 
     def ids(self) -> set[Any]:
         return {e.originator_id for e in self.events}
-
-
-def _answer(pending: _Pending) -> None:
-    if pending.callback is None:
-        pending.done.release()
-        return
-    try:
-        pending.callback(pending.position, pending.error)
-    except BaseException:  # the caller's own failure: the others still get their answers
-        logger.exception("a group commit callback failed")
 
 
 class GroupCommitter:
@@ -110,12 +91,6 @@ class GroupCommitter:
         if pending.error is not None:
             raise pending.error
         return pending.position
-
-    def submit_events_later(self, key: Hashable, events: list[Any], done: Done) -> None:
-        """:meth:`submit_events` without waiting: ``done(position, error)`` is called once, on the
-        committer's thread, with what :meth:`submit_events` would have returned (error None) or
-        raised (position 0). It must return quickly and not raise (what it raises is logged)."""
-        self._enqueue(_Pending(key, events, callback=done))
 
     def _enqueue(self, pending: _Pending) -> _Pending:
         if not pending.events:
@@ -160,7 +135,7 @@ class GroupCommitter:
                     p.error = error
             finally:
                 for p in batch:
-                    _answer(p)
+                    p.done.release()
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:

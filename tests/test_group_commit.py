@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from consult.application import BallotReceipt, ConsultationApp
@@ -199,131 +198,6 @@ def test_a_batch_committed_after_the_close_is_refused_and_never_counted(
     with pytest.raises(VoteNotOpenError):
         app.cast_ballot(vote_id, "yes", owner("O8"))
     assert stored_events(app, vote_id, "O8") == []
-
-
-# --- answered by callback (cast_ballot_later) -------------------------------------------------
-
-
-class Answers:
-    """What ``cast_ballot_later`` told each caller, and on which thread."""
-
-    def __init__(self) -> None:
-        self.got: dict[str, list[Any]] = {}
-        self.threads: set[str] = set()
-        self.lock = threading.Lock()
-        self.all_in = threading.Event()
-        self.expected = 0
-
-    def done_for(self, person: str) -> Any:
-        def done(receipt: BallotReceipt | None, error: BaseException | None) -> None:
-            with self.lock:
-                self.got.setdefault(person, []).append(receipt if error is None else error)
-                self.threads.add(threading.current_thread().name)
-                if sum(map(len, self.got.values())) >= self.expected:
-                    self.all_in.set()
-
-        return done
-
-
-def test_ballots_cast_later_are_answered_once_each_by_the_committer_with_the_waiting_ones(
-    app: ConsultationApp, clock: FixedClock
-) -> None:
-    w = make_world(app, clock, plain_units(HEADS))
-    vote_id = open_vote(w)
-    app.cast_ballot(vote_id, "yes", owner("O2"))  # O2 has voted before the batch
-    gate = Gate(app)
-    waiting: dict[str, Any] = {}
-    threads = [cast_in_thread(app, vote_id, "O1", "yes", waiting)]
-    assert gate.entered.wait(60)
-    # One batch behind the held transaction: callers that wait and callers called back,
-    # O2 (a conflict) among them.
-    answers = Answers()
-    answers.expected = HEADS - 3
-    for i in range(2, HEADS - 1):
-        app.cast_ballot_later(vote_id, "no", owner(f"O{i}"), None, answers.done_for(f"O{i}"))
-    threads += [cast_in_thread(app, vote_id, f"O{i}", "no", waiting) for i in (HEADS - 1, HEADS)]
-    gate.queued(HEADS - 1)
-    gate.opened.set()
-    assert answers.all_in.wait(60)
-    for t in threads:
-        t.join(60)
-
-    assert answers.threads == {"ballot-commit"}
-    assert all(len(got) == 1 for got in answers.got.values()), answers.got
-    conflict = answers.got["O2"][0]
-    assert isinstance(conflict, IntegrityError)  # nothing of it stored: cast it again
-    assert stored_events(app, vote_id, "O2") == [CREATED]
-    batches = app._ballot_committer().batches
-    again = app.recast_ballot(vote_id, "no", owner("O2"))  # changed, not through the committer
-    assert again.changed and again.choice == Choice.NO
-    assert stored_events(app, vote_id, "O2") == [CREATED, CHANGED]
-    assert app._ballot_committer().batches == batches
-    logged = {
-        UUID(str(n.originator_id)): n.id
-        for n in app.recorder.select_notifications(None, 10_000, topics=[CREATED])
-    }
-    for i in range(3, HEADS - 1):
-        receipt = answers.got[f"O{i}"][0]
-        assert isinstance(receipt, BallotReceipt) and not receipt.changed, receipt
-        assert receipt.elector_id == f"H:O{i}" and receipt.choice == Choice.NO
-        assert stored_events(app, vote_id, f"O{i}") == [CREATED]
-        assert receipt.position == logged[receipt.ballot_id]  # its own event's log position
-    for i in (1, HEADS - 1, HEADS):
-        assert isinstance(waiting[f"O{i}"], BallotReceipt), waiting[f"O{i}"]
-    assert app.tally(vote_id).raw.participating.heads == HEADS
-
-
-def test_a_ballot_cast_later_is_refused_at_once_or_after_the_commit_as_a_waiting_one_would_be(
-    app: ConsultationApp, clock: FixedClock, url: str
-) -> None:
-    w = make_world(app, clock, plain_units(HEADS))
-    vote_id = open_vote(w)
-    answers = Answers()
-    with pytest.raises(ConsultError):  # not on the roll: refused before anything is queued
-        app.cast_ballot_later(vote_id, "yes", owner("O99"), None, answers.done_for("O99"))
-    gate = Gate(app)
-    answers.expected = 3
-    for i in (2, 3, 4):
-        app.cast_ballot_later(vote_id, "yes", owner(f"O{i}"), None, answers.done_for(f"O{i}"))
-    assert gate.entered.wait(60)
-    # Another process, its clock at the published end, closes the vote meanwhile.
-    closer = build_app(url, clock=FixedClock(app.vote(vote_id).closes_at))
-    try:
-        closer.close_vote(vote_id, OC)
-    finally:
-        closer.close()
-    gate.opened.set()
-    assert answers.all_in.wait(60)
-
-    assert "O99" not in answers.got
-    for i in (2, 3, 4):
-        assert [type(a) for a in answers.got[f"O{i}"]] == [VoteClosedBeforeBallotError]
-    assert app.tally(vote_id).raw.participating.heads == 0
-
-
-def test_a_failing_callback_is_logged_and_the_others_of_its_batch_are_answered(
-    app: ConsultationApp, clock: FixedClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    w = make_world(app, clock, plain_units(HEADS))
-    vote_id = open_vote(w)
-    gate = Gate(app)
-    answers = Answers()
-    answers.expected = 2
-
-    def broken(receipt: BallotReceipt | None, error: BaseException | None) -> None:
-        raise RuntimeError("the caller's own bug")
-
-    app.cast_ballot_later(vote_id, "yes", owner("O1"), None, answers.done_for("O1"))
-    assert gate.entered.wait(60)
-    app.cast_ballot_later(vote_id, "yes", owner("O2"), None, broken)
-    app.cast_ballot_later(vote_id, "yes", owner("O3"), None, answers.done_for("O3"))
-    gate.queued(2)
-    gate.opened.set()
-    assert answers.all_in.wait(60)
-
-    assert isinstance(answers.got["O3"][0], BallotReceipt)
-    assert "a group commit callback failed" in caplog.text
-    assert app.tally(vote_id).raw.participating.heads == 3  # O2's ballot is stored all the same
 
 
 # --- real processes ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ save. A ballot stored after its vote's close is refused and never counted.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,18 +34,11 @@ from consult.rules import Choice
 from consult.validation import invalid
 from consult.vote import Ballot, Vote, VoteState, ballot_id, parse_choice, receipt_code
 
-#: ``done(receipt, error)``: the answer of :meth:`BallotService.cast_ballot_later`.
-Answer = Callable[[BallotReceipt | None, BaseException | None], None]
-
 
 class BallotCommits(Protocol):
     """What the voting service needs of a group committer (:class:`consult.committer.GroupCommitter`)."""
 
     def submit_events(self, key: Hashable, events: list[Any]) -> int: ...
-
-    def submit_events_later(
-        self, key: Hashable, events: list[Any], done: Callable[[int, BaseException | None], None]
-    ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -108,51 +101,6 @@ class BallotService(VotingService):
             else:
                 return replace(receipt, position=position)
         return self._cast_over(vote, elector, ch, channel, actor, at)
-
-    def recast_ballot(
-        self,
-        vote_id: UUID,
-        choice: str | Choice,
-        actor: Actor,
-        elector_id: str | None = None,
-        estate: UUID | None = None,
-    ) -> BallotReceipt:
-        """:meth:`cast_ballot` for an elector known to have a ballot already (the
-        :class:`IntegrityError` of :meth:`cast_ballot_later`): changed where allowed, or refused,
-        without another try through the group committer."""
-        ch, at, vote, elector, channel = self._admit_ballot(
-            vote_id, choice, actor, elector_id, False, estate
-        )
-        return self._cast_over(vote, elector, ch, channel, actor, at)
-
-    def cast_ballot_later(
-        self,
-        vote_id: UUID,
-        choice: str | Choice,
-        actor: Actor,
-        elector_id: str | None,
-        done: Answer,
-        estate: UUID | None = None,
-    ) -> None:
-        """:meth:`cast_ballot` for a caller that does not wait for the commit: a refusal of the
-        admission is raised here, at once; the rest comes to ``done(receipt, error)``, once, on
-        the group committer's thread. An :class:`IntegrityError` there means this elector has a
-        ballot already and nothing was stored (cast again with :meth:`recast_ballot`). Needs
-        group commit on."""
-        if not self.group_commit:
-            raise RuntimeError("cast_ballot_later needs group commit")
-        ch, at, vote, elector, channel = self._admit_ballot(
-            vote_id, choice, actor, elector_id, False, estate
-        )
-        event, receipt = first_ballot(vote, elector, ch, channel, actor, at)
-
-        def committed(position: int, error: BaseException | None) -> None:
-            if error is None:
-                done(replace(receipt, position=position), None)
-            else:
-                done(None, error)
-
-        self._ballot_committer().submit_events_later(vote.id, [event], committed)
 
     def _cast_over(
         self, vote: Vote, elector: str, ch: Choice, channel: str, actor: Actor, at: datetime
