@@ -2132,6 +2132,26 @@ class ConsultationApp(Application[UUID]):
                 return
             position = batch[-1].id + 1
 
+    # --- reads for the read side: the web and the projections' queries never open the store ---
+
+    def log_position(self) -> int:
+        """The position of the last event recorded in the notification log (0 when empty)."""
+        return int(self.recorder.max_notification_id() or 0)
+
+    def created_ids(self, created: type) -> Iterable[UUID]:
+        """The ids of the aggregates created by event class ``created``, in log order."""
+        for n in self._notifications([get_topic(created)]):
+            yield UUID(str(n.originator_id))
+
+    def find(self, cls: type[T], aggregate_id: UUID, kind: str, kind_en: str) -> T:
+        """The aggregate of class ``cls`` with this id (NotFoundError naming ``kind`` if none)."""
+        return self._get(cls, aggregate_id, kind, kind_en)
+
+    def events_of(self, aggregate_id: UUID, up_to: int | None = None) -> list[Any]:
+        """The domain events of one aggregate, oldest first, up to version ``up_to`` if given."""
+        stored = self.recorder.select_events(aggregate_id, lte=up_to)
+        return [self.mapper.to_domain_event(s) for s in stored]
+
 
 def _new_id() -> UUID:
     return uuid4()
