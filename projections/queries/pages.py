@@ -23,7 +23,7 @@ from consult.case import Stage
 from consult.errors import ConsultError, NotFoundError
 from consult.evaluation import RATING_NAMES, Rating, conclusive
 from consult.motion import MOTION_STATE_NAMES
-from consult.vote import Ballot, PaperEntry, VoteState, ballot_id
+from consult.vote import Ballot, PaperEntry, ballot_id
 from projections.errors import ProjectionTimeoutError
 from projections.queries.cases import (
     CaseDetail,
@@ -47,7 +47,6 @@ from projections.queries.votes import (
     VoteView,
     ballot_view,
     check_view,
-    tally_view,
     vote_view,
 )
 
@@ -169,17 +168,13 @@ class PageReads:
         return vote_view(self.app.vote(vote_id))
 
     def tally(self, vote_id: UUID) -> TallyView:
-        t = self.queries.vote_tally(vote_id)
-        return tally_view(vote_id, t.result, t.state == VoteState.CLOSED.value)
+        return self.queries.vote_tally(vote_id)
 
     def tally_as_of(self, vote_id: UUID, moment: datetime) -> TallyView | None:
         try:
-            t = self.queries.tally_as_of(vote_id, moment)
+            return self.queries.tally_as_of(vote_id, moment)
         except NotFoundError:
             return None
-        vote = self.app.vote(vote_id)
-        final = vote.closed_at is not None and vote.closed_at <= moment
-        return tally_view(vote_id, t.result, final)
 
     def ballot(self, vote_id: UUID, elector_id: str) -> BallotView | None:
         try:

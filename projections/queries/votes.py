@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -46,6 +47,54 @@ if TYPE_CHECKING:
     pass
 
 
+class TallyView:
+    """The one tally view: what the tally pages and the API show of ``result``, in both
+    languages. The live tally (:class:`VoteTally`) and the tally as of a moment
+    (:class:`TallyAsOf`) are both one."""
+
+    vote_id: UUID
+    result: VoteResult
+    final: bool  # the vote was closed (by then): these are the counted figures
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed
+
+    @property
+    def rule_set(self) -> RuleSet:
+        return self.result.rule_set
+
+    @property
+    def rule_name(self) -> Pair:
+        return (self.rule_set.name("zh"), self.rule_set.name("en"))
+
+    @property
+    def rule_source(self) -> Pair:
+        return (self.rule_set.source("zh"), self.rule_set.source("en"))
+
+    @property
+    def options_text(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        options = self.result.options
+        return (tuple(options.describe("zh")), tuple(options.describe("en")))
+
+    @cached_property
+    def raw(self) -> TallyPart:
+        return _part(self.result.raw)
+
+    @cached_property
+    def deemed(self) -> TallyPart | None:
+        return None if self.result.deemed is None else _part(self.result.deemed)
+
+    @property
+    def silent_majority(self) -> Pair:
+        sm = self.result.silent_majority
+        return (sm.label("zh"), sm.label("en"))
+
+    @property
+    def uses_area(self) -> bool:
+        return self.result.raw.total.area is not None
+
+
 @dataclass(frozen=True)
 class QuorumProgress:
     """How far one quorum check is from its threshold: ``needed`` is the smallest participating
@@ -57,7 +106,7 @@ class QuorumProgress:
 
 
 @dataclass(frozen=True)
-class VoteTally:
+class VoteTally(TallyView):
     vote_id: UUID
     case_id: UUID
     estate_id: UUID
@@ -74,14 +123,7 @@ class VoteTally:
     proxies: int
     late_ballots: int  # ballot events recorded after the close: never counted
     position: int  # the log position this tally reflects
-
-    @property
-    def passed(self) -> bool:
-        return self.result.passed
-
-    @property
-    def rule_set(self) -> RuleSet:
-        return self.result.rule_set
+    final: bool  # closed: the counted figures
 
 
 @dataclass(frozen=True)
@@ -99,11 +141,12 @@ class BallotStatus:
 
 
 @dataclass(frozen=True)
-class TallyAsOf:
+class TallyAsOf(TallyView):
     vote_id: UUID
     moment: datetime
     result: VoteResult
     ballots: int  # ballots counted at that moment
+    final: bool  # the vote had been closed by then
 
 
 def _smallest(required: Threshold, whole: Fraction) -> int:
@@ -178,20 +221,6 @@ class TallyPart:
     @property
     def checks(self) -> tuple[CheckView, ...]:
         return self.quorum + self.passing
-
-
-@dataclass(frozen=True)
-class TallyView:
-    vote_id: UUID
-    final: bool  # the vote is closed: these are the counted figures
-    rule_name: Pair
-    rule_source: Pair
-    options_text: tuple[tuple[str, ...], tuple[str, ...]]
-    raw: TallyPart
-    deemed: TallyPart | None
-    passed: bool
-    silent_majority: Pair
-    uses_area: bool
 
 
 @dataclass(frozen=True)
@@ -288,22 +317,6 @@ def _part(t: Any) -> TallyPart:
     )
 
 
-def tally_view(vote_id: UUID, result: VoteResult, final: bool) -> TallyView:
-    rs = result.rule_set
-    return TallyView(
-        vote_id=vote_id,
-        final=final,
-        rule_name=(rs.name("zh"), rs.name("en")),
-        rule_source=(rs.source("zh"), rs.source("en")),
-        options_text=(tuple(result.options.describe("zh")), tuple(result.options.describe("en"))),
-        raw=_part(result.raw),
-        deemed=None if result.deemed is None else _part(result.deemed),
-        passed=result.passed,
-        silent_majority=(result.silent_majority.label("zh"), result.silent_majority.label("en")),
-        uses_area=result.raw.total.area is not None,
-    )
-
-
 def ballot_view(b: Ballot) -> BallotView:
     choice = Choice(b.choice)
     return BallotView(
@@ -384,6 +397,7 @@ class VoteQueries(QueryBase):
             proxies=row["proxies"],
             late_ballots=row["late_ballots"],
             position=position,
+            final=row["state"] == VoteState.CLOSED.value,
         )
 
     def ballot(self, vote_id: UUID, elector_id: str) -> BallotStatus | None:
@@ -459,6 +473,6 @@ class VoteQueries(QueryBase):
         ballots = {elector: Choice(choice) for elector, choice in rows}  # the latest event wins
         vote = app.vote(vote_id)
         electorate = app.electorate(vote)
-        return TallyAsOf(
-            vote_id, at, tally(vote.rules, electorate.electors, ballots, vote.options), len(ballots)
-        )
+        result = tally(vote.rules, electorate.electors, ballots, vote.options)
+        final = vote.closed_at is not None and vote.closed_at <= at
+        return TallyAsOf(vote_id, at, result, len(ballots), final)
