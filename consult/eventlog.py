@@ -72,6 +72,14 @@ class EventLog:
     def event(self, stored: StoredEvent) -> Any:
         return self.mapper.to_domain_event(stored)
 
+    def events(self, aggregate_id: UUID, up_to: int | None = None) -> list[Any]:
+        """The aggregate's domain events, oldest first, up to version ``up_to`` if given."""
+        return [self.event(s) for s in self.recorder.select_events(aggregate_id, lte=up_to)]
+
+    def end(self) -> int:
+        """The position of the last event in the log (0 when it is empty)."""
+        return int(self.recorder.max_notification_id() or 0)
+
     def last_version(self, aggregate_id: UUID) -> int | None:
         """The aggregate's latest version (None if nothing is stored for it)."""
         last = self.recorder.select_events(aggregate_id, desc=True, limit=1)

@@ -11,7 +11,7 @@ domain errors here; the write lock, the listeners and the event log's named read
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -137,6 +137,24 @@ class ServiceBase(Application[UUID]):
 
     def exists(self, aggregate_id: UUID) -> bool:
         return self.eventlog.last_version(aggregate_id) is not None
+
+    # --- reads for the read side: the web and the projections' queries never open the store ---
+
+    def log_position(self) -> int:
+        """The position of the last event recorded in the notification log (0 when empty)."""
+        return self.eventlog.end()
+
+    def created_ids(self, created: type) -> Iterator[UUID]:
+        """The ids of the aggregates created by event class ``created``, in log order."""
+        return self.eventlog.originators(created)
+
+    def find(self, cls: type[T], aggregate_id: UUID, kind: str, kind_en: str) -> T:
+        """The aggregate of class ``cls`` with this id (NotFoundError naming ``kind`` if none)."""
+        return self._get(cls, aggregate_id, kind, kind_en)
+
+    def events_of(self, aggregate_id: UUID, up_to: int | None = None) -> list[Any]:
+        """The domain events of one aggregate, oldest first, up to version ``up_to`` if given."""
+        return self.eventlog.events(aggregate_id, up_to)
 
     def case(self, case_id: UUID, version: int | None = None) -> Case:
         return self._get(Case, case_id, "协商事项", "case", version)

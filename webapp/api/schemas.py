@@ -340,8 +340,8 @@ class EvaluationSchema(Out):
 
 class TimelineEntrySchema(Out):
     at = fields.DateTime()
-    stream = fields.String()
-    stream_id = fields.UUID()
+    stream = fields.String(attribute="kind")
+    stream_id = fields.UUID(attribute="aggregate_id")
     version = fields.Integer()
     event = fields.String()
     actor = fields.String()

@@ -41,8 +41,8 @@ def event_row(case_id: UUID, e: TimelineEntry) -> dict[str, Any]:
     return {
         "case_id": str(case_id),
         "at": e.at.isoformat(),
-        "stream": e.stream,
-        "stream_id": str(e.stream_id),
+        "stream": e.kind,
+        "stream_id": str(e.aggregate_id),
         "version": e.version,
         "event": e.event,
         "actor": e.actor,

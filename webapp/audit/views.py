@@ -59,7 +59,7 @@ def timeline(case_id: UUID) -> ResponseReturnValue:
         total=len(entries),
         page=page,
         pages=pages,
-        streams=sorted({e.stream for e in entries}),
+        streams=sorted({e.kind for e in entries}),
     )
 
 

@@ -14,7 +14,7 @@ from webapp.voting_codes import IssuedCode
 
 
 def _latest() -> int:
-    return int(services().consult.recorder.max_notification_id() or 0)
+    return services().consult.log_position()
 
 
 def collect_topic(user: Account, data: dict[str, Any]) -> Done:
