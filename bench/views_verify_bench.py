@@ -27,7 +27,7 @@ from bench import projections_bench  # noqa: E402
 from consult.config import build_app  # noqa: E402
 from projections import Projector, open_store  # noqa: E402
 from projections.verify import check_views  # noqa: E402
-from tests.test_projections_support import synthetic_roll  # noqa: E402
+from tests.integration.test_projections_support import synthetic_roll  # noqa: E402
 
 
 def emit(**fields: Any) -> None:

@@ -11,7 +11,7 @@ import webapp
 from consult.case import Case
 from consult.errors import NotFoundError
 from tests.conftest import owner
-from tests.test_projections_text import ALLOW, refuse_cases
+from tests.integration.test_projections_text import ALLOW, refuse_cases
 from tests.web.conftest import World
 
 

@@ -17,7 +17,12 @@ from projections import Projector, Queries, open_store
 from projections.views import default_views
 from projections.views.tallies import TalliesView
 from tests.conftest import OC, close_at_end, owner
-from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
+from tests.integration.test_projections_support import (
+    open_owners_vote,
+    setup_place,
+    synthetic_roll,
+    view_rows,
+)
 
 HEADS = 11  # synthetic_roll(12) has 11 heads
 CHOICES = ("yes", "no", "abstain")

@@ -21,7 +21,12 @@ from consult.clock import FixedClock
 from consult.config import build_app
 from projections import Projector, Queries, open_store
 from tests.conftest import owner
-from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
+from tests.integration.test_projections_support import (
+    open_owners_vote,
+    setup_place,
+    synthetic_roll,
+    view_rows,
+)
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 

@@ -17,7 +17,7 @@ from projections import Projector, Queries, attach, open_store
 from projections.cli import projections as projections_cli
 from projections.db import ViewStore, storable
 from tests.conftest import OPERATOR, RC
-from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll
+from tests.integration.test_projections_support import open_owners_vote, setup_place, synthetic_roll
 
 pytestmark = pytest.mark.backends("memory", "sqlite", "postgres")
 

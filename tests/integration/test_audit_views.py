@@ -20,7 +20,7 @@ from projections import Projector, Queries, attach, open_store
 from projections.db import ViewStore
 from projections.verify import check_views
 from tests.conftest import owner
-from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll
+from tests.integration.test_projections_support import open_owners_vote, setup_place, synthetic_roll
 
 
 @dataclass

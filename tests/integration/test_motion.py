@@ -30,7 +30,7 @@ from consult.motion import Motion, MotionState
 from consult.roll import AreaSource, OwnerKind, Unit, UnitKind
 from consult.rules import MotionBasis, MotionEffect, ThresholdRule
 from tests.conftest import OC, OPERATOR, PARTY, RC, owner
-from tests.test_case import assert_specific, event_names, make_estate, unit
+from tests.integration.test_case import assert_specific, event_names, make_estate, unit
 
 # 40 heads, 800.00 m²: 5% is 2 heads or 40 m²; 20% is 8 heads and 160 m².
 #   W owns one big unit; O1..O36 one unit each; X and Y co-own CO; X alone owns XS;

@@ -44,7 +44,7 @@ from consult.case import Stage
 from consult.clock import FixedClock
 from consult.config import backend_of, build_app
 from consult.errors import NotFoundError
-from tests.test_audit_tamper import cast_ballots, story, tamperer
+from tests.integration.test_audit_tamper import cast_ballots, story, tamperer
 
 # --- the link format ------------------------------------------------------------------------
 

@@ -20,9 +20,9 @@ from click.testing import CliRunner, Result
 
 from consult.cli import main
 from tests.conftest import PACKAGED_DEMO_ROLL, PostgresServer, free_port
-from tests.test_roll import independent_counts
+from tests.unit.test_roll import independent_counts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from consult.roll import AreaSource, OwnerKind, Unit, UnitKind
 from consult.rules import Choice, RuleSetId, SilentMajorityStatus
 from consult.vote import Ballot, PaperState, VoteState, ballot_id, paper_entry_id
 from tests.conftest import OC, RC, TELLER_A, TELLER_B, close_at_end, owner
-from tests.test_case import (
+from tests.integration.test_case import (
     World,
     agenda_item,
     assert_specific,

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from consult.motion import MotionState
-from tests.web.browser.conftest import PHONE, axe_source, axe_violations, sign_in
+from tests.browser.conftest import PHONE, axe_source, axe_violations, sign_in
 from tests.web.conftest import World, username
 
 # Pages load slowly on a busy two-core CI machine: wait for what a user would wait for.

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HOOK = Path(__file__).resolve().parent.parent / "scripts" / "hooks" / "commit-msg"
+HOOK = Path(__file__).resolve().parents[2] / "scripts" / "hooks" / "commit-msg"
 
 
 def run(tmp_path: Path, message: str) -> subprocess.CompletedProcess[str]:

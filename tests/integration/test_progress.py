@@ -15,9 +15,9 @@ from consult.audit.cli import audit
 from consult.clock import FixedClock
 from consult.config import build_app
 from projections.cli import projections as projections_cli
-from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll
+from tests.integration.test_projections_support import open_owners_vote, setup_place, synthetic_roll
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.backends("sqlite")  # the terminal is the point, not the store
 
 

@@ -32,7 +32,7 @@ from consult.errors import (
 from consult.rules import Choice
 from consult.vote import Ballot, ballot_id
 from tests.conftest import OC, owner
-from tests.test_case import World, make_world, plain_units
+from tests.integration.test_case import World, make_world, plain_units
 
 HEADS = 12
 

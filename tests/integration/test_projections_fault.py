@@ -21,9 +21,14 @@ from consult.vote import Ballot, ballot_id
 from projections import Projector, Queries, open_store
 from projections.db import tracking
 from tests.conftest import OC, close_at_end
-from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
+from tests.integration.test_projections_support import (
+    open_owners_vote,
+    setup_place,
+    synthetic_roll,
+    view_rows,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECTION = 25
 
 

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from tests.web.conftest import PASSWORD, World, make_world, username
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",

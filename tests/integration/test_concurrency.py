@@ -35,7 +35,7 @@ from consult.motion import MotionState
 from consult.rules import Choice, MotionBasis, MotionEffect, ThresholdRule
 from consult.vote import Ballot, ballot_id
 from tests.conftest import OC, OPERATOR, owner
-from tests.test_case import World, make_world, plain_units
+from tests.integration.test_case import World, make_world, plain_units
 
 THREADS = 16
 INSTANCES = 4

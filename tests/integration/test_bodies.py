@@ -22,7 +22,7 @@ from consult.registers import Household
 from consult.roll import AreaSource, HeadMergePolicy, HeadRules, OwnerKind, Unit, UnitKind
 from consult.settings import EstateSettings
 from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, owner
-from tests.test_case import (
+from tests.integration.test_case import (
     World,
     assert_specific,
     event_names,

@@ -38,7 +38,12 @@ from projections.reading import ProcessReader
 from projections.views import default_views
 from projections.views.tallies import TalliesView
 from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, TELLER_A, TELLER_B, close_at_end, owner
-from tests.test_projections_support import open_owners_vote, setup_place, synthetic_roll, view_rows
+from tests.integration.test_projections_support import (
+    open_owners_vote,
+    setup_place,
+    synthetic_roll,
+    view_rows,
+)
 
 #: The in-memory view store is a backend of its own: these tests run on it too.
 pytestmark = pytest.mark.backends("memory", "sqlite", "postgres")

@@ -44,7 +44,7 @@ from consult.errors import SettingError
 from consult.vote import Ballot, ballot_id
 from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OWNERS = 180
 PASSWORD = "process-test-1"
 OPERATOR = Actor.of("op-1", Role.OPERATOR, name="平台管理员")

@@ -14,7 +14,7 @@ from consult.errors import IllegalTransitionError, SettingError, ValidationError
 from consult.evaluation import Evaluation
 from consult.settings import EstateSettings
 from tests.conftest import OC, owner
-from tests.test_case import World, assert_specific, make_world, plain_units, unit
+from tests.integration.test_case import World, assert_specific, make_world, plain_units, unit
 
 
 @pytest.fixture

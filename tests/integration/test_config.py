@@ -12,7 +12,7 @@ from consult.bodies import JurisdictionKind, jurisdiction_id
 from consult.config import Config, backend_of, build_app, eventsourcing_env, sqlite_path
 from consult.errors import SettingError
 from tests.conftest import OPERATOR
-from tests.test_case import assert_specific
+from tests.integration.test_case import assert_specific
 
 
 @pytest.mark.parametrize(
