@@ -7,7 +7,7 @@ For each store (a SQLite file, then a throw-away PostgreSQL database) this
    to the estate;
 2. starts gunicorn (``consult serve``'s command line and worker class) on a bare Flask app (one
    route, a small JSON) and measures it with ``wrk`` at the same number of connections;
-3. starts the product (``webapp:create_app()``) with the same gunicorn settings, and sends every
+3. starts the product (``entrypoints.wsgi:create_app()``) with the same gunicorn settings, and sends every
    head's ballot once (``POST /api/v1/votes/<id>/ballots`` with the owner's session and CSRF token)
    from ``wrk`` at 64 connections;
 4. on PostgreSQL, measures the one-commit-per-ballot limit: single-event insert transactions through
@@ -57,9 +57,9 @@ sys.path.insert(0, str(ROOT))
 
 from consult.actors import Actor, Role  # noqa: E402
 from consult.clock import FixedClock  # noqa: E402
-from consult.config import build_app  # noqa: E402
 from consult.rollgen import named_roll  # noqa: E402
 from consult.vote import Ballot, ballot_id  # noqa: E402
+from entrypoints.bootstrap import build_app  # noqa: E402
 from projections import Projector, Queries, open_store  # noqa: E402
 
 DEFAULT_ROLL = "roll-20000.csv"  # consult.rollgen.named_roll
@@ -474,11 +474,11 @@ def wait_quiet(server: Server, timeout: float = 30.0) -> None:
 
 def bare_server(env: dict[str, str], workers: int, threads: int, log: Path) -> Server:
     """The bare app under the very gunicorn command line ``consult serve`` uses."""
-    from webapp.cli import gunicorn_command
+    from entrypoints.commands.serve import gunicorn_command
 
     port = free_port()
     command = gunicorn_command("127.0.0.1", port, workers, threads)
-    assert command[-1] == "webapp:create_app()"
+    assert command[-1] == "entrypoints.wsgi:create_app()"
     command[-1:] = ["--chdir", str(Path(__file__).parent), "load_bench:bare_app()"]
     return start_server(command, env, port, log, Path(__file__).parent)
 
@@ -944,7 +944,7 @@ def in_process(backend: str, args: argparse.Namespace) -> None:
 
 def _web_in_process(url: str, instance: Path, secret: str) -> Any:
     """The product's Flask application in this process, on ``url``, followers elsewhere."""
-    from webapp import create_app
+    from entrypoints.bootstrap import build_web
 
     os.environ.update(
         {
@@ -955,7 +955,7 @@ def _web_in_process(url: str, instance: Path, secret: str) -> Any:
             "CONSULT_FOLLOWERS": "external",
         }
     )
-    return create_app()
+    return build_web()
 
 
 def _wsgi_threads(

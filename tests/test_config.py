@@ -9,8 +9,9 @@ import pytest
 
 from consult.application import ConsultationApp
 from consult.bodies import JurisdictionKind, jurisdiction_id
-from consult.config import Config, backend_of, build_app, eventsourcing_env, sqlite_path
+from consult.config import Config, backend_of, eventsourcing_env, sqlite_path
 from consult.errors import SettingError
+from entrypoints.bootstrap import build_app
 from tests.conftest import OPERATOR
 from tests.test_case import assert_specific
 
@@ -261,7 +262,7 @@ def test_gunicorn_run_with_the_config_directly_refuses_a_bad_switch_interval(
     env = {**os.environ, "CONSULT_SWITCH_INTERVAL": "soon"}
     command = [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_config"]
     done = subprocess.run(
-        [*command, "--bind", "127.0.0.1:0", "--workers", "1", "webapp:create_app()"],
+        [*command, "--bind", "127.0.0.1:0", "--workers", "1", "entrypoints.wsgi:create_app()"],
         env=env,
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,

@@ -991,31 +991,7 @@ def _case_row(s: Any) -> CaseRow:
     )
 
 
-def make_reads(app: ConsultationApp, database_url: str, attach: bool = True) -> Reads:
-    """The switch: reads backed by the projections (brought up to date after every command when
-    ``attach``, the embedded default), with the audit chain's status where the chain is kept."""
-    from projections import Projector, Queries, open_store
-    from projections import attach as attach_projector
-
-    projector = getattr(app, "projector", None)
-    if projector is None:
-        projector = Projector(app, open_store(database_url))
-        if attach:
-            attach_projector(app, projector)
-        app.projector = projector  # type: ignore[attr-defined]
-        projector.catch_up()
-    return ProjectionReads(
-        app, Queries(projector.store, app), projector, _audit_store(app, database_url)
-    )
-
-
-def _audit_store(app: ConsultationApp, database_url: str) -> Any:
-    from consult.audit import open_store as open_audit_store
-
-    try:
-        return open_audit_store(database_url, app)
-    except ConsultError:
-        logger.exception(
-            "the audit store could not be opened; the chain's status will not be shown"
-        )
-        return None
+def make_reads(app: ConsultationApp, projector: Any, queries: Any, audit_store: Any) -> Reads:
+    """Reads backed by the projections the bootstrap built (:mod:`entrypoints.bootstrap`), with
+    the audit chain's status where its store could be opened (else ``audit_store`` is None)."""
+    return ProjectionReads(app, queries, projector, audit_store)

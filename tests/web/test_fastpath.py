@@ -20,8 +20,8 @@ from werkzeug.test import TestResponse
 from consult.application import BallotReceipt
 from consult.config import Config
 from consult.rules import Choice
+from entrypoints.bootstrap import build_web
 from tests.web.conftest import CSRF, WEB_ENV, World, api
-from webapp import create_app
 from webapp.api.schemas import ReceiptSchema, receipt_fields
 from webapp.fastpath import _plain_cookies
 from webapp.sessions import POSITION_COOKIE
@@ -48,7 +48,7 @@ def flask_requests(app: Flask) -> Iterator[list[str]]:
 def slow_app(world: World, tmp_path: Path) -> Flask:
     """The same application with the fast path off: every ballot goes through the Flask view."""
     config = world.web.extensions["consult_runtime"].config
-    return create_app(
+    return build_web(
         {"TESTING": True},
         config=Config(config.database_url, tmp_path / "slow"),
         consult=world.consult,
