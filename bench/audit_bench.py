@@ -32,7 +32,7 @@ from consult.application import ConsultationApp
 from consult.audit import attach, open_store, verify_store
 from consult.audit.chain import ChainFollower
 from consult.clock import FixedClock
-from consult.config import build_app
+from entrypoints.bootstrap import build_app
 from tests.conftest import open_owners_vote, owner
 
 POSTGRES_ADMIN_URL = os.environ.get(

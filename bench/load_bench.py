@@ -69,9 +69,9 @@ from http_load import (  # noqa: E402
 
 from consult.actors import Actor, Role  # noqa: E402
 from consult.clock import FixedClock  # noqa: E402
-from consult.config import build_app  # noqa: E402
 from consult.rollgen import named_roll  # noqa: E402
 from consult.vote import Ballot, ballot_id  # noqa: E402
+from entrypoints.bootstrap import build_app  # noqa: E402
 from projections import Projector, Queries, open_store  # noqa: E402
 
 DEFAULT_ROLL = "roll-20000.csv"  # consult.rollgen.named_roll

@@ -52,10 +52,10 @@ from eventsourcing.system import NotificationLogReader  # noqa: E402
 from consult.actors import Actor, Role  # noqa: E402
 from consult.application import ConsultationApp  # noqa: E402
 from consult.clock import FixedClock  # noqa: E402
-from consult.config import build_app  # noqa: E402
 from consult.rollgen import named_roll  # noqa: E402
 from consult.rules import Choice  # noqa: E402
 from consult.vote import Ballot, ballot_id  # noqa: E402
+from entrypoints.bootstrap import build_app  # noqa: E402
 from projections import Projector, Queries, open_store  # noqa: E402
 
 OPERATOR = Actor.of("op", Role.OPERATOR)

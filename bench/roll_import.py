@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from consult.actors import Actor, Role
-from consult.config import build_app
 from consult.roll import HeadRules, compute_heads, parse_roll
 from consult.rollgen import named_roll
+from entrypoints.bootstrap import build_app
 
 OPERATOR = Actor.of("bench", Role.OPERATOR)
 

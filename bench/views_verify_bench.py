@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import projections_bench  # noqa: E402
-from consult.config import build_app  # noqa: E402
+from entrypoints.bootstrap import build_app  # noqa: E402
 from projections import Projector, open_store  # noqa: E402
 from projections.verify import check_views  # noqa: E402
 from tests.integration.test_projections_support import synthetic_roll  # noqa: E402

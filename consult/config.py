@@ -1,4 +1,4 @@
-"""The one composition root: reads the configuration and builds the application on its store.
+"""The settings: which store, where the read side is kept, and the parsers of setting values.
 
 ``CONSULT_DATABASE_URL`` chooses the store:
 
@@ -13,34 +13,20 @@
   events and read projections, waiting (up to ``CONSULT_READ_WAIT`` seconds, default 5) for the
   followers to reach the position of the user's last command (read-your-writes).
 
-:func:`build_runtime` wires the application, the projector and the audit follower accordingly;
-the CLI, ``consult serve``, the web factory, the demo and ``consult follow`` all use it.
+A leaf: it builds nothing. The application, the projector and the audit chain are built from
+these settings by the bootstrap, :mod:`entrypoints.bootstrap`.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from consult.clock import Clock
 from consult.errors import SettingError
-from consult.storecheck import connect_postgres, sqlite_folder
-
-if TYPE_CHECKING:
-    from consult.application import ConsultationApp
-    from consult.audit.chain import ChainFollower
-    from projections.projector import Projector
-    from projections.queries import Queries
-
-logger = logging.getLogger(__name__)
+from consult.storecheck import sqlite_folder
 
 DEFAULT_INSTANCE = "instance"
 EMBEDDED = "embedded"
@@ -216,213 +202,9 @@ def postgres_params(url: str) -> dict[str, str]:
     }
 
 
-def build_app(url: str | None = None, clock: Clock | None = None):  # type: ignore[no-untyped-def]
-    """Build the consultation application on the configured store."""
-    from consult.application import ConsultationApp
-
-    database_url = url or Config.from_env().database_url
-    settings = eventsourcing_env(database_url)
-    # eventsourcing reads "CONSULT_<KEY>" before "<KEY>": set both, so that no stray variable in
-    # the environment can send the events to another store than the URL names.
-    prefix = ConsultationApp.name.upper() + "_"
-    env = {**ConsultationApp.env, **settings, **{prefix + k: v for k, v in settings.items()}}
-    with _schema_lock(database_url):
-        return ConsultationApp(env=env, clock=clock)
-
-
-#: pg_advisory_lock key held while an application creates its tables and functions
-SCHEMA_LOCK = 0x636F6E7301
-
-
-@contextmanager
-def _schema_lock(url: str) -> Iterator[None]:
-    """On PostgreSQL, one process at a time creates the store's tables and functions (several
-    web workers and followers starting at once would otherwise fail with "tuple concurrently
-    updated" on ``CREATE OR REPLACE FUNCTION``).
-
-    Its connection is also the store's probe: without one, StoreUnavailableError says why within
-    a few seconds (consult.storecheck), before the pools are built (they would wait 30 s)."""
-    if backend_of(url) != "postgresql":
-        yield
-        return
-    conn = connect_postgres(postgres_params(url))
-    with conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        yield
-
-
 def postgres_conninfo(url: str) -> str:
     """A libpq connection string for a ``postgresql://`` database URL (any accepted scheme),
     with the same defaults as the event store (:func:`postgres_params`)."""
     from psycopg.conninfo import make_conninfo
 
     return make_conninfo(**postgres_params(url))
-
-
-class Runtime:
-    """The application and what keeps its read side and audit chain up to date in one process.
-
-    Built by :func:`build_runtime`; :meth:`close` stops the background threads, chains what is
-    left (embedded mode) and disposes the engines. Also a context manager.
-    """
-
-    def __init__(
-        self,
-        config: Config,
-        app: ConsultationApp,
-        followers: str,
-        projector: Projector | None,
-        queries: Queries | None,
-        chain: ChainFollower | None,
-        owns_app: bool = False,
-        owns_projector: bool = False,
-        catch_up_on_close: bool = False,
-    ) -> None:
-        self.config = config
-        self.app = app
-        self.followers = followers
-        self.projector = projector
-        self.queries = queries
-        #: the audit chain follower kept in this process (embedded mode), else None
-        self.chain = chain
-        self._owns_app = owns_app
-        self._owns_projector = owns_projector
-        self._catch_up_on_close = catch_up_on_close
-        self._closed = False
-        self._close_lock = threading.Lock()
-
-    def wait(self, position: int, timeout: float | None = None) -> bool:
-        """Read-your-writes: wait until the projections have applied the log up to ``position``
-        (at most ``timeout`` seconds, by default ``config.read_wait``). False when they have not
-        got there in time: the caller must say that what it shows may be behind.
-
-        It looks at the views' tracking positions every few milliseconds (a one-row read), so
-        that a page waits for the follower's commit, not for a slow poll; not at all while a view
-        is stalled (``projections.faults``)."""
-        if self.projector is None or position <= 0:
-            return True
-        limit = self.config.read_wait if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        delay = 0.001
-        looked = False
-        while True:
-            reached = self.projector.position()
-            if reached >= position:
-                return True
-            if not looked:  # a stalled view will not get there: no use waiting for it
-                looked = True
-                if self.projector.faults():
-                    return False
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                logger.warning(
-                    "read side behind: at position %s, not %s after %s s", reached, position, limit
-                )
-                return False
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.01)
-
-    def close(self) -> None:
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-        if self._catch_up_on_close and self.projector is not None:
-            try:
-                self.projector.catch_up()
-            except Exception:  # a follower or the next command catches up; closing must not fail
-                logger.exception("projections: final catch-up failed")
-        if self.chain is not None:
-            if self.chain in self.app.listeners:
-                self.app.listeners.remove(self.chain)
-            self.chain.stop()
-            try:
-                self.chain.catch_up()  # what the stopped thread had not chained yet
-            except Exception:  # the next follower chains it; closing must not fail
-                logger.exception("audit chain: final catch-up failed")
-            finally:
-                self.chain.store.close()
-        if self.projector is not None and self._owns_projector:
-            self.projector.dispose()
-        if self._owns_app:
-            self.app.close()
-
-    def __enter__(self) -> Runtime:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def build_runtime(
-    config: Config | None = None,
-    *,
-    followers: str | None = None,
-    clock: Clock | None = None,
-    app: ConsultationApp | None = None,
-    projections: bool = True,
-    audit: bool = True,
-    batch: bool = False,
-) -> Runtime:
-    """The composition root: the application on the configured store, with its read side.
-
-    ``followers`` (default ``config.followers``): ``embedded`` attaches the projector (views
-    updated after every save) and the audit chain follower (a background thread batching saves)
-    to the application; ``external`` attaches neither: ``consult follow`` does that work in its
-    own process, and this process only writes events and reads the views.
-
-    ``batch`` (embedded, for commands that save many times: the CLI, the demo): the views and
-    the chain are brought up to date once, when the runtime closes, not after every save.
-
-    ``app`` wraps an application built elsewhere (tests); it is then not closed by
-    :meth:`Runtime.close`. ``projections`` / ``audit`` = False leave that part out.
-    """
-    config = config or Config.from_env()
-    mode = followers_mode(followers or config.followers)
-    if mode == EXTERNAL and config.backend == "memory":
-        raise SettingError(
-            field="CONSULT_FOLLOWERS",
-            reason="内存存储无法由其他进程跟随：external 模式须使用 SQLite 或 PostgreSQL",
-            reason_en="an in-memory store cannot be followed by another process: external mode needs SQLite or PostgreSQL",
-        )
-    owns_app = app is None
-    if app is None:
-        app = build_app(config.database_url, clock)
-    projector: Projector | None = None
-    queries: Queries | None = None
-    chain: ChainFollower | None = None
-    made: Projector | None = None
-    try:
-        if projections:
-            from projections import Projector, Queries, open_store
-            from projections import attach as attach_projector
-
-            projector = getattr(app, "projector", None)
-            if projector is None:
-                projector = made = Projector(app, open_store(config.database_url))
-                app.projector = projector  # type: ignore[union-attr]
-                if mode == EMBEDDED and not batch:
-                    attach_projector(app, projector)
-                    projector.catch_up()
-            queries = Queries(projector.store, app)
-        if audit and mode == EMBEDDED:
-            from consult.audit.chain import attach_configured, chain_follower
-
-            chain = chain_follower(app, config) if batch else attach_configured(app, config)
-    except BaseException:
-        if made is not None:
-            made.dispose()
-        if owns_app:
-            app.close()
-        raise
-    return Runtime(
-        config,
-        app,
-        mode,
-        projector,
-        queries,
-        chain,
-        owns_app,
-        made is not None,
-        batch and mode == EMBEDDED,
-    )

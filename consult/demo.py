@@ -16,7 +16,6 @@ from consult.actors import Actor, Role
 from consult.application import ConsultationApp
 from consult.case import Stage
 from consult.clock import FixedClock
-from consult.config import Config, Runtime, build_runtime
 from consult.registers import Household
 from consult.roll import read_roll_file
 
@@ -81,35 +80,16 @@ def demo_roll_path() -> Any:
     return resources.files("consult").joinpath("data/roll-demo.csv")
 
 
-def build_demo(config: Config | None = None, app: ConsultationApp | None = None) -> DemoSummary:
-    """Create the demo through the application's commands and return what was made."""
-    start = datetime.now(tz=UTC).replace(microsecond=0) - timedelta(days=90)
-    clock = FixedClock(start)
-    runtime: Runtime | None = None
-    if app is None:  # the composition root: views and audit chain as configured
-        runtime = build_runtime(config or Config.from_env(), clock=clock, batch=True)
-        app = runtime.app
-    else:
-        app.clock = clock
-    try:
-        builder = _Builder(app, clock)
-        summary = builder.build()
-    finally:
-        if runtime is not None:
-            runtime.close()
-    app.clock = _real_clock()
-    from consult.cli import optional_module
-
-    accounts = optional_module("webapp.demo_accounts")  # sign-in accounts for the web app
-    if accounts is not None:
-        summary.credentials = accounts.ensure_demo_accounts(config or Config.from_env(), summary)
-    return summary
+def demo_clock() -> FixedClock:
+    """The clock the demo's history is written with: 90 days ago, moved on phase by phase."""
+    return FixedClock(datetime.now(tz=UTC).replace(microsecond=0) - timedelta(days=90))
 
 
-def _real_clock() -> Any:
-    from consult.clock import SystemClock
-
-    return SystemClock()
+def populate(app: ConsultationApp, clock: FixedClock) -> DemoSummary:
+    """Create the demo through the application's commands, on ``clock`` (the application's
+    clock from now on: the caller sets the real one back), and return what was made."""
+    app.clock = clock
+    return _Builder(app, clock).build()
 
 
 class _Builder:

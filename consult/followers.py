@@ -1,7 +1,7 @@
 """Followers in their own process: the projector and the audit chain, following the log live.
 
 ``consult follow`` runs both (``consult projections run`` and ``consult audit follow`` each run
-one). A follower sleeps until the log may have grown:
+one), on a runtime the bootstrap built (``entrypoints.bootstrap.follow``). A follower sleeps until the log may have grown:
 
 - on PostgreSQL it LISTENs on the events table's channel, which the store NOTIFYs in every insert
   transaction (eventsourcing's PostgreSQL recorder does so, in its insert function and in its
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import click
 
-from consult.config import EXTERNAL, Config, Runtime, build_runtime, postgres_conninfo
+from consult.config import Config, postgres_conninfo
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,19 @@ SAFETY_POLL = 2.0
 #: few per wake-up (most of a small catch-up's cost is the same whatever it carries). An event
 #: waits at most this much longer for the views and the chain; after a quiet spell, not at all.
 LINGER = 0.1
+
+
+class Followed(Protocol):
+    """What the followers run on: the bootstrap's runtime (``entrypoints.bootstrap.Runtime``)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def app(self) -> Any: ...  # the consultation application
+
+    @property
+    def projector(self) -> Any: ...  # projections.Projector, or None without the views
 
 
 class LogWatcher(Protocol):
@@ -164,7 +177,7 @@ class PostgresWatcher:
                 logger.debug("follower: closing the notification connection failed", exc_info=True)
 
 
-def watcher_for(runtime: Runtime, stop: threading.Event, poll: float = DEFAULT_POLL) -> LogWatcher:
+def watcher_for(runtime: Followed, stop: threading.Event, poll: float = DEFAULT_POLL) -> LogWatcher:
     """Notifications where the store sends them (PostgreSQL), else polling."""
     if runtime.config.backend == "postgresql":
         channel = getattr(runtime.app.recorder, "channel_name", None)
@@ -173,24 +186,23 @@ def watcher_for(runtime: Runtime, stop: threading.Event, poll: float = DEFAULT_P
     return PollingWatcher(poll, stop)
 
 
-def follow(
-    config: Config | None = None,
-    stop: threading.Event | None = None,
+def run_followers(
+    runtime: Followed,
+    stop: threading.Event,
     *,
     projections: bool = True,
     audit: bool = True,
     poll: float = DEFAULT_POLL,
     on_section: Callable[[int, int], None] | None = None,
     on_chained: Callable[[int], None] | None = None,
-    ready: Callable[[Runtime], None] | None = None,
+    ready: Callable[[Any], None] | None = None,
     linger: float = LINGER,
 ) -> None:
-    """Run the followers until ``stop`` is set: the projector and the audit chain, each in a
-    thread with its own watcher. A follower that fails (a dropped connection) logs it and tries
-    again with backoff; it never skips an event. ``linger``: seconds from the start of a catch-up
-    that found events to the next look at the log (:data:`LINGER`)."""
-    stop = stop or threading.Event()
-    runtime = build_runtime(config, followers=EXTERNAL, projections=projections, audit=False)
+    """Run the followers on ``runtime`` until ``stop`` is set: the projector and the audit chain,
+    each in a thread with its own watcher. A follower that fails (a dropped connection) logs it
+    and tries again with backoff; it never skips an event. ``linger``: seconds from the start of
+    a catch-up that found events to the next look at the log (:data:`LINGER`). The caller closes
+    the runtime."""
     threads: list[threading.Thread] = []
     try:
         if projections and runtime.projector is not None:
@@ -251,7 +263,6 @@ def follow(
         stop.set()
         for thread in threads:
             thread.join()
-        runtime.close()
 
 
 def _guarded(

@@ -118,5 +118,6 @@ pg_run "$CONSULT_TEST_POSTGRES" "CREATE DATABASE {}" "$CONSULT_TEST_DATABASE"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-logo  # the import contracts in pyproject.toml (docs/architecture.md)
 # With CONSULT_TEST_DATABASE set, a PostgreSQL test that cannot reach the server fails (never skips).
 .venv/bin/pytest "$@"

@@ -39,8 +39,8 @@ from psycopg import sql
 from consult.actors import Actor, Role
 from consult.application import ConsultationApp
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.rollgen import named_roll
+from entrypoints.bootstrap import build_app
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 PACKAGED_DEMO_ROLL = Path(__file__).resolve().parents[1] / "consult" / "data" / "roll-demo.csv"

@@ -1,7 +1,8 @@
 """The web application: residents, committees and street auditors, and the JSON API.
 
-``create_app()`` builds it from the environment (``CONSULT_DATABASE_URL``, ``CONSULT_INSTANCE_PATH``,
-``CONSULT_SECRET_KEY`` ...); tests pass their own application service and settings.
+``create_app(services)`` builds the Flask application around the services the bootstrap built
+(:func:`entrypoints.bootstrap.build_web`, from ``CONSULT_DATABASE_URL``, ``CONSULT_SECRET_KEY``
+...); it builds no service itself.
 """
 
 from __future__ import annotations
@@ -12,35 +13,20 @@ from typing import Any
 
 from flask import Flask, Response, g, redirect, request
 
-from consult.application import ConsultationApp
-from consult.config import Config, Runtime
+from webapp.services import WebServices
 
 PREF_COOKIE_AGE = 365 * 24 * 3600
 
 
-def create_app(
-    test_config: Mapping[str, Any] | None = None,
-    *,
-    config: Config | None = None,
-    consult: ConsultationApp | None = None,
-    reads: Any = None,
-    environ: Mapping[str, str] | None = None,
-    runtime: Runtime | None = None,
-) -> Flask:
+def create_app(built: WebServices, test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The Flask application on the services ``built`` (``test_config`` overrides Flask's
+    settings)."""
     from webapp import errors, filters, i18n, security
-    from webapp.accounts import AccountStore
-    from webapp.db import IdConverter, engine_for
-    from webapp.limits import rate_limiter_for
-    from webapp.reads import make_reads
-    from webapp.settings import WebSettings
-    from webapp.signins import SignIns
+    from webapp.db import IdConverter
     from webapp.state import EXTENSION, Services
-    from webapp.tables import create_tables
-    from webapp.voting_codes import VotingCodes
-    from webapp.wiring import FreshReads, install, runtime_for
+    from webapp.wiring import FreshReads, install
 
-    config = config or Config.from_env(dict(environ) if environ is not None else None)
-    settings = WebSettings.from_env(config, environ)
+    config, settings, runtime = built.config, built.settings, built.runtime
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -57,20 +43,15 @@ def create_app(
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    # The composition root wires the projector and the audit chain (CONSULT_FOLLOWERS).
-    runtime = runtime or runtime_for(config, consult)
-    consult = runtime.app
-    engine = engine_for(config.database_url)
-    create_tables(engine)
     app.extensions[EXTENSION] = Services(
-        consult=consult,
-        reads=FreshReads(reads or make_reads(consult, config.database_url), runtime),
-        accounts=AccountStore(engine, settings.password_method),
-        codes=VotingCodes(engine),
-        limiter=rate_limiter_for(engine, settings),
+        consult=runtime.app,
+        reads=FreshReads(built.reads, runtime),
+        accounts=built.accounts,
+        codes=built.codes,
+        limiter=built.limiter,
         settings=settings,
-        engine=engine,
-        signins=SignIns(engine),
+        engine=built.engine,
+        signins=built.signins,
     )
 
     i18n.init_app(app)

@@ -18,6 +18,7 @@ from marshmallow import ValidationError as SchemaError
 from werkzeug.exceptions import HTTPException
 
 from consult import errors as de
+from webapp.filters import when
 from webapp.i18n import _, lang
 from webapp.limits import RateLimited
 
@@ -106,8 +107,6 @@ def form_field(domain_field: str | None) -> str:
 
 
 def from_domain(error: de.ConsultError) -> Problem:
-    from webapp.filters import when  # filters import forms, which import this module
-
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(error, cls)), 409)
     if status == 422 and error.field == "actor":
         status = 403  # not what was sent but who sent it (not on the roll, say): forbidden

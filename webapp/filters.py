@@ -15,8 +15,8 @@ from consult.bodies import PARTY_NAMES, Party
 from consult.case import CHANNELS, MATTERS, POSITIONS, SESSION_KINDS, STAGE_NAMES, Stage
 from consult.settings import ROUTE_NAMES
 from webapp.addressees import person_name
-from webapp.forms import local_zone
 from webapp.i18n import lang, pick
+from webapp.state import local_zone
 
 
 def when(value: datetime | str | None, with_time: bool = True) -> str:

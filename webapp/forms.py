@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, missing
 from marshmallow import ValidationError as SchemaError
@@ -22,6 +21,7 @@ from consult.text import TextError, clean_text
 from consult.text import pattern as text_pattern
 from webapp.errors import from_schema
 from webapp.i18n import gettext, lang, lazy_gettext, pick
+from webapp.state import local_zone
 
 Pair = tuple[str, str]
 
@@ -453,12 +453,6 @@ class PageQuery(Form):
     per_page = Number(
         lazy_gettext("每页条数"), minimum=1, maximum=200, required=False, load_default=20
     )
-
-
-def local_zone() -> ZoneInfo:
-    from webapp.state import services
-
-    return ZoneInfo(services().settings.timezone)
 
 
 # --- reading forms and bodies -------------------------------------------------------------------

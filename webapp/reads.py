@@ -16,7 +16,7 @@ from projections.queries import (
     VoteView,
     plain,
 )
-from projections.queries.pages import PageReads, Reads, make_reads
+from projections.queries.pages import PageReads, Reads
 
 __all__ = [
     "BallotView",
@@ -31,6 +31,5 @@ __all__ = [
     "TallyView",
     "TimelineEntry",
     "VoteView",
-    "make_reads",
     "plain",
 ]

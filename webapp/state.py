@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Engine
@@ -35,3 +36,8 @@ class Services:
 
 def services() -> Services:
     return cast(Services, current_app.extensions[EXTENSION])
+
+
+def local_zone() -> ZoneInfo:
+    """The time zone the instance shows times in (``CONSULT_TIMEZONE``)."""
+    return ZoneInfo(services().settings.timezone)

@@ -1,4 +1,4 @@
-"""How the web application is wired to the composition root (``consult.config.build_runtime``).
+"""How the web application waits for the read side the bootstrap built (``entrypoints.bootstrap``).
 
 Read-your-writes in both follower modes: a page or API response never silently shows the read
 side from before the user's own command.
@@ -17,16 +17,14 @@ side from before the user's own command.
 
 from __future__ import annotations
 
-import atexit
 import logging
 from typing import Any, cast
 
 from flask import Flask, Response, current_app, flash, g, has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from consult.application import ConsultationApp
-from consult.config import Config, Runtime, build_runtime
 from webapp.positions import Positions
+from webapp.services import ReadSide
 
 logger = logging.getLogger(__name__)
 
@@ -47,20 +45,10 @@ STALE_NOTICE = (
 )
 
 
-def runtime_for(config: Config, consult: ConsultationApp | None) -> Runtime:
-    """The factory's runtime: the configured one, or around an application a test built (then
-    without the audit chain, which such tests attach themselves)."""
-    if consult is not None:
-        return build_runtime(config, app=consult, audit=False)
-    runtime = build_runtime(config)
-    atexit.register(runtime.close)  # a worker's exit stops the chain thread and chains the rest
-    return runtime
-
-
-def runtime() -> Runtime:
+def runtime() -> ReadSide:
     from flask import current_app
 
-    return cast(Runtime, current_app.extensions[RUNTIME])
+    return cast(ReadSide, current_app.extensions[RUNTIME])
 
 
 def held_position() -> int:
@@ -72,7 +60,7 @@ def held_position() -> int:
     return cast(int, held)
 
 
-def install(app: Flask, rt: Runtime) -> None:
+def install(app: Flask, rt: ReadSide) -> None:
     app.extensions[RUNTIME] = rt
     positions = app.extensions[POSITIONS] = Positions(
         app.config["SECRET_KEY"], bool(app.config.get("SESSION_COOKIE_SECURE"))
@@ -106,7 +94,7 @@ def install(app: Flask, rt: Runtime) -> None:
         return response
 
 
-def _stalled_notice(rt: Runtime) -> str | None:
+def _stalled_notice(rt: ReadSide) -> str | None:
     """The banner's text when a view is stalled (the earliest position), else None."""
     if rt.projector is None:
         return None
@@ -122,7 +110,7 @@ def _stalled_notice(rt: Runtime) -> str | None:
     return pick(STALLED_NOTICE).format(position=min(f.position for f in stalled))
 
 
-def _wait(rt: Runtime, position: int) -> None:
+def _wait(rt: ReadSide, position: int) -> None:
     if position <= g.get("waited", 0):
         return
     g.waited = position
@@ -138,7 +126,7 @@ class FreshReads:
     """The views' reads, each first waiting for the views to reach the commands made so far in
     this request (see the module's docstring)."""
 
-    def __init__(self, reads: Any, rt: Runtime) -> None:
+    def __init__(self, reads: Any, rt: ReadSide) -> None:
         self._reads = reads
         self._runtime = rt
 

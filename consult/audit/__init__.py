@@ -21,7 +21,8 @@ from consult.audit.checkpoints import (
 )
 from consult.audit.core import Checkpoint, Problem, Report, parse_checkpoints, verify_bundle
 from consult.audit.keys import Signer, key_path, load_signer
-from consult.audit.store import AuditStore, ChainHead, open_store
+from consult.audit.store import AuditStore, ChainHead
+from consult.audit.stores import open_store
 from consult.audit.verify import ChainStatus, chain_status, verify_store
 
 __all__ = [

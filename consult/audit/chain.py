@@ -23,7 +23,8 @@ from consult.audit.checkpoints import make_checkpoint
 from consult.audit.core import Checkpoint
 from consult.audit.errors import AuditError
 from consult.audit.keys import Signer, key_path, load_signer
-from consult.audit.store import AuditStore, open_store
+from consult.audit.store import AuditStore
+from consult.audit.stores import open_store
 from consult.clock import Clock, SystemClock
 from consult.config import Config
 

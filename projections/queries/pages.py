@@ -374,33 +374,3 @@ class PageReads:
             "checkpoint_position": cp.position if cp else None,
             "qr": checkpoint_svg(cp) if cp else None,
         }
-
-
-def make_reads(app: ConsultationApp, database_url: str, attach: bool = True) -> PageReads:
-    """The one construction point of the read side (until the bootstrap takes it): the
-    application's projector (made on the views of ``database_url`` if it has none, brought up to
-    date after every command when ``attach``), its :class:`Queries`, and the audit store where the
-    chain is kept."""
-    from projections import Projector, Queries, open_store
-    from projections import attach as attach_projector
-
-    projector = getattr(app, "projector", None)
-    if projector is None:
-        projector = Projector(app, open_store(database_url))
-        if attach:
-            attach_projector(app, projector)
-        app.projector = projector  # type: ignore[attr-defined]
-        projector.catch_up()
-    return PageReads(app, Queries(projector.store, app), projector, _audit_store(app, database_url))
-
-
-def _audit_store(app: ConsultationApp, database_url: str) -> Any:
-    from consult.audit import open_store as open_audit_store
-
-    try:
-        return open_audit_store(database_url, app)
-    except ConsultError:
-        logger.exception(
-            "the audit store could not be opened; the chain's status will not be shown"
-        )
-        return None

@@ -36,14 +36,15 @@ from consult.audit import (
     verify_store,
 )
 from consult.audit.chain import ChainFollower
-from consult.audit.cli import EXIT_INVALID, EXIT_TAMPERED, audit
 from consult.audit.core import GENESIS, EventRow, chain_link, event_line, link_line
 from consult.audit.errors import TamperedError
 from consult.audit.keys import Signer, key_path, read_public_key
 from consult.case import Stage
 from consult.clock import FixedClock
-from consult.config import backend_of, build_app
+from consult.config import backend_of
 from consult.errors import NotFoundError
+from entrypoints.bootstrap import build_app
+from entrypoints.commands.audit import EXIT_INVALID, EXIT_TAMPERED, audit
 from tests.integration.test_audit_tamper import cast_ballots, story, tamperer
 
 # --- the link format ------------------------------------------------------------------------
@@ -618,7 +619,7 @@ def test_the_chain_tables_live_in_the_same_database_as_the_events(
 
 
 def test_the_audit_group_is_part_of_the_consult_command(cli_env: dict[str, str]) -> None:
-    from consult.cli import main
+    from entrypoints.cli import main
 
     result = CliRunner().invoke(main, ["audit", "chain"], env=cli_env, catch_exceptions=False)
     assert result.exit_code == 0 and "Chained" in result.output

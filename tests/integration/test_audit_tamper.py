@@ -20,7 +20,8 @@ from consult.audit import Checkpoint, Report, attach, load_signer, open_store, v
 from consult.audit.core import GENESIS, chain_link
 from consult.audit.store import AuditStore
 from consult.clock import FixedClock
-from consult.config import backend_of, build_app, eventsourcing_env, sqlite_path
+from consult.config import backend_of, eventsourcing_env, sqlite_path
+from entrypoints.bootstrap import build_app
 from tests.conftest import open_owners_vote, owner
 
 

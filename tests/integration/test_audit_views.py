@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from consult.application import ConsultationApp
-from consult.audit.cli import EXIT_TAMPERED, audit
 from consult.clock import FixedClock
-from consult.config import build_app
+from entrypoints.bootstrap import build_app
+from entrypoints.commands.audit import EXIT_TAMPERED, audit
 from projections import Projector, Queries, attach, open_store
 from projections.db import ViewStore
 from projections.verify import check_views

@@ -21,7 +21,6 @@ from consult.actors import Actor
 from consult.application import ConsultationApp
 from consult.case import STAGE_NAMES, Case, Stage
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.errors import (
     ConsultError,
     IllegalTransitionError,
@@ -36,6 +35,7 @@ from consult.registers import Household
 from consult.roll import AreaSource, HeadRules, OwnerKind, Unit, UnitKind
 from consult.rules import RuleSetId
 from consult.settings import NOTICE_ROUTES
+from entrypoints.bootstrap import build_app
 from tests.conftest import OC, OPERATOR, PARTY, RC, STREET, TELLER_A, close_at_end, owner
 
 HEADER = "unit_id,building,entrance,room,kind,area_m2,area_source,owners,owner_kind"

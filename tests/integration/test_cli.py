@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from click.testing import CliRunner, Result
 
-from consult.cli import main
+from entrypoints.cli import main
 from tests.conftest import PACKAGED_DEMO_ROLL, PostgresServer, free_port
 from tests.unit.test_roll import independent_counts
 
@@ -320,7 +320,7 @@ def test_the_default_database_goes_in_the_instance_folder_made_for_it(tmp_path: 
 def consult_process(env: dict[str, str], *args: str, stderr_tty: bool) -> tuple[str, str]:
     """Run ``consult`` as its own process, its standard error a terminal (a pseudo-terminal) or a
     pipe; what it wrote to standard output and to standard error."""
-    command = [sys.executable, "-m", "consult.cli", *args]
+    command = [sys.executable, "-m", "entrypoints.cli", *args]
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     if not stderr_tty:
         done = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=120)

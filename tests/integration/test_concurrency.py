@@ -21,7 +21,6 @@ from eventsourcing.utils import get_topic
 from consult.application import BallotReceipt, ConsultationApp, SignatureResult
 from consult.case import Case
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.errors import (
     AlreadySignedError,
     AlreadyVotedError,
@@ -34,6 +33,7 @@ from consult.errors import (
 from consult.motion import MotionState
 from consult.rules import Choice, MotionBasis, MotionEffect, ThresholdRule
 from consult.vote import Ballot, ballot_id
+from entrypoints.bootstrap import build_app
 from tests.conftest import OC, OPERATOR, owner
 from tests.integration.test_case import World, make_world, plain_units
 

@@ -9,8 +9,9 @@ import pytest
 
 from consult.application import ConsultationApp
 from consult.bodies import JurisdictionKind, jurisdiction_id
-from consult.config import Config, backend_of, build_app, eventsourcing_env, sqlite_path
+from consult.config import Config, backend_of, eventsourcing_env, sqlite_path
 from consult.errors import SettingError
+from entrypoints.bootstrap import build_app
 from tests.conftest import OPERATOR
 from tests.integration.test_case import assert_specific
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from consult.case import Stage
-from consult.config import Config, build_app
-from consult.demo import build_demo
+from consult.config import Config
+from entrypoints.bootstrap import build_app, build_demo
 
 
 def test_the_demo_builds_a_case_in_every_stage_and_accounts_that_sign_in(

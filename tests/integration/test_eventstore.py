@@ -14,9 +14,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 import consult.eventstore
-from consult.config import build_app
 from consult.eventstore import BatchedPostgresApplicationRecorder, BatchedSQLiteApplicationRecorder
 from consult.writelock import WriteLock, lock_for
+from entrypoints.bootstrap import build_app
 
 
 def stored(n: int, originator: object = None) -> list[StoredEvent]:

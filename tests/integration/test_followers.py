@@ -16,9 +16,9 @@ import pytest
 from consult.application import ConsultationApp
 from consult.audit import verify_store
 from consult.audit.chain import ChainFollower
-from consult.audit.store import open_store as open_audit_store
+from consult.audit.stores import open_store as open_audit_store
 from consult.clock import FixedClock
-from consult.config import build_app
+from entrypoints.bootstrap import build_app
 from projections import Projector, Queries, open_store
 from tests.conftest import owner
 from tests.integration.test_projections_support import (

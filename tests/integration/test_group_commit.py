@@ -22,7 +22,6 @@ from eventsourcing.utils import get_topic
 
 from consult.application import BallotReceipt, ConsultationApp
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.errors import (
     AlreadyVotedError,
     ConsultError,
@@ -31,6 +30,7 @@ from consult.errors import (
 )
 from consult.rules import Choice
 from consult.vote import Ballot, ballot_id
+from entrypoints.bootstrap import build_app
 from tests.conftest import OC, owner
 from tests.integration.test_case import World, make_world, plain_units
 

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from consult.application import ConsultationApp
 from consult.case import Stage
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.errors import (
     AlreadySignedError,
     ConsultError,
@@ -29,6 +28,7 @@ from consult.errors import (
 from consult.motion import Motion, MotionState
 from consult.roll import AreaSource, OwnerKind, Unit, UnitKind
 from consult.rules import MotionBasis, MotionEffect, ThresholdRule
+from entrypoints.bootstrap import build_app
 from tests.conftest import OC, OPERATOR, PARTY, RC, owner
 from tests.integration.test_case import assert_specific, event_names, make_estate, unit
 

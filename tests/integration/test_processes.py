@@ -39,9 +39,10 @@ from eventsourcing.utils import get_topic
 from consult.actors import Actor, Role
 from consult.application import ConsultationApp
 from consult.clock import FixedClock
-from consult.config import Config, build_app, build_runtime
+from consult.config import Config
 from consult.errors import SettingError
 from consult.vote import Ballot, ballot_id
+from entrypoints.bootstrap import build_app, build_runtime
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,7 +188,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         env.pop("CONSULT_FOLLOWERS", None)
         env.update(more or {})
         log = tmp_path / f"serve-{port}.log"
-        command = [sys.executable, "-m", "consult.cli", "serve", "--port", str(port)]
+        command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [*command, "--workers", str(workers), "--threads", str(threads)],
@@ -501,12 +502,12 @@ def test_a_ballot_under_consult_serve_is_answered_as_the_flask_view_answers(
 ) -> None:
     """Under ``consult serve`` (gunicorn's gthread worker) the answer to a ballot, a first cast's
     or a change's, is the one the Flask view gives, headers and all (but those the server adds)."""
-    from webapp import create_app
+    from entrypoints.bootstrap import build_web
     from webapp.state import EXTENSION
 
     world = make_world(url, owners=4)
     server = serve(url, workers=2)  # gunicorn (one worker is werkzeug's server)
-    web = create_app(
+    web = build_web(
         {"TESTING": True},
         config=Config(url, tmp_path / "flask"),
         consult=world.app,
@@ -630,7 +631,7 @@ def test_follower_settings_are_checked(tmp_path: Path) -> None:
 def test_several_workers_need_a_database_file_or_server(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from webapp.cli import serve
+    from entrypoints.commands.serve import serve
 
     env = {"CONSULT_DATABASE_URL": "memory://", "CONSULT_INSTANCE_PATH": str(tmp_path)}
     result = CliRunner().invoke(serve, ["--workers", "2"], env=env)
@@ -655,8 +656,7 @@ def test_embedded_runtime_projects_and_chains_after_each_command(
 def test_external_web_waits_for_the_follower_and_says_when_it_is_behind(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    from consult.followers import follow
-    from webapp import create_app
+    from entrypoints.bootstrap import build_web, follow
     from webapp.positions import POSITION_COOKIE
     from webapp.wiring import POSITIONS, STALE_HEADER, STALE_NOTICE
 
@@ -664,7 +664,7 @@ def test_external_web_waits_for_the_follower_and_says_when_it_is_behind(
     app.create_street("S01", "示范街道", OPERATOR)
     head = head_of(app)
     config = Config(sqlite_url, tmp_path / "instance", followers="external", read_wait=0.2)
-    web = create_app(
+    web = build_web(
         {"TESTING": True},
         config=config,
         environ={"CONSULT_SECRET_KEY": "x" * 40, "CONSULT_COOKIE_SECURE": "0"},

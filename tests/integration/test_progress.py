@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from consult.audit.cli import audit
 from consult.clock import FixedClock
-from consult.config import build_app
-from projections.cli import projections as projections_cli
+from entrypoints.bootstrap import build_app
+from entrypoints.commands.audit import audit
+from entrypoints.commands.projections import projections as projections_cli
 from tests.integration.test_projections_support import open_owners_vote, setup_place, synthetic_roll
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str]:
     """Run ``consult ARGS`` with its standard error on a pseudo-terminal; what it wrote there."""
     master, slave = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-c", "from consult.cli import main; main()", *args],
+        [sys.executable, "-c", "from entrypoints.cli import main; main()", *args],
         cwd=ROOT,
         env={**os.environ, **env, "PYTHONPATH": str(ROOT), "COLUMNS": "100"},
         stdout=subprocess.DEVNULL,

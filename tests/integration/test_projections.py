@@ -18,14 +18,14 @@ from click.testing import CliRunner
 from consult.application import ConsultationApp
 from consult.case import Stage
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.errors import AlreadyVotedError, NotFoundError
 from consult.evaluation import Rating
 from consult.motion import MotionState
 from consult.rules import Choice, SilentMajorityStatus
 from consult.vote import Ballot, ballot_id
+from entrypoints.bootstrap import build_app
+from entrypoints.commands.projections import projections as projections_cli
 from projections import ProjectionTimeoutError, Projector, Queries, attach, open_store
-from projections.cli import projections as projections_cli
 from projections.db import ViewStore
 from projections.decoding import (
     BALLOT_TOPICS,

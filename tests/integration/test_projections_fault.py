@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.rules import Choice
 from consult.vote import Ballot, ballot_id
+from entrypoints.bootstrap import build_app
 from projections import Projector, Queries, open_store
 from projections.db import tracking
 from tests.conftest import OC, close_at_end
@@ -34,7 +34,15 @@ SECTION = 25
 
 def follower(url: str) -> subprocess.Popen[str]:
     env = {**os.environ, "CONSULT_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "projections.cli", "run", "--verbose", "--poll", "0.05"]
+    command = [
+        sys.executable,
+        "-m",
+        "entrypoints.commands.projections",
+        "run",
+        "--verbose",
+        "--poll",
+        "0.05",
+    ]
     return subprocess.Popen(
         [*command, "--section-size", str(SECTION)],
         cwd=ROOT,

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.errors import ConsultError
 from consult.vote import Ballot, VoteState, ballot_id
+from entrypoints.bootstrap import build_app
 from projections import Projector, Queries, open_store
 from projections.views import default_views
 from projections.views.tallies import TalliesView

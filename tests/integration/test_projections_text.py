@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from consult.case import Case
 from consult.clock import FixedClock
-from consult.config import build_app
 from consult.vote import Ballot, ballot_id
+from entrypoints.bootstrap import build_app
+from entrypoints.commands.projections import projections as projections_cli
 from projections import Projector, Queries, attach, open_store
-from projections.cli import projections as projections_cli
 from projections.db import ViewStore, storable
 from tests.conftest import OPERATOR, RC
 from tests.integration.test_projections_support import open_owners_vote, setup_place, synthetic_roll

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consult.cli import main
 from consult.roll import parse_roll
 from consult.rollgen import STANDARD_ROLLS, generate, named_roll, roll_csv
+from entrypoints.cli import main
 from tests.conftest import TEST_DATA
 
 AREA = re.compile(r"[1-9][0-9]*\.[0-9]{2}")

@@ -21,8 +21,8 @@ from werkzeug.test import TestResponse
 from consult.actors import Actor, Role
 from consult.application import ConsultationApp
 from consult.clock import FixedClock
-from consult.config import Config, build_app
-from webapp import create_app
+from consult.config import Config
+from entrypoints.bootstrap import build_app, build_web
 from webapp.account_model import Account
 from webapp.state import EXTENSION, Services
 
@@ -252,7 +252,7 @@ def make_world(tmp_path: Path, url: str) -> World:
             ("property-company", "pm-1"),
         ]:
             consult.assign_seats(council, party_name, [holder], party)
-        web = create_app(
+        web = build_web(
             {"TESTING": True},
             config=Config(url, tmp_path / "instance"),
             consult=consult,

@@ -371,7 +371,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "CONSULT_PASSWORD_METHOD": "pbkdf2:sha256:1000",
         "CONSULT_LANG": "zh",
     }
-    from consult.cli import main
+    from entrypoints.cli import main
 
     result = CliRunner().invoke(
         main,
@@ -386,7 +386,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _run(env: dict[str, str], *args: str, input: str | None = None) -> Any:
-    from consult.cli import main
+    from entrypoints.cli import main
 
     return CliRunner().invoke(main, list(args), env=env, input=input)
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from consult.actors import Role
 from consult.config import Config
+from entrypoints.commands import serve as cli
 from tests.conftest import free_port
-from webapp import cli
 from webapp.accounts import AccountStore
 from webapp.db import engine_for
 from webapp.demo_accounts import ensure_demo_accounts

@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 
 from consult.config import Config
+from entrypoints.bootstrap import build_web
 from tests.web.conftest import CSRF, PASSWORD, WEB_ENV, World, post, username
-from webapp import create_app
 from webapp.accounts import AccountStore
 from webapp.db import engine_for
 from webapp.limits import (
@@ -83,7 +83,7 @@ def clock() -> ManualClock:
 
 
 def worker(engine: Engine, clock: ManualClock, secret: str = SECRET) -> StoredRateLimiter:
-    """The limiter ``create_app`` builds for this engine, on the test's clock."""
+    """The limiter ``build_web`` builds for this engine, on the test's clock."""
     built = rate_limiter_for(engine, settings(secret))
     assert isinstance(built, StoredRateLimiter)
     return type(built)(engine, secret, 900, clock)
@@ -265,7 +265,7 @@ def test_the_memory_limiter_refuses_a_hit_past_the_limit() -> None:
 def other_worker(world: World, instance: Path) -> Flask:
     """Another worker process's application on the world's database (same secret key)."""
     config = world.web.extensions["consult_runtime"].config
-    return create_app(
+    return build_web(
         {"TESTING": True},
         config=Config(config.database_url, instance),
         consult=world.consult,

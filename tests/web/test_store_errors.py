@@ -10,9 +10,9 @@ import pytest
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 
 from consult.config import Config
+from entrypoints.bootstrap import build_web
 from tests.conftest import free_port
 from tests.web.conftest import WEB_ENV
-from webapp import create_app
 from webapp.errors import is_store_unavailable
 from webapp.security import Rule
 
@@ -54,7 +54,7 @@ def test_refused_connections_and_locks_are_unavailable_but_schema_errors_are_not
 def test_a_request_that_finds_the_store_unreachable_gets_503_in_both_languages(
     tmp_path: Path,
 ) -> None:
-    web = create_app({"TESTING": False}, config=Config("memory://", tmp_path), environ=WEB_ENV)
+    web = build_web({"TESTING": False}, config=Config("memory://", tmp_path), environ=WEB_ENV)
 
     @web.get("/api/v1/_store-probe")
     def probe() -> str:

@@ -34,12 +34,11 @@ from webapp.committee.schemas import (
 )
 from webapp.common import attempt, form_page, scoped_case, scoped_vote
 from webapp.errors import Problem
-from webapp.forms import local_zone
 from webapp.i18n import _
 from webapp.qr import public_url, qr_svg
 from webapp.resident.views import grouped
 from webapp.security import COMMITTEE, STAFF, TELLERS, require_user, roles
-from webapp.state import services
+from webapp.state import local_zone, services
 from webapp.voting_codes import IssuedCode
 
 CONVENERS = tuple(COMMITTEE)

@@ -7,64 +7,31 @@ keep them: they are typed at a hidden prompt (twice), or read as one line from s
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import click
 
 from consult.actors import ROLE_NAMES, Role
 from consult.bodies import estate_id
-from consult.config import Config, build_app
+from consult.config import Config
 from consult.errors import NotFoundError, ValidationError
+from entrypoints.bootstrap import account_store, build_app
+from entrypoints.commands.base import lang, report_errors, say
 from webapp.account_model import Account
 from webapp.account_rules import normalise_username
 from webapp.accounts import AccountStore
-from webapp.db import engine_for
-from webapp.tables import create_tables
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 ROLE_VALUES = [r.value for r in Role]
 
 
-def _say(zh: str, en: str) -> str:
-    from consult.cli import say  # at call time: consult.cli imports this module when it loads
-
-    return say(zh, en)
-
-
-def _lang() -> str:
-    from consult.cli import lang
-
-    return lang()
-
-
-def _errors(func: F) -> F:
-    """The ``consult`` command's error handling (messages, exit codes)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from consult.cli import report_errors
-
-        return report_errors(func)(*args, **kwargs)
-
-    return cast(F, wrapper)
-
-
 @contextmanager
 def _store() -> Iterator[AccountStore]:
-    config = Config.from_env()
-    engine = engine_for(config.database_url)
-    try:
-        create_tables(engine)
-        yield AccountStore(engine, _password_method())
-    finally:
-        engine.dispose()
+    with account_store(Config.from_env(), _password_method()) as store:
+        yield store
 
 
 def _password_method() -> str:
@@ -91,9 +58,9 @@ def _read_password(from_stdin: bool) -> str:
         line = sys.stdin.readline()
         return line.removesuffix("\n").removesuffix("\r")
     text: str = click.prompt(
-        _say("新密码", "New password"),
+        say("新密码", "New password"),
         hide_input=True,
-        confirmation_prompt=_say("再次输入新密码", "Repeat the new password"),
+        confirmation_prompt=say("再次输入新密码", "Repeat the new password"),
     )
     return text
 
@@ -108,7 +75,7 @@ def _find(store: AccountStore, username: str) -> Account:
 
 
 def _roles(account: Account) -> str:
-    pick = 0 if _lang().startswith("zh") else 1
+    pick = 0 if lang().startswith("zh") else 1
     return ", ".join(ROLE_NAMES[r][pick] for r in Role if r in account.roles)
 
 
@@ -145,7 +112,7 @@ def account() -> None:
     help="Code of the estate the account belongs to (street and operator accounts may omit it).",
 )
 @PASSWORD_STDIN
-@_errors
+@report_errors
 def create(
     username: str,
     display_name: str,
@@ -161,9 +128,9 @@ def create(
         created = store.create(
             username, _read_password(password_stdin), person_id, display_name, roles, estate
         )
-    where = estate_code or _say("全部小区", "every estate")
+    where = estate_code or say("全部小区", "every estate")
     click.echo(
-        _say(
+        say(
             f"已创建账号 {created.username}（{created.display_name}，{_roles(created)}，{where}）",
             f"Account {created.username} created ({created.display_name}; {_roles(created)}; {where})",
         )
@@ -173,7 +140,7 @@ def create(
 @account.command("list")
 @click.option("--estate", "estate_code", default=None, help="Only the accounts of this estate.")
 @click.option("--find", "text", default="", help="Part of a user name, name or person id.")
-@_errors
+@report_errors
 def list_accounts(estate_code: str | None, text: str) -> None:
     """List accounts: user name, name, person id, roles, estate and whether it is disabled."""
     estate = _estate(estate_code) if estate_code else None
@@ -188,35 +155,35 @@ def list_accounts(estate_code: str | None, text: str) -> None:
     click.echo(
         "\t".join(
             [
-                _say("用户名", "user name"),
-                _say("姓名", "name"),
-                _say("人员编号", "person id"),
-                _say("身份", "roles"),
-                _say("小区", "estate"),
-                _say("状态", "status"),
+                say("用户名", "user name"),
+                say("姓名", "name"),
+                say("人员编号", "person id"),
+                say("身份", "roles"),
+                say("小区", "estate"),
+                say("状态", "status"),
             ]
         )
     )
     for a in found:
-        estate_text = codes[a.estate_id] if a.estate_id else _say("全部", "all")
-        status = _say("已停用", "disabled") if a.disabled else _say("启用", "enabled")
+        estate_text = codes[a.estate_id] if a.estate_id else say("全部", "all")
+        status = say("已停用", "disabled") if a.disabled else say("启用", "enabled")
         click.echo(
             "\t".join([a.username, a.display_name, a.person_id, _roles(a), estate_text, status])
         )
-    click.echo(_say(f"共 {total} 个账号", f"{total} accounts"))
+    click.echo(say(f"共 {total} 个账号", f"{total} accounts"))
 
 
 @account.command("password")
 @click.argument("username")
 @PASSWORD_STDIN
-@_errors
+@report_errors
 def password(username: str, password_stdin: bool) -> None:
     """Set a new password for USERNAME; its sessions end."""
     with _store() as store:
         found = _find(store, username)
         store.change_password(found.id, _read_password(password_stdin))
     click.echo(
-        _say(
+        say(
             f"已为 {found.username} 设置新密码，已登录的会话均已失效。",
             f"New password set for {found.username}; its sessions have ended.",
         )
@@ -225,7 +192,7 @@ def password(username: str, password_stdin: bool) -> None:
 
 @account.command("disable")
 @click.argument("username")
-@_errors
+@report_errors
 def disable(username: str) -> None:
     """Disable USERNAME: it can no longer sign in, and its sessions end."""
     _set_disabled(username, True)
@@ -233,7 +200,7 @@ def disable(username: str) -> None:
 
 @account.command("enable")
 @click.argument("username")
-@_errors
+@report_errors
 def enable(username: str) -> None:
     """Enable USERNAME again."""
     _set_disabled(username, False)
@@ -244,6 +211,6 @@ def _set_disabled(username: str, disabled: bool) -> None:
         found = _find(store, username)
         store.set_disabled(found.id, disabled)
     if disabled:
-        click.echo(_say(f"账号 {found.username} 已停用。", f"Account {found.username} disabled."))
+        click.echo(say(f"账号 {found.username} 已停用。", f"Account {found.username} disabled."))
     else:
-        click.echo(_say(f"账号 {found.username} 已启用。", f"Account {found.username} enabled."))
+        click.echo(say(f"账号 {found.username} 已启用。", f"Account {found.username} enabled."))

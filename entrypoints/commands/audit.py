@@ -21,7 +21,6 @@ import click
 import psycopg
 
 from consult.audit.bundle import export_bundle
-from consult.audit.chain import ChainFollower
 from consult.audit.checkpoints import notice_text, register_key, write_checkpoint_svg
 from consult.audit.core import (
     BundleError,
@@ -33,13 +32,15 @@ from consult.audit.core import (
 )
 from consult.audit.errors import AuditError
 from consult.audit.keys import Signer, key_path, load_signer, read_public_key, retire_file
-from consult.audit.store import AuditStore, open_store
+from consult.audit.store import AuditStore
+from consult.audit.stores import open_store
 from consult.audit.verify import chain_status, verify_store
 from consult.clock import SystemClock
 from consult.config import Config
 from consult.errors import ConsultError
 from consult.followers import poll_option
 from consult.progress import progress
+from entrypoints.bootstrap import build_app, command_chain, follow
 from projections.verify import ViewCheck
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,16 +106,6 @@ def _signer(config: Config, create: bool = True) -> Signer:
     return load_signer(key_path(config.instance_path), create=create)
 
 
-def _follower(config: Config, store: AuditStore) -> ChainFollower:
-    return ChainFollower(
-        store,
-        lambda: _signer(config),
-        SystemClock(),
-        checkpoint_every=None,
-        checkpoint_interval=None,
-    )
-
-
 def _roots(config: Config, public_keys: Sequence[Path]) -> dict[str, bytes] | None:
     """The keys an auditor trusts: those given, else the server's own signing key if present."""
     raws = [read_public_key(p) for p in public_keys]
@@ -142,10 +133,8 @@ def audit() -> None:
 @guarded
 def chain_cmd() -> None:
     """Chain every event not chained yet (catch up)."""
-    with configured_store() as (_, store):
-        follower = ChainFollower(
-            store, None, SystemClock(), checkpoint_every=None, checkpoint_interval=None
-        )
+    with configured_store() as (config, store):
+        follower = command_chain(config, store, signing=False)
         count = follower.catch_up()
         head = store.head()
     echo2(
@@ -171,7 +160,7 @@ def chain_cmd() -> None:
 def checkpoint_cmd(qr_file: Path | None, out_file: Path | None) -> None:
     """Sign a checkpoint at the chain's head now and print it for a public notice."""
     with configured_store() as (config, store):
-        follower = _follower(config, store)
+        follower = command_chain(config, store)
         follower.catch_up()
         checkpoint = follower.checkpoint()
     click.echo(notice_text(checkpoint, "zh"))
@@ -236,7 +225,6 @@ def verify_cmd(
 
 def _check_views(config: Config) -> ViewCheck:
     """The live views against a rebuild from the events (``projections.verify``)."""
-    from consult.config import build_app
     from projections import open_store as open_views
     from projections.verify import check_views, live_positions
 
@@ -271,7 +259,7 @@ def follow_cmd(poll: float, verbose: bool) -> None:
     (for CONSULT_FOLLOWERS=external); stops cleanly on SIGTERM or Ctrl-C."""
     import threading
 
-    from consult.followers import follow, stop_on_signals
+    from consult.followers import stop_on_signals
 
     with configured_store():
         pass  # a clear error for an in-memory store before anything starts
@@ -311,7 +299,7 @@ def export_bundle_cmd(dest: Path) -> None:
     """Export events, chain, checkpoints and public keys to DEST (a directory, or a .zip file),
     after signing a checkpoint at the head."""
     with configured_store() as (config, store):
-        follower = _follower(config, store)
+        follower = command_chain(config, store)
         follower.catch_up()
         checkpoint = follower.checkpoint()
         manifest = export_bundle(store, dest, SystemClock().now())
@@ -376,7 +364,7 @@ def rotate_key_cmd() -> None:
         register_key(store, old, now)
         store.add_key(old.rotation_to(new, now))
         retired = retire_file(path, old, new)
-        follower = _follower(config, store)
+        follower = command_chain(config, store)
         follower.catch_up()
         checkpoint = follower.checkpoint()
     echo2(

@@ -1,6 +1,6 @@
 """``consult projections``: rebuild the views from zero, follow the log, show where each view is.
 
-Register on the main command with ``main.add_command(projections.cli.projections)``.
+Registered on the main command (:mod:`entrypoints.cli`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import time
 
 import click
 
-from consult.audit.cli import echo2, guarded
-from consult.config import EXTERNAL, Runtime, build_runtime
+from consult.config import EXTERNAL
 from consult.followers import LINGER, poll_option
 from consult.progress import progress
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.commands.audit import echo2, guarded
 from projections.faults import Fault
 from projections.projector import DEFAULT_SECTION_SIZE, Projector
 from projections.views import VIEW_CLASSES

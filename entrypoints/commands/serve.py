@@ -25,8 +25,9 @@ from types import FrameType
 import click
 from werkzeug.serving import make_server
 
-from consult.config import EMBEDDED, EXTERNAL, Config, build_runtime, followers_mode
+from consult.config import EMBEDDED, EXTERNAL, Config, followers_mode
 from consult.errors import ConsultError
+from entrypoints.bootstrap import build_runtime, build_web
 
 DEFAULT_THREADS = 4
 #: A follower that dies sooner than this after its start is restarted after a growing pause.
@@ -158,11 +159,9 @@ def _address(host: str, port: int) -> str:
 
 
 def _serve_one_process(config: Config, host: str, port: int) -> None:
-    from webapp import create_app
-
     runtime = build_runtime(config)
     try:
-        app = create_app(config=config, runtime=runtime)
+        app = build_web(config=config, runtime=runtime)
         _secure_cookie_note(host, app.config["SESSION_COOKIE_SECURE"])
         server = make_server(host, port, app, threaded=True)
         _interrupt_on_sigterm()
@@ -194,7 +193,6 @@ def _interrupt_on_sigterm() -> None:
 def _prepare(config: Config) -> bool:
     """Create every table and the instance's secret once, before the processes start (so that
     they do not race to create them); returns whether session cookies are HTTPS-only."""
-    from webapp import create_app
     from webapp.state import EXTENSION
 
     with build_runtime(config, followers=EXTERNAL, audit=False) as runtime:
@@ -202,7 +200,7 @@ def _prepare(config: Config) -> bool:
 
         if config.backend != "memory":
             open_store(config.database_url, runtime.app).close()
-        app = create_app(config=config, runtime=runtime)
+        app = build_web(config=config, runtime=runtime)
         services = app.extensions[EXTENSION]
         audit_store = getattr(services.reads, "audit_store", None)
         if audit_store is not None:
@@ -212,7 +210,8 @@ def _prepare(config: Config) -> bool:
 
 
 def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[str]:
-    """The gunicorn command line (each worker builds the application with ``create_app()``)."""
+    """The gunicorn command line (each worker builds the application after the fork, with
+    ``entrypoints.wsgi:create_app()``)."""
     return [
         sys.executable,
         "-m",
@@ -234,12 +233,12 @@ def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[s
         "--backlog",
         "2048",
         "--no-control-socket",  # one per machine by default: several servers would clash
-        "webapp:create_app()",
+        "entrypoints.wsgi:create_app()",
     ]
 
 
 def follower_command(parent: int) -> list[str]:
-    return [sys.executable, "-m", "consult.cli", "follow", "--parent", str(parent)]
+    return [sys.executable, "-m", "entrypoints.cli", "follow", "--parent", str(parent)]
 
 
 def _serve_gunicorn(

@@ -1,4 +1,6 @@
-"""The ``consult`` command for operators.
+"""The ``consult`` command for operators: the whole command line, with the subcommands of every
+area (``entrypoints.commands``) registered under it. What a command works on comes from the
+bootstrap (:mod:`entrypoints.bootstrap`).
 
 Every error is a clear message (Chinese first, or English with ``--lang en`` / ``CONSULT_LANG=en``)
 and a non-zero exit, never a traceback (set ``CONSULT_DEBUG=1`` to see one).
@@ -6,103 +8,37 @@ and a non-zero exit, never a traceback (set ``CONSULT_DEBUG=1`` to see one).
 
 from __future__ import annotations
 
-import functools
-import importlib
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 from uuid import UUID
 
 import click
 
 from consult.actors import Actor, Role
 from consult.bodies import JurisdictionKind, estate_id, jurisdiction_id
-from consult.config import (
-    Config,
-    Runtime,
-    backend_of,
-    build_app,
-    build_runtime,
-    postgres_params,
-)
-from consult.errors import ConsultError, NotFoundError, RollValidationError, ValidationError
+from consult.config import Config, sqlite_path
+from consult.errors import ConsultError, NotFoundError, ValidationError
 from consult.followers import poll_option
 from consult.progress import steps
 from consult.registers import roll_id
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
 from consult.rollgen import DEFAULT_SEED, write_roll
-from consult.storecheck import connection_error
 from consult.text import checked_text
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_INVALID = 2
-EXIT_INTERNAL = 1
-
-
-def lang() -> str:
-    ctx = click.get_current_context(silent=True)
-    chosen = ctx.find_root().params.get("lang") if ctx else None
-    return str(chosen or os.environ.get("CONSULT_LANG", "zh"))
-
-
-def say(zh: str, en: str) -> str:
-    return zh if lang().startswith("zh") else en
-
-
-def report_errors(func: F) -> F:
-    """Turn domain errors into messages and exit codes."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RollValidationError as e:
-            click.echo(e.message(lang()), err=True)
-            for problem in e.problems:
-                click.echo("  " + problem.message(lang()), err=True)
-            sys.exit(EXIT_INVALID)
-        except ConsultError as e:
-            click.echo(say("错误：", "Error: ") + e.message(lang()), err=True)
-            sys.exit(EXIT_INVALID)
-        except (
-            click.ClickException,
-            click.exceptions.Exit,
-            click.exceptions.Abort,
-            SystemExit,
-            KeyboardInterrupt,
-        ):
-            raise
-        except Exception as e:  # last resort: a message, not a traceback
-            explained = store_error(e)
-            if explained is not None:
-                click.echo(say("错误：", "Error: ") + explained.message(lang()), err=True)
-                sys.exit(EXIT_INVALID)
-            if os.environ.get("CONSULT_DEBUG"):
-                raise
-            click.echo(
-                say(
-                    f"内部错误（{type(e).__name__}）：{e}。设置 CONSULT_DEBUG=1 可查看详细信息。",
-                    f"Internal error ({type(e).__name__}): {e}. Set CONSULT_DEBUG=1 for details.",
-                ),
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
-
-    return cast(F, wrapper)
-
-
-def store_error(e: BaseException) -> ConsultError | None:
-    """What is wrong with the configured PostgreSQL store, when ``e`` is a connection to it that
-    failed (a part that connects on its own, not through the composition root's probe)."""
-    try:
-        url = Config.from_env().database_url
-        params = postgres_params(url) if backend_of(url) == "postgresql" else None
-    except ConsultError:
-        return None
-    return connection_error(e, params) if params is not None else None
+from entrypoints.bootstrap import build_app, build_demo
+from entrypoints.commands.account import account
+from entrypoints.commands.audit import audit
+from entrypoints.commands.base import (
+    EXIT_INVALID,
+    command_app,
+    command_runtime,
+    lang,
+    report_errors,
+    say,
+    store_error,
+)
+from entrypoints.commands.projections import projections
+from entrypoints.commands.serve import serve
 
 
 class ConsultGroup(click.Group):
@@ -124,19 +60,6 @@ class ConsultGroup(click.Group):
 
 
 OPERATOR = Actor.of("operator", Role.OPERATOR, name="平台管理员 operator")
-
-
-def command_runtime() -> Runtime:
-    """The runtime of a command that writes, wired by the composition root (embedded: the views
-    and the audit chain are brought up to date when it closes); closed when the command ends."""
-    runtime = build_runtime(batch=True)
-    click.get_current_context().call_on_close(runtime.close)
-    return runtime
-
-
-def command_app() -> Any:
-    """The application of a command that writes (:func:`command_runtime`)."""
-    return command_runtime().app
 
 
 def existing_estate(app: Any, code: str) -> UUID:
@@ -401,12 +324,8 @@ def deadlines() -> None:
 @report_errors
 def demo(fresh: bool) -> None:
     """Create a demo street, community and estate (from the packaged demo roll) with cases in every stage."""
-    from consult.demo import build_demo
-
     config = Config.from_env()
     if fresh and config.backend == "sqlite":
-        from consult.config import sqlite_path
-
         for suffix in ("", "-wal", "-shm"):
             Path(sqlite_path(config.database_url) + suffix).unlink(missing_ok=True)
     summary = build_demo(config)
@@ -428,8 +347,8 @@ def follow(poll: float, projections: bool, audit: bool, verbose: bool, parent: i
     (for CONSULT_FOLLOWERS=external); stops cleanly on SIGTERM or Ctrl-C."""
     import threading
 
-    from consult.followers import follow as run_followers
     from consult.followers import stop_on_signals, watch_parent
+    from entrypoints.bootstrap import follow as run_followers
 
     stop = threading.Event()
     stop_on_signals(stop)
@@ -469,33 +388,8 @@ def follow(poll: float, projections: bool, audit: bool, verbose: bool, parent: i
     click.echo(say("跟随进程已停止", "follower stopped"), err=True)
 
 
-OPTIONAL_COMMANDS = (
-    ("projections.cli", "projections"),
-    ("consult.audit.cli", "audit"),
-    ("webapp.cli", "serve"),
-    ("webapp.account_cli", "account"),
-)
-
-
-def optional_module(name: str) -> Any | None:
-    """Import a module of another package; None only when that module itself is absent."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and (name == e.name or name.startswith(e.name + ".")):
-            return None
-        raise
-
-
-def _register_optional_commands() -> None:
-    """Commands from the other packages (projections, audit, web)."""
-    for module_name, attr in OPTIONAL_COMMANDS:
-        module = optional_module(module_name)
-        if module is not None:
-            main.add_command(getattr(module, attr))
-
-
-_register_optional_commands()
+for command in (projections, audit, serve, account):  # the subcommands of the other areas
+    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover
