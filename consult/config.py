@@ -26,7 +26,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from consult.errors import SettingError
-from consult.storecheck import sqlite_folder
 
 DEFAULT_INSTANCE = "instance"
 EMBEDDED = "embedded"
@@ -138,6 +137,31 @@ def sqlite_path(url: str) -> str:
     return unquote(path)
 
 
+def sqlite_folder(path: str) -> None:
+    """Refuse a SQLite database file whose folder does not exist, naming both absolute paths,
+    rather than creating folders relative to wherever a command runs (as the sqlite3 shell and
+    SQLAlchemy refuse it too)."""
+    if path == ":memory:":
+        return
+    file = Path(path).absolute()
+    folder = file.parent
+    if folder.is_dir():
+        return
+    raise SettingError(
+        field="CONSULT_DATABASE_URL",
+        reason=(
+            f"数据库文件 {file} 所在的文件夹 {folder} 不存在。请先创建它（mkdir -p {folder}），"
+            "或改正 CONSULT_DATABASE_URL：sqlite:/// 之后是相对于当前文件夹的路径，"
+            "sqlite://// 之后是绝对路径"
+        ),
+        reason_en=(
+            f"the folder {folder} of the database file {file} does not exist. Create it first "
+            f"(mkdir -p {folder}) or correct CONSULT_DATABASE_URL: after sqlite:/// comes a path "
+            "relative to the current folder, after sqlite://// an absolute path"
+        ),
+    )
+
+
 def eventsourcing_env(url: str) -> dict[str, str]:
     """The `eventsourcing` persistence settings for a database URL."""
     backend = backend_of(url)
@@ -150,8 +174,8 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
-            # one INSERT per transaction (consult.eventstore)
-            "APPLICATION_RECORDER_TOPIC": "consult.eventstore:BatchedSQLiteApplicationRecorder",
+            # one INSERT per transaction (consult.adapters.eventstore)
+            "APPLICATION_RECORDER_TOPIC": "consult.adapters.eventstore:BatchedSQLiteApplicationRecorder",
         }
     parts = urlsplit(url)
     try:
@@ -182,8 +206,8 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": "20",
         "POSTGRES_CONN_MAX_AGE": "",
         "POSTGRES_LOCK_TIMEOUT": "30",
-        # one round trip for the lock, one INSERT of plain arrays (consult.eventstore)
-        "APPLICATION_RECORDER_TOPIC": "consult.eventstore:BatchedPostgresApplicationRecorder",
+        # one round trip for the lock, one INSERT of plain arrays (consult.adapters.eventstore)
+        "APPLICATION_RECORDER_TOPIC": "consult.adapters.eventstore:BatchedPostgresApplicationRecorder",
     }
 
 

@@ -215,7 +215,7 @@ class SettingError(ConsultError):
 
 
 class StoreUnavailableError(ConsultError):
-    """The store named by CONSULT_DATABASE_URL cannot be reached or entered (consult.storecheck)."""
+    """The store named by CONSULT_DATABASE_URL cannot be reached or entered (consult.adapters.storecheck)."""
 
     code = "store_unavailable"
     zh = "无法连接数据库（CONSULT_DATABASE_URL）：{reason}"

@@ -23,6 +23,8 @@ from typing import Any
 
 from flask import Flask
 
+from consult.adapters.followers import DEFAULT_POLL, LINGER, run_followers
+from consult.adapters.storecheck import connect_postgres
 from consult.application import ConsultationApp
 from consult.audit import open_store as open_audit_store
 from consult.audit.chain import ChainFollower, attach_configured, chain_follower
@@ -40,8 +42,6 @@ from consult.config import (
 )
 from consult.demo import DemoSummary, demo_clock, populate
 from consult.errors import ConsultError, SettingError
-from consult.followers import DEFAULT_POLL, LINGER, run_followers
-from consult.storecheck import connect_postgres
 from projections import Projector, Queries, open_store
 from projections import attach as attach_projector
 from projections.queries.pages import PageReads
@@ -82,7 +82,7 @@ def _schema_lock(url: str) -> Iterator[None]:
     updated" on ``CREATE OR REPLACE FUNCTION``).
 
     Its connection is also the store's probe: without one, StoreUnavailableError says why within
-    a few seconds (consult.storecheck), before the pools are built (they would wait 30 s)."""
+    a few seconds (consult.adapters.storecheck), before the pools are built (they would wait 30 s)."""
     if backend_of(url) != "postgresql":
         yield
         return
@@ -342,7 +342,7 @@ def follow(
     ready: Callable[[Runtime], None] | None = None,
     linger: float = LINGER,
 ) -> None:
-    """``consult follow``: the followers (:func:`consult.followers.run_followers`) on a runtime
+    """``consult follow``: the followers (:func:`consult.adapters.followers.run_followers`) on a runtime
     that attaches nothing (this process is the follower), until ``stop`` is set."""
     with build_runtime(config, followers=EXTERNAL, projections=projections, audit=False) as runtime:
         run_followers(

@@ -16,11 +16,10 @@ from uuid import UUID
 import click
 
 from consult.actors import Actor, Role
+from consult.adapters.followers import poll_option
 from consult.bodies import JurisdictionKind, estate_id, jurisdiction_id
 from consult.config import Config, sqlite_path
 from consult.errors import ConsultError, NotFoundError, ValidationError
-from consult.followers import poll_option
-from consult.progress import steps
 from consult.registers import roll_id
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
 from consult.rollgen import DEFAULT_SEED, write_roll
@@ -37,6 +36,7 @@ from entrypoints.commands.base import (
     say,
     store_error,
 )
+from entrypoints.commands.progress import steps
 from entrypoints.commands.projections import projections
 from entrypoints.commands.serve import serve
 
@@ -347,7 +347,7 @@ def follow(poll: float, projections: bool, audit: bool, verbose: bool, parent: i
     (for CONSULT_FOLLOWERS=external); stops cleanly on SIGTERM or Ctrl-C."""
     import threading
 
-    from consult.followers import stop_on_signals, watch_parent
+    from consult.adapters.followers import stop_on_signals, watch_parent
     from entrypoints.bootstrap import follow as run_followers
 
     stop = threading.Event()

@@ -431,7 +431,7 @@ class Projector:
         then wait for more.
 
         ``wait(timeout)`` returns when new events may have been stored (a PostgreSQL
-        notification, see ``consult.followers``); without it the log is polled every
+        notification, see ``consult.adapters.followers``); without it the log is polled every
         ``poll_interval`` s. Between wake-ups only the log's last position is read; a catch-up
         runs when it is beyond what the views have applied.
 

@@ -1,7 +1,7 @@
 """Casting a ballot online (own vote, voting code or proxy), and registering a written proxy.
 
 Exactly one ballot per elector is stored whatever arrives at once. A first ballot goes through
-the group committer (:class:`BallotCommits`, :mod:`consult.committer`: many casts, one
+the group committer (:class:`BallotCommits`, :mod:`consult.adapters.committer`: many casts, one
 transaction) when group commit is on; a change, or any ballot with it off, is load -> change ->
 save. A ballot stored after its vote's close is refused and never counted.
 """
@@ -18,10 +18,10 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from consult.actors import Actor
+from consult.adapters.committer import GroupCommitter
 from consult.application.results import BallotReceipt
 from consult.application.voting import VotingService
 from consult.clock import Clock
-from consult.committer import GroupCommitter
 from consult.electorate import Electorate
 from consult.errors import (
     ConsultError,
@@ -36,7 +36,7 @@ from consult.vote import Ballot, Vote, VoteState, ballot_id, parse_choice, recei
 
 
 class BallotCommits(Protocol):
-    """What the voting service needs of a group committer (:class:`consult.committer.GroupCommitter`)."""
+    """What the voting service needs of a group committer (:class:`consult.adapters.committer.GroupCommitter`)."""
 
     def submit_events(self, key: Hashable, events: list[Any]) -> int: ...
 

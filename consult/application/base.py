@@ -5,7 +5,7 @@ aggregate (:meth:`ServiceBase._get`, or a named loader such as :meth:`ServiceBas
 aggregate act (its guards refuse what its rules forbid) and saves (:meth:`ServiceBase._save`),
 again when another writer got there first (:meth:`ServiceBase._command`). Library errors become
 domain errors here; the write lock, the listeners and the event log's named reads are adapters
-(:mod:`consult.writelock`, :mod:`consult.eventlog`).
+(:mod:`consult.adapters.writelock`, :mod:`consult.adapters.eventlog`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
+from consult.adapters.eventlog import EventLog
+from consult.adapters.writelock import lock_for
 from consult.aggregate import ConsultAggregate
 from consult.bodies import Council, Estate
 from consult.caches import MadeOnce, RecentViews
@@ -27,12 +29,10 @@ from consult.case import Case
 from consult.clock import Clock, SystemClock
 from consult.config import yes_no_setting
 from consult.errors import ConcurrencyError, NotFoundError
-from consult.eventlog import EventLog
 from consult.motion import Motion
 from consult.retry import retrying
 from consult.validation import invalid
 from consult.vote import Vote
-from consult.writelock import lock_for
 
 T = TypeVar("T")
 A = TypeVar("A", bound=ConsultAggregate)
@@ -64,7 +64,7 @@ class ServiceBase(Application[UUID]):
         self.group_commit = yes_no_setting(
             "CONSULT_GROUP_COMMIT", self.env.get("GROUP_COMMIT"), True
         )
-        #: SQLite: this product's writers queue on a lock beside the file (consult.writelock).
+        #: SQLite: this product's writers queue on a lock beside the file (consult.adapters.writelock).
         self._write_lock = (
             lock_for(str(self.env.get("SQLITE_DBNAME") or ""))
             if str(self.env.get("PERSISTENCE_MODULE") or "") == "eventsourcing.sqlite"

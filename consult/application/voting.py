@@ -3,7 +3,7 @@ recording the result.
 
 The close-race rule: a ballot stored after its vote's close is never counted. The count reads
 the ballots first and then asks the event log which of them came after the close
-(:meth:`consult.eventlog.EventLog.versions_after`), so a ballot committed meanwhile is either
+(:meth:`consult.adapters.eventlog.EventLog.versions_after`), so a ballot committed meanwhile is either
 unread or found late.
 """
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar, cast
 import click
 import psycopg
 
+from consult.adapters.followers import poll_option
 from consult.audit.bundle import export_bundle
 from consult.audit.checkpoints import notice_text, register_key, write_checkpoint_svg
 from consult.audit.core import (
@@ -38,9 +39,8 @@ from consult.audit.verify import chain_status, verify_store
 from consult.clock import SystemClock
 from consult.config import Config
 from consult.errors import ConsultError
-from consult.followers import poll_option
-from consult.progress import progress
 from entrypoints.bootstrap import build_app, command_chain, follow
+from entrypoints.commands.progress import progress
 from projections.verify import ViewCheck
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -259,7 +259,7 @@ def follow_cmd(poll: float, verbose: bool) -> None:
     (for CONSULT_FOLLOWERS=external); stops cleanly on SIGTERM or Ctrl-C."""
     import threading
 
-    from consult.followers import stop_on_signals
+    from consult.adapters.followers import stop_on_signals
 
     with configured_store():
         pass  # a clear error for an in-memory store before anything starts

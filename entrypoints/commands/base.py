@@ -15,9 +15,9 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from consult.adapters.storecheck import connection_error
 from consult.config import Config, backend_of, postgres_params
 from consult.errors import ConsultError, RollValidationError
-from consult.storecheck import connection_error
 from entrypoints.bootstrap import Runtime, build_runtime
 
 F = TypeVar("F", bound=Callable[..., Any])

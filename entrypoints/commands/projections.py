@@ -11,11 +11,11 @@ import time
 
 import click
 
+from consult.adapters.followers import LINGER, poll_option
 from consult.config import EXTERNAL
-from consult.followers import LINGER, poll_option
-from consult.progress import progress
 from entrypoints.bootstrap import Runtime, build_runtime
 from entrypoints.commands.audit import echo2, guarded
+from entrypoints.commands.progress import progress
 from projections.faults import Fault
 from projections.projector import DEFAULT_SECTION_SIZE, Projector
 from projections.views import VIEW_CLASSES
@@ -87,7 +87,7 @@ def _say_stalled(fault: Fault, head: int, err: bool = False) -> None:
 def run(poll: float, section_size: int, verbose: bool) -> None:
     """Follow the event log live and keep every view up to date (PostgreSQL notifications, else
     polling); stops cleanly on SIGTERM or Ctrl-C."""
-    from consult.followers import stop_on_signals, watcher_for
+    from consult.adapters.followers import stop_on_signals, watcher_for
 
     runtime, projector = _runtime(section_size)
     stop = threading.Event()

@@ -1,5 +1,5 @@
-"""The event store's one-statement inserts (consult.eventstore), on real SQLite files and a real
-PostgreSQL database, and SQLite's writers' lock (consult.writelock) across real processes."""
+"""The event store's one-statement inserts (consult.adapters.eventstore), on real SQLite files and a real
+PostgreSQL database, and SQLite's writers' lock (consult.adapters.writelock) across real processes."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-import consult.eventstore
-from consult.eventstore import BatchedPostgresApplicationRecorder, BatchedSQLiteApplicationRecorder
-from consult.writelock import WriteLock, lock_for
+import consult.adapters.eventstore
+from consult.adapters.eventstore import (
+    BatchedPostgresApplicationRecorder,
+    BatchedSQLiteApplicationRecorder,
+)
+from consult.adapters.writelock import WriteLock, lock_for
 from entrypoints.bootstrap import build_app
 
 
@@ -45,7 +48,7 @@ def recorder(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.mark.postgres
 def test_a_postgres_batch_notifies_the_followers_channel(postgres_url: str) -> None:
-    """The batched insert sends the NOTIFY a PostgreSQL follower waits on (consult.followers)."""
+    """The batched insert sends the NOTIFY a PostgreSQL follower waits on (consult.adapters.followers)."""
     import psycopg
     from psycopg.conninfo import make_conninfo
 
@@ -70,7 +73,7 @@ def test_the_ids_given_are_the_notification_ids_read_back(
     rows_per_statement: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(consult.eventstore, "ROWS_PER_STATEMENT", rows_per_statement)
+    monkeypatch.setattr(consult.adapters.eventstore, "ROWS_PER_STATEMENT", rows_per_statement)
     before = recorder.max_notification_id() or 0
     single = recorder.insert_events(stored(1))
     batch = stored(7)

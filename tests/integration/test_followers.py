@@ -224,7 +224,7 @@ def test_a_resting_postgres_watcher_takes_the_notifications_of_what_arrived(
 ) -> None:
     """A busy follower rests instead of waiting; the notifications of that time are taken then,
     so they neither pile up on the server nor wake the follower again once it waits."""
-    from consult.followers import PostgresWatcher
+    from consult.adapters.followers import PostgresWatcher
     from tests.conftest import OPERATOR
 
     stop = threading.Event()

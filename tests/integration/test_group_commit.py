@@ -1,4 +1,4 @@
-"""Group commit of ballots (``consult.committer``) against real SQLite and PostgreSQL stores.
+"""Group commit of ballots (``consult.adapters.committer``) against real SQLite and PostgreSQL stores.
 
 Concurrent first ballots are saved in one transaction. These tests hold the committer's first
 transaction back (a gate before the real save) so that a batch forms deterministically behind it,

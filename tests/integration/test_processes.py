@@ -701,7 +701,7 @@ def test_external_web_waits_for_the_follower_and_says_when_it_is_behind(
 
 @pytest.mark.postgres
 def test_a_postgres_follower_wakes_on_the_stores_notification(postgres_url: str) -> None:
-    from consult.followers import PostgresWatcher
+    from consult.adapters.followers import PostgresWatcher
 
     app = build_app(postgres_url)
     stop = threading.Event()

@@ -6,20 +6,16 @@ a host that is not found, a port where nothing listens, a server that does not a
 that does not exist, or a login the server refuses each become a
 :class:`~consult.errors.StoreUnavailableError` that names it, in Chinese and English.
 
-:func:`sqlite_folder` refuses a SQLite file whose folder does not exist, naming both absolute
-paths, rather than creating folders relative to wherever a command happens to run (as the sqlite3
-shell and SQLAlchemy refuse it too); the instance folder of the default database is made by
-:class:`consult.config.Config`.
+:func:`consult.config.sqlite_folder` refuses a SQLite file whose folder does not exist.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from consult.errors import SettingError, StoreUnavailableError
+from consult.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     import psycopg
@@ -94,29 +90,6 @@ def unavailable(
         zh = f"无法连接 {where} 上的数据库“{db}”：{detail}"
         en = f"cannot connect to the database '{db}' on {where}: {detail}"
     return StoreUnavailableError(field="CONSULT_DATABASE_URL", reason=zh, reason_en=en)
-
-
-def sqlite_folder(path: str) -> None:
-    """Refuse a SQLite database file whose folder does not exist, naming where it would go."""
-    if path == ":memory:":
-        return
-    file = Path(path).absolute()
-    folder = file.parent
-    if folder.is_dir():
-        return
-    raise SettingError(
-        field="CONSULT_DATABASE_URL",
-        reason=(
-            f"数据库文件 {file} 所在的文件夹 {folder} 不存在。请先创建它（mkdir -p {folder}），"
-            "或改正 CONSULT_DATABASE_URL：sqlite:/// 之后是相对于当前文件夹的路径，"
-            "sqlite://// 之后是绝对路径"
-        ),
-        reason_en=(
-            f"the folder {folder} of the database file {file} does not exist. Create it first "
-            f"(mkdir -p {folder}) or correct CONSULT_DATABASE_URL: after sqlite:/// comes a path "
-            "relative to the current folder, after sqlite://// an absolute path"
-        ),
-    )
 
 
 _CONNECT_FAILED = re.compile(r"^(connection failed|failed to resolve host)", re.IGNORECASE)
