@@ -17,7 +17,6 @@ from consult.errors import (
     MotionRejectionForbiddenError,
     MotionWithdrawalForbiddenError,
     NoticePeriodError,
-    ValidationError,
 )
 from consult.stages import (  # pages, views and the application name the vocabulary from here
     CHANNELS,  # noqa: F401
@@ -32,6 +31,7 @@ from consult.stages import (  # pages, views and the application name the vocabu
     require_text,
     stage_error,
 )
+from consult.validation import invalid
 
 
 class Case(ConsultAggregate):
@@ -292,13 +292,7 @@ class Case(ConsultAggregate):
     def support(self, person: str, at: datetime) -> None:
         self._expect({Stage.COLLECTING}, "附议", "be supported")
         if person in self.supporters:
-            raise ValidationError(
-                field="person",
-                label="附议",
-                label_en="support",
-                reason="您已附议过",
-                reason_en="you already support it",
-            )
+            raise invalid("person", "support", "already_supported")
         self.record(Case.Supported, at, person, person=person)
 
     def table(self, answer_days: int, at: datetime, actor: str, reason: str) -> None:
@@ -321,13 +315,7 @@ class Case(ConsultAggregate):
     def refer(self, to: str, at: datetime, actor: str, reason: str) -> None:
         self._expect({Stage.COLLECTING}, "转交", "be referred")
         if to not in ("street", "owners-assembly"):
-            raise ValidationError(
-                field="to",
-                label="转交对象",
-                label_en="referral target",
-                reason="只能转交街道或业主大会",
-                reason_en="only the street or the owners' assembly",
-            )
+            raise invalid("to", "referral_target", "referral_targets")
         require_text(reason, "reason", "转交理由", "reason for the referral")
         self.record(Case.Referred, at, actor, reason, to=to)
 
@@ -357,13 +345,7 @@ class Case(ConsultAggregate):
         require_text(place, "place", "地点", "place", 500)
         require_text(form, "form", "形式", "form", 200)
         if not agenda:
-            raise ValidationError(
-                field="agenda",
-                label="议程",
-                label_en="agenda",
-                reason="至少需要一项议程",
-                reason_en="at least one agenda item is needed",
-            )
+            raise invalid("agenda", "agenda", "agenda_needed")
         earliest = at + timedelta(days=notice_days)
         if meeting_at < earliest:
             raise NoticePeriodError(
@@ -414,26 +396,14 @@ class Case(ConsultAggregate):
         for item in self.agenda:
             if item["item_id"] == item_id:
                 return item
-        raise ValidationError(
-            field="item_id",
-            label="表决事项",
-            label_en="vote item",
-            reason=f"“{item_id}”不在已公示的议程中，不得表决",
-            reason_en=f"“{item_id}” is not on the published agenda and may not be voted on",
-        )
+        raise invalid("item_id", "vote_item", "not_on_agenda", item=item_id)
 
     def open_vote(self, vote_id: UUID, item_id: str, at: datetime, actor: str) -> dict[str, Any]:
         self._expect({Stage.NOTICE, Stage.DELIBERATION, Stage.VOTING}, "开始表决", "open a vote")
         self.check_notice_elapsed(at)
         item = self.agenda_item(item_id)
         if any(v["item_id"] == item_id for v in self.votes.values()):
-            raise ValidationError(
-                field="item_id",
-                label="表决事项",
-                label_en="vote item",
-                reason="该事项已经表决过",
-                reason_en="this item has already been put to the vote",
-            )
+            raise invalid("item_id", "vote_item", "item_voted")
         self.record(Case.VoteOpened, at, actor, "", vote_id=vote_id, item_id=item_id)
         return item
 
@@ -490,13 +460,7 @@ class Case(ConsultAggregate):
         require_text(assignee, "assignee", "承办人", "assignee", 200)
         body = require_text(plan, "plan", "实施方案", "plan")
         if due <= at:
-            raise ValidationError(
-                field="due",
-                label="完成期限",
-                label_en="due date",
-                reason="须晚于当前时间",
-                reason_en="must be later than now",
-            )
+            raise invalid("due", "due", "later_than_now")
         self.record(
             Case.ImplementationAssigned, at, actor, "", assignee=assignee, plan=body, due=due
         )
@@ -508,13 +472,7 @@ class Case(ConsultAggregate):
                 self.stage, "在安排实施前报告进度", "report progress before assignment"
             )
         if not 0 <= percent <= 100:
-            raise ValidationError(
-                field="percent",
-                label="进度",
-                label_en="progress",
-                reason="须在0到100之间",
-                reason_en="must be between 0 and 100",
-            )
+            raise invalid("percent", "progress", "percent_0_100")
         body = require_text(text, "text", "进展说明", "progress note", 5000)
         self.record(Case.ProgressReported, at, actor, "", percent=percent, text=body)
 
@@ -527,25 +485,13 @@ class Case(ConsultAggregate):
         body = require_text(summary, "summary", "反馈说明", "feedback")
         for i, e in enumerate(explanations):
             if not str(e.get("to", "")).strip() or not str(e.get("text", "")).strip():
-                raise ValidationError(
-                    field=f"explanations[{i}]",
-                    label="对异议者的解释",
-                    label_en="explanation to a dissenter",
-                    reason="须写明对象和内容",
-                    reason_en="needs both whom it is for and what it says",
-                )
+                raise invalid(f"explanations[{i}]", "explanation", "explanation_needs")
         self.record(Case.FeedbackGiven, at, actor, "", summary=body, explanations=explanations)
 
     def open_evaluation(self, closes_at: datetime, at: datetime, actor: str) -> None:
         self._expect({Stage.FEEDBACK}, "开始评价", "open the evaluation")
         if closes_at <= at:
-            raise ValidationError(
-                field="closes_at",
-                label="评价截止时间",
-                label_en="evaluation deadline",
-                reason="须晚于当前时间",
-                reason_en="must be later than now",
-            )
+            raise invalid("closes_at", "evaluation_deadline", "later_than_now")
         self.record(Case.EvaluationOpened, at, actor, "", closes_at=closes_at)
 
     def close_evaluation(

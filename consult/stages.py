@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from consult.errors import IllegalTransitionError, ValidationError
+from consult.errors import IllegalTransitionError
+from consult.validation import invalid
 
 
 class Stage(StrEnum):
@@ -108,19 +109,7 @@ def stage_error(stage: Stage, action: str, action_en: str) -> IllegalTransitionE
 def require_text(value: str, field: str, label: str, label_en: str, max_len: int = 20000) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationError(
-            field=field,
-            label=label,
-            label_en=label_en,
-            reason="不能为空",
-            reason_en="must not be empty",
-        )
+        raise invalid(field, (label, label_en), "empty")
     if len(text) > max_len:
-        raise ValidationError(
-            field=field,
-            label=label,
-            label_en=label_en,
-            reason=f"不能超过{max_len}字",
-            reason_en=f"must be at most {max_len} characters",
-        )
+        raise invalid(field, (label, label_en), "too_long", max=max_len)
     return text

@@ -11,9 +11,8 @@ multi-line text only), no lone surrogates, no characters that override the direc
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
 
-from consult.errors import ValidationError
+from consult.validation import invalid
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 LINE_BREAKS = frozenset("\n\r")
@@ -94,12 +93,7 @@ def checked_text(
     try:
         text = clean_text(value, multiline=multiline, max_length=max_length)
     except TextError as error:
-        raise _invalid(field, label, label_en, error.zh, error.en) from None
+        raise invalid(field, (label, label_en), (error.zh, error.en)) from None
     if required and not text:
-        raise _invalid(field, label, label_en, "不能为空", "must not be blank")
+        raise invalid(field, (label, label_en), "blank")
     return text
-
-
-def _invalid(field: str, label: str, label_en: str, zh: str, en: str) -> ValidationError:
-    params: dict[str, Any] = {"label": label, "label_en": label_en, "reason": zh, "reason_en": en}
-    return ValidationError(field=field, **params)

@@ -54,11 +54,38 @@ MESSAGES: dict[str, Pair] = {
     "statement": ("发言", "statement"),
     "time": ("时间", "time"),
     "unit_id": ("专有部分编号", "unit id"),
+    "building": ("楼栋", "building"),
+    "entrance": ("单元", "entrance"),
+    "room": ("房号", "room"),
+    "unit_kind": ("类型", "kind"),
+    "merge": ("业主人数合并规则", "head merge rule"),
+    "parking_votes": ("车位是否参与表决", "parking votes"),
+    "roll": ("名册", "roll"),
+    "roll_file": ("名册文件", "file"),
+    "support": ("附议", "support"),
+    "referral_target": ("转交对象", "referral target"),
+    "vote_item": ("表决事项", "vote item"),
+    "due": ("完成期限", "due date"),
+    "progress": ("进度", "progress"),
+    "explanation": ("对异议者的解释", "explanation to a dissenter"),
+    "evaluation_deadline": ("评价截止时间", "evaluation deadline"),
+    "estate": ("小区", "estate"),
+    "street_code": ("街道编号", "street code"),
+    "community_code": ("社区编号", "community code"),
+    "output_file": ("输出文件", "output file"),
+    "version": ("版本", "version"),
+    "username": ("用户名", "user name"),
+    "person_id": ("人员编号", "person id"),
+    "display_name": ("姓名", "name"),
+    "roles": ("身份", "roles"),
+    "password": ("密码", "password"),
     # --- why it is refused ------------------------------------------------------------------
     "exists": ("{value} 已存在", "{value} already exists"),
     "either": ("须为 {values}", "must be {values}"),
     "one_of": ("须为 {values} 之一", "must be one of {values}"),
     "empty": ("不能为空", "must not be empty"),
+    "blank": ("不能为空", "must not be blank"),
+    "too_long": ("不能超过{max}字", "must be at most {max} characters"),
     "duplicates": ("有重复", "contains duplicates"),
     "bad_code": (
         "须为1至64个字符，不含空格和斜杠",
@@ -109,14 +136,83 @@ MESSAGES: dict[str, Pair] = {
         "您（或与您共有房屋的业主）已评价过",
         "you (or a co-owner of your unit) have already rated",
     ),
+    # case (consult/case.py)
+    "already_supported": ("您已附议过", "you already support it"),
+    "referral_targets": ("只能转交街道或业主大会", "only the street or the owners' assembly"),
+    "agenda_needed": ("至少需要一项议程", "at least one agenda item is needed"),
+    "not_on_agenda": (
+        "“{item}”不在已公示的议程中，不得表决",
+        "“{item}” is not on the published agenda and may not be voted on",
+    ),
+    "item_voted": ("该事项已经表决过", "this item has already been put to the vote"),
+    "percent_0_100": ("须在0到100之间", "must be between 0 and 100"),
+    "explanation_needs": ("须写明对象和内容", "needs both whom it is for and what it says"),
+    # estates, rolls and accounts (consult CLI, account rules, account pages)
+    "no_estate": ("小区 {code} 不存在", "estate {code} does not exist"),
+    "no_estate_create": (
+        "小区 {code} 不存在，请先运行 consult estate create",
+        "estate {code} does not exist; create it with 'consult estate create'",
+    ),
+    "exists_leave_out": (
+        "{kind} {code} 已存在；要使用它，请去掉 {option}",
+        "{kind} {code} already exists; leave out {option} to use it",
+    ),
+    "give_street": ("须同时给出 --street", "give --street too"),
+    "community_needs_street": ("创建社区须给出 --street", "creating a community needs --street"),
+    "no_folder": ("文件夹 {folder} 不存在", "the folder {folder} does not exist"),
+    "no_roll_yet": (
+        "小区 {code} 还没有名册，请先运行 consult roll import",
+        "estate {code} has no roll yet; import one with 'consult roll import'",
+    ),
+    "no_roll_version": (
+        "小区 {code} 的名册没有第{version}版（最新为第{latest}版）",
+        "the roll of estate {code} has no version {version} (the latest is {latest})",
+    ),
+    "bad_username": (
+        "须为3至64位小写字母、数字、点、横线或下划线，以字母或数字开头",
+        "use 3 to 64 lower-case letters, digits, dots, dashes or underscores, "
+        "starting with a letter or digit",
+    ),
+    "bad_person_id": (
+        "不能为空，且不能超过{max}个字",
+        "must not be empty or longer than {max} characters",
+    ),
+    "name_too_long": ("不能超过{max}个字", "must not be longer than {max} characters"),
+    "estate_bound": (
+        "除街道和平台管理员外，账号须属于一个小区",
+        "every account except street and operator accounts belongs to an estate",
+    ),
+    "taken": ("已被使用，请换一个", "is taken; choose another"),
+    "no_such_role": (
+        "没有“{value}”这种身份；可选：{options}",
+        "there is no role '{value}'; choose from {options}",
+    ),
+    "not_an_option": (
+        "“{value}”不是可选值（可选：{listed}）",
+        "{value!r} is not one of: {listed}",
+    ),
+    "choose_role": ("至少选择一种身份", "choose at least one role"),
+    "password_length": ("须为{min}至{max}个字符", "use {min} to {max} characters"),
+    "password_spaces": ("不能以空格开头或结尾", "must not begin or end with a space"),
+    "own_estate_accounts": (
+        "您只能为本小区创建账号",
+        "you can create accounts for your own estate only",
+    ),
+    "cannot_grant": ("您不能授予{roles}", "you may not grant {roles}"),
+    "no_such_estate": ("没有这个小区", "there is no such estate"),
+    "choose_estate": ("请选择小区", "choose an estate"),
 }
 
 
-def invalid(field: str, label: str, reason: str, **params: str | Pair) -> ValidationError:
-    """The error for ``field``: what it is (``label``) and why it is refused (``reason``), both
-    keys of :data:`MESSAGES`; a parameter given as a (Chinese, English) pair is used per language."""
-    label_zh, label_en = MESSAGES[label]
-    reason_zh, reason_en = MESSAGES[reason]
+def invalid(
+    field: str, label: str | Pair, reason: str | Pair, **params: str | int | Pair
+) -> ValidationError:
+    """The error for ``field``: what it is (``label``) and why it is refused (``reason``), each a
+    key of :data:`MESSAGES` or, when the caller already holds both words (a label its own caller
+    named, a roll cell's problem), a (Chinese, English) pair; a parameter given as a pair is used
+    per language."""
+    label_zh, label_en = MESSAGES[label] if isinstance(label, str) else label
+    reason_zh, reason_en = MESSAGES[reason] if isinstance(reason, str) else reason
     zh = {k: v[0] if isinstance(v, tuple) else v for k, v in params.items()}
     en = {k: v[1] if isinstance(v, tuple) else v for k, v in params.items()}
     return ValidationError(
@@ -138,12 +234,22 @@ def either(values: Iterable[str]) -> Pair:
 
 def parse_enum(cls: type[E], value: object, field: str, label: str, reason: str = "") -> E:
     """The member of ``cls`` whose value is ``value``, or a field error listing the allowed values
-    (or giving ``reason``, a key of :data:`MESSAGES`)."""
+    (or giving ``reason``, a key of :data:`MESSAGES` that may name ``{value}`` and the allowed
+    values as ``{options}``, joined by "、" and ", ", or ``{listed}``, by ", " in both)."""
     try:
         return cls(value)
     except ValueError:
         if reason:
-            raise invalid(field, label, reason) from None
+            options = [str(m.value) for m in cls]
+            listed = ", ".join(options)
+            raise invalid(
+                field,
+                label,
+                reason,
+                value=str(value),
+                options=("、".join(options), listed),
+                listed=listed,
+            ) from None
         raise invalid(field, label, "either", values=either(str(m.value) for m in cls)) from None
 
 

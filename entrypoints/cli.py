@@ -19,11 +19,12 @@ from consult.actors import Actor, Role
 from consult.adapters.followers import poll_option
 from consult.bodies import JurisdictionKind, estate_id, jurisdiction_id
 from consult.config import Config, sqlite_path
-from consult.errors import ConsultError, NotFoundError, ValidationError
+from consult.errors import ConsultError, NotFoundError
 from consult.registers import roll_id
 from consult.roll import HeadMergePolicy, HeadRules, read_roll_file
 from consult.rollgen import DEFAULT_SEED, write_roll
 from consult.text import checked_text
+from consult.validation import invalid
 from entrypoints.bootstrap import build_app, build_demo
 from entrypoints.commands.account import account
 from entrypoints.commands.audit import audit
@@ -66,26 +67,21 @@ def existing_estate(app: Any, code: str) -> UUID:
     """The id of the estate the user named by ``code``; an error naming that code if none."""
     eid = estate_id(code.strip())
     if not app.exists(eid):
-        raise ValidationError(
-            field="estate",
-            label="小区",
-            label_en="estate",
-            reason=f"小区 {code} 不存在，请先运行 consult estate create",
-            reason_en=f"estate {code} does not exist; create it with 'consult estate create'",
-        )
+        raise invalid("estate", "estate", "no_estate_create", code=code)
     return eid
 
 
 def refuse_existing(app: Any, kind: JurisdictionKind, code: str, option: str) -> None:
     """Creating a street or community that exists is refused by its code, with the way to use it."""
     if app.exists(jurisdiction_id(kind, code.strip())):
-        zh, en = ("街道", "street") if kind == JurisdictionKind.STREET else ("社区", "community")
-        raise ValidationError(
-            field=kind.value,
-            label=f"{zh}编号",
-            label_en=f"{en} code",
-            reason=f"{zh} {code} 已存在；要使用它，请去掉 {option}",
-            reason_en=f"{en} {code} already exists; leave out {option} to use it",
+        name = ("街道", "street") if kind == JurisdictionKind.STREET else ("社区", "community")
+        raise invalid(
+            kind.value,
+            f"{kind.value}_code",
+            "exists_leave_out",
+            kind=name,
+            code=code,
+            option=option,
         )
 
 
@@ -188,13 +184,7 @@ def roll_generate(out: Path, units: int, seed: int, estate_code: str) -> None:
     """Write a synthetic roll of UNITS units to OUT (for trials and benchmarks; no real person)."""
     folder = out.resolve().parent
     if not folder.is_dir():
-        raise ValidationError(
-            field="out",
-            label="输出文件",
-            label_en="output file",
-            reason=f"文件夹 {folder} 不存在",
-            reason_en=f"the folder {folder} does not exist",
-        )
+        raise invalid("out", "output_file", "no_folder", folder=str(folder))
     write_roll(out, units, seed, estate_code.strip() or "E1")
     click.echo(
         say(
@@ -214,21 +204,16 @@ def roll_show(estate_code: str, version: int | None) -> None:
     click.get_current_context().call_on_close(app.close)
     eid = existing_estate(app, estate_code)
     if not app.exists(roll_id(eid)):
-        raise ValidationError(
-            field="estate",
-            label="名册",
-            label_en="roll",
-            reason=f"小区 {estate_code} 还没有名册，请先运行 consult roll import",
-            reason_en=f"estate {estate_code} has no roll yet; import one with 'consult roll import'",
-        )
+        raise invalid("estate", "roll", "no_roll_yet", code=estate_code)
     latest = app.roll_version(eid)
     if version is not None and version > latest:
-        raise ValidationError(
-            field="version",
-            label="版本",
-            label_en="version",
-            reason=f"小区 {estate_code} 的名册没有第{version}版（最新为第{latest}版）",
-            reason_en=f"the roll of estate {estate_code} has no version {version} (the latest is {latest})",
+        raise invalid(
+            "version",
+            "version",
+            "no_roll_version",
+            code=estate_code,
+            version=version,
+            latest=latest,
         )
     summary = app.roll_summary(eid, version)
     for key, value in summary.to_dict().items():
@@ -268,33 +253,15 @@ def estate_create(
         street_name = checked_text(street_name, "street_name", "街道名称", "street name")
     app = command_app()
     if app.exists(estate_id(code.strip())):
-        raise ValidationError(
-            field="code",
-            label="小区编号",
-            label_en="estate code",
-            reason=f"小区 {code} 已存在",
-            reason_en=f"estate {code} already exists",
-        )
+        raise invalid("code", "estate_code", "exists", value=(f"小区 {code}", f"estate {code}"))
     if street_name:
         if not street_code:
-            raise ValidationError(
-                field="street",
-                label="街道编号",
-                label_en="street code",
-                reason="须同时给出 --street",
-                reason_en="give --street too",
-            )
+            raise invalid("street", "street_code", "give_street")
         refuse_existing(app, JurisdictionKind.STREET, street_code, "--street-name")
         app.create_street(street_code, street_name, OPERATOR)
     if community_name:
         if not street_code:
-            raise ValidationError(
-                field="street",
-                label="街道编号",
-                label_en="street code",
-                reason="创建社区须给出 --street",
-                reason_en="creating a community needs --street",
-            )
+            raise invalid("street", "street_code", "community_needs_street")
         refuse_existing(app, JurisdictionKind.COMMUNITY, community_code, "--community-name")
         app.create_community(community_code, community_name, street_code, OPERATOR)
     elif not app.exists(jurisdiction_id(JurisdictionKind.COMMUNITY, community_code.strip())):

@@ -16,12 +16,12 @@ from consult.errors import RollValidationError, RowProblem
 from consult.roll.units import (
     _AREA_RE,
     _KINDS,
-    _LABELS_ZH,
     _OWNER_KINDS,
     _SOURCES,
     Unit,
     _area_problem,
     _invalid,
+    _label,
     _owners_problem,
 )
 
@@ -107,7 +107,7 @@ def _header_problems(line: int, header: list[str]) -> tuple[list[RowProblem], di
                     line,
                     name,
                     "",
-                    f"表头缺少“{name}”（{_LABELS_ZH[name]}）列；表头应为 {expected}",
+                    f"表头缺少“{name}”（{_label(name)[0]}）列；表头应为 {expected}",
                     f"the header lacks the column '{name}'; expected {expected}",
                 )
             )

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from consult.errors import ValidationError
+from consult.validation import MESSAGES, Pair, invalid, parse_enum
 
 
 class UnitKind(StrEnum):
@@ -47,27 +48,12 @@ class HeadMergePolicy(StrEnum):
     OVERLAPPING = "overlapping"
 
 
-_LABELS_ZH = {
-    "unit_id": "专有部分编号",
-    "building": "楼栋",
-    "entrance": "单元",
-    "room": "房号",
-    "kind": "类型",
-    "area_m2": "面积",
-    "area": "面积",
-    "area_source": "面积来源",
-    "owners": "业主",
-    "owner_kind": "业主类型",
-    "merge": "业主人数合并规则",
-    "parking_votes": "车位是否参与表决",
-    "units": "名册",
-    "file": "名册文件",
-}
+#: A roll field (or CSV column) whose key in MESSAGES is not its own name.
+_LABEL_KEYS = {"kind": "unit_kind", "area_m2": "area", "units": "roll", "file": "roll_file"}
 
 _KINDS = {m.value: m for m in UnitKind}
 _SOURCES = {m.value: m for m in AreaSource}
 _OWNER_KINDS = {m.value: m for m in OwnerKind}
-_MERGES = {m.value: m for m in HeadMergePolicy}
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -77,14 +63,14 @@ _SCIENTIFIC_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
 _TOO_PRECISE_RE = re.compile(r"[0-9]+\.[0-9]{3,}")
 
 
+def _label(field: str) -> Pair:
+    """What a roll field (or CSV column) is, in both languages."""
+    return MESSAGES[_LABEL_KEYS.get(field, field)]
+
+
 def _invalid(field: str, reason: str, reason_en: str) -> ValidationError:
-    return ValidationError(
-        field=field,
-        label=_LABELS_ZH.get(field, field),
-        label_en=field,
-        reason=reason,
-        reason_en=reason_en,
-    )
+    """A refused roll value; its reason is the cell's own (zh, en), as in the row reports."""
+    return invalid(field, _label(field), (reason, reason_en))
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -106,14 +92,13 @@ class HeadRules:
         if unknown:
             names = ", ".join(unknown)
             raise _invalid("merge", f"未知的设置项：{names}", f"unknown setting(s): {names}")
-        merge = d.get("merge", HeadMergePolicy.IDENTICAL.value)
-        if merge not in _MERGES:
-            allowed = ", ".join(_MERGES)
-            raise _invalid(
-                "merge",
-                f"“{merge}”不是可选值（可选：{allowed}）",
-                f"{merge!r} is not one of: {allowed}",
-            )
+        merge = parse_enum(
+            HeadMergePolicy,
+            d.get("merge", HeadMergePolicy.IDENTICAL.value),
+            "merge",
+            "merge",
+            "not_an_option",
+        )
         parking_votes = d.get("parking_votes", False)
         if not isinstance(parking_votes, bool):
             raise _invalid(
@@ -121,7 +106,7 @@ class HeadRules:
                 f"应为 true 或 false，而不是“{parking_votes}”",
                 f"must be true or false, not {parking_votes!r}",
             )
-        return cls(merge=_MERGES[merge], parking_votes=parking_votes)
+        return cls(merge=merge, parking_votes=parking_votes)
 
 
 @dataclass(frozen=True)
@@ -189,24 +174,16 @@ class Unit:
             building=texts["building"],
             entrance=texts["entrance"],
             room=texts["room"],
-            kind=_enum_from_dict(d, "kind", _KINDS),
+            kind=_enum_from_dict(d, "kind", UnitKind),
             area=Decimal(area_text),
-            area_source=_enum_from_dict(d, "area_source", _SOURCES),
+            area_source=_enum_from_dict(d, "area_source", AreaSource),
             owners=tuple(owners),
-            owner_kind=_enum_from_dict(d, "owner_kind", _OWNER_KINDS),
+            owner_kind=_enum_from_dict(d, "owner_kind", OwnerKind),
         )
 
 
-def _enum_from_dict(d: Mapping[str, Any], name: str, members: Mapping[str, _E]) -> _E:
-    value = d.get(name)
-    if not isinstance(value, str) or value not in members:
-        allowed = ", ".join(members)
-        raise _invalid(
-            name,
-            f"“{value}”不是可选值（可选：{allowed}）",
-            f"{value!r} is not one of: {allowed}",
-        )
-    return members[value]
+def _enum_from_dict(d: Mapping[str, Any], name: str, cls: type[_E]) -> _E:
+    return parse_enum(cls, d.get(name), name, _LABEL_KEYS.get(name, name), "not_an_option")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import click
 from consult.actors import ROLE_NAMES, Role
 from consult.bodies import estate_id
 from consult.config import Config
-from consult.errors import NotFoundError, ValidationError
+from consult.errors import NotFoundError
+from consult.validation import invalid
 from entrypoints.bootstrap import account_store, build_app
 from entrypoints.commands.base import lang, report_errors, say
 from webapp.account_model import Account
@@ -43,13 +44,7 @@ def _estate(code: str) -> UUID:
     with closing(build_app()) as app:
         exists = app.exists(eid)
     if not exists:
-        raise ValidationError(
-            field="estate",
-            label="小区",
-            label_en="estate",
-            reason=f"小区 {code} 不存在",
-            reason_en=f"estate {code} does not exist",
-        )
+        raise invalid("estate", "estate", "no_estate", code=code)
     return eid
 
 

@@ -8,14 +8,16 @@ import gc
 
 import pytest
 
+from consult.actors import Role
 from consult.application import ConsultationApp
 from consult.bodies import CouncilKind
 from consult.clock import FixedClock
 from consult.errors import ValidationError
-from consult.roll import AreaSource, OwnerKind
+from consult.roll import AreaSource, HeadRules, OwnerKind, Unit
 from consult.validation import MESSAGES, either, invalid, one_of, parse_enum
 from consult.vote import Vote
 from tests.conftest import OC, OPERATOR, RC, close_at_end, open_owners_vote, owner, setup_estate
+from webapp.account_rules import NewAccount, check_password, parse_roles
 
 
 def shown(err: ValidationError) -> tuple[str, str]:
@@ -122,3 +124,83 @@ def test_the_event_log_names_where_a_vote_was_closed(
     at = app.eventlog.position_of(Vote.Closed, vote_id)
     assert at is not None and before < at <= closed.position
     assert app.eventlog.position_of(Vote.Closed, vote_id, start=at + 1) is None
+
+
+def test_a_roll_value_names_its_field_in_words() -> None:
+    """The roll's refusals take their labels from the table: none shows an internal key."""
+    with pytest.raises(ValidationError) as err:
+        HeadRules.from_dict({"parking_votes": "x"})
+    assert shown(err.value) == (
+        "车位是否参与表决无效：应为 true 或 false，而不是“x”",
+        "Invalid parking votes: must be true or false, not 'x'",
+    )
+    with pytest.raises(ValidationError) as err:
+        HeadRules.from_dict({"merge": "x"})
+    assert shown(err.value) == (
+        "业主人数合并规则无效：“x”不是可选值（可选：identical, overlapping）",
+        "Invalid head merge rule: 'x' is not one of: identical, overlapping",
+    )
+    unit = {
+        "unit_id": "1-1-101",
+        "building": "1",
+        "entrance": "1",
+        "room": "101",
+        "kind": "residential",
+        "area": "88.91",
+        "area_source": "register",
+        "owners": ["p1"],
+        "owner_kind": "tenant",
+    }
+    with pytest.raises(ValidationError) as err:
+        Unit.from_dict(unit)
+    assert err.value.field == "owner_kind"
+    assert shown(err.value) == (
+        "业主类型无效：“tenant”不是可选值（可选：person, company, developer）",
+        "Invalid owner kind: 'tenant' is not one of: person, company, developer",
+    )
+    assert Unit.from_dict({**unit, "owner_kind": "person"}).owner_kind == OwnerKind.PERSON
+
+
+def test_the_account_messages_users_see_are_unchanged() -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_roles(["resident", "king"])
+    assert err.value.field == "roles"
+    roles = [r.value for r in Role]
+    assert shown(err.value) == (
+        f"身份无效：没有“king”这种身份；可选：{'、'.join(roles)}",
+        f"Invalid roles: there is no role 'king'; choose from {', '.join(roles)}",
+    )
+    with pytest.raises(ValidationError) as err:
+        parse_roles([])
+    assert shown(err.value) == (
+        "身份无效：至少选择一种身份",
+        "Invalid roles: choose at least one role",
+    )
+    with pytest.raises(ValidationError) as err:
+        check_password("short")
+    assert shown(err.value) == (
+        "密码无效：须为8至200个字符",
+        "Invalid password: use 8 to 200 characters",
+    )
+    with pytest.raises(ValidationError) as err:
+        NewAccount.checked("ok-name", "p" * 65, "", ["resident"], None)
+    assert shown(err.value) == (
+        "人员编号无效：不能为空，且不能超过64个字",
+        "Invalid person id: must not be empty or longer than 64 characters",
+    )
+
+
+def test_no_field_error_is_written_by_hand() -> None:
+    """Every field error of the product is built from the message table (consult.validation)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    by_hand = re.compile(r"\bValidationError\(\s*(field=|\*\*)")
+    found = [
+        f"{path.relative_to(root)}"
+        for package in ("consult", "entrypoints", "webapp")
+        for path in sorted((root / package).rglob("*.py"))
+        if path.name != "validation.py" and by_hand.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from consult.actors import ROLE_NAMES, Role
 from consult.errors import NotFoundError, ValidationError
+from consult.validation import invalid
 from webapp.account_model import Account
 from webapp.account_rules import new_password, parse_roles
 from webapp.errors import Problem, from_domain, not_found
@@ -79,13 +80,11 @@ def create(manager: Account, data: dict[str, Any]) -> Issued:
     roles = parse_roles(data["roles"])
     refused = roles - grantable(manager)
     if refused:
-        raise beyond_powers(
-            field="roles",
-            label="身份",
-            label_en="roles",
-            reason="您不能授予" + "、".join(ROLE_NAMES[r][0] for r in sorted(refused)),
-            reason_en="you may not grant " + ", ".join(ROLE_NAMES[r][1] for r in sorted(refused)),
+        names = (
+            "、".join(ROLE_NAMES[r][0] for r in sorted(refused)),
+            ", ".join(ROLE_NAMES[r][1] for r in sorted(refused)),
         )
+        raise beyond_powers(invalid("roles", "roles", "cannot_grant", roles=names))
     estate = _estate_for(manager, data.get("estate"))
     password = new_password()
     account = services().accounts.create(
@@ -135,33 +134,21 @@ def _reloaded(account_id: int) -> Account:
     return account
 
 
-def beyond_powers(**params: Any) -> Problem:
+def beyond_powers(error: ValidationError) -> Problem:
     """A field asking for more than the manager may grant: 403, the field named in both
     languages (the request itself is well formed)."""
-    return replace(from_domain(ValidationError(**params)), status=403, code="forbidden")
+    return replace(from_domain(error), status=403, code="forbidden")
 
 
 def _estate_for(manager: Account, chosen: UUID | None) -> UUID | None:
     """Committees create accounts of their own estate; operators choose one (or none)."""
     if not is_operator(manager):
         if chosen is not None and chosen != manager.estate_id:
-            raise beyond_powers(
-                field="estate",
-                label="小区",
-                label_en="estate",
-                reason="您只能为本小区创建账号",
-                reason_en="you can create accounts for your own estate only",
-            )
+            raise beyond_powers(invalid("estate", "estate", "own_estate_accounts"))
         return manager.estate_id
     if chosen is not None:
         try:
             services().reads.estate(chosen)
         except NotFoundError:
-            raise ValidationError(
-                field="estate",
-                label="小区",
-                label_en="estate",
-                reason="没有这个小区",
-                reason_en="there is no such estate",
-            ) from None
+            raise invalid("estate", "estate", "no_such_estate") from None
     return chosen

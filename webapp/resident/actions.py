@@ -7,7 +7,7 @@ from uuid import UUID
 
 from consult.application import BallotReceipt, Done, MotionOpened, SignatureResult
 from consult.case import Stage
-from consult.errors import ValidationError
+from consult.validation import invalid
 from webapp.account_model import Account
 from webapp.common import recorded, scoped_case, scoped_motion, scoped_vote
 from webapp.state import services
@@ -19,13 +19,7 @@ def estate_for(user: Account, data: dict[str, Any]) -> UUID:
         return user.estate_id
     chosen = data.get("estate")
     if not isinstance(chosen, UUID):
-        raise ValidationError(
-            field="estate",
-            label="小区",
-            label_en="estate",
-            reason="请选择小区",
-            reason_en="choose an estate",
-        )
+        raise invalid("estate", "estate", "choose_estate")
     services().reads.estate(chosen)
     return chosen
 
