@@ -2,7 +2,8 @@
 
 A refused value is a :class:`~consult.errors.ValidationError` naming the field, what it is and why,
 in Chinese first and English. Every label and reason a command uses is a key of :data:`MESSAGES`
-(a pair of ``str.format`` templates); :func:`invalid` builds the error from two keys and
+(a pair of ``str.format`` templates), or a (zh, en) pair its caller was given (a text field's
+label, a roll cell's problem); :func:`invalid` builds the error from the two and
 :func:`parse_enum` / :func:`one_of` refuse a value outside a fixed set, listing what is allowed.
 """
 
