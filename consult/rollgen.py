@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from consult.roll.parsing import COLUMNS
+
 __all__ = [
     "COLUMNS",
     "DEFAULT_SEED",
@@ -31,17 +33,6 @@ __all__ = [
     "write_roll",
 ]
 
-COLUMNS = (
-    "unit_id",
-    "building",
-    "entrance",
-    "room",
-    "kind",
-    "area_m2",
-    "area_source",
-    "owners",
-    "owner_kind",
-)
 DEFAULT_SEED = 1
 
 #: The rolls the tests and benchmarks use by name: units and estate code (seed DEFAULT_SEED).

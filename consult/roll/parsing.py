@@ -25,7 +25,7 @@ from consult.roll.units import (
     _owners_problem,
 )
 
-_COLUMNS = (
+COLUMNS = (
     "unit_id",
     "building",
     "entrance",
@@ -36,7 +36,7 @@ _COLUMNS = (
     "owners",
     "owner_kind",
 )
-_COLUMN_SET = frozenset(_COLUMNS)
+_COLUMN_SET = frozenset(COLUMNS)
 
 
 def _records(text: str, problems: list[RowProblem]) -> Iterator[tuple[int, int, list[str]]]:
@@ -65,7 +65,7 @@ def _records(text: str, problems: list[RowProblem]) -> Iterator[tuple[int, int, 
 def _header_problems(line: int, header: list[str]) -> tuple[list[RowProblem], dict[str, int]]:
     problems: list[RowProblem] = []
     positions: dict[str, int] = {}
-    expected = ",".join(_COLUMNS)
+    expected = ",".join(COLUMNS)
     if not _COLUMN_SET.intersection(header):
         problems.append(
             RowProblem(
@@ -100,7 +100,7 @@ def _header_problems(line: int, header: list[str]) -> tuple[list[RowProblem], di
             )
         else:
             positions[name] = number - 1
-    for name in _COLUMNS:
+    for name in COLUMNS:
         if name not in positions:
             problems.append(
                 RowProblem(
@@ -137,7 +137,7 @@ def parse_roll(text: str) -> list[Unit]:
         raise RollValidationError(problems + header_problems)
 
     width = len(header)
-    pick = itemgetter(*(positions[name] for name in _COLUMNS))
+    pick = itemgetter(*(positions[name] for name in COLUMNS))
     units: list[Unit] = []
     first_seen: dict[str, int] = {}
     add = problems.append
