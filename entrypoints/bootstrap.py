@@ -19,9 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from consult.adapters.followers import DEFAULT_POLL, LINGER, run_followers
 from consult.adapters.storecheck import connect_postgres
@@ -45,16 +43,11 @@ from consult.errors import ConsultError, SettingError
 from projections import Projector, Queries, open_store
 from projections import attach as attach_projector
 from projections.queries.pages import PageReads
-from webapp import create_app
-from webapp.accounts import AccountStore
-from webapp.db import engine_for
-from webapp.demo_accounts import ensure_demo_accounts
-from webapp.limits import rate_limiter_for
-from webapp.services import WebServices
-from webapp.settings import WebSettings
-from webapp.signins import SignIns
-from webapp.tables import create_tables
-from webapp.voting_codes import VotingCodes
+
+if TYPE_CHECKING:  # the web is imported where it is built: a follower or rebuild runs without it
+    from flask import Flask
+
+    from webapp.accounts import AccountStore
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +274,16 @@ def build_web(
     (an application a test built, without the audit chain, which such tests attach themselves);
     else on a runtime of its own, as configured, closed when the process exits."""
     config = config or Config.from_env(dict(environ) if environ is not None else None)
+    from webapp import create_app
+    from webapp.accounts import AccountStore
+    from webapp.db import engine_for
+    from webapp.limits import rate_limiter_for
+    from webapp.services import WebServices
+    from webapp.settings import WebSettings
+    from webapp.signins import SignIns
+    from webapp.tables import create_tables
+    from webapp.voting_codes import VotingCodes
+
     settings = WebSettings.from_env(config, environ)
     if runtime is None:
         if consult is not None:
@@ -310,6 +313,10 @@ def build_web(
 def account_store(config: Config, password_method: str) -> Iterator[AccountStore]:
     """The web's accounts for ``consult account``, on the configured store (its tables made if
     missing); its engine is disposed at the end."""
+    from webapp.accounts import AccountStore
+    from webapp.db import engine_for
+    from webapp.tables import create_tables
+
     engine = engine_for(config.database_url)
     try:
         create_tables(engine)
@@ -370,5 +377,7 @@ def build_demo(config: Config | None = None, app: ConsultationApp | None = None)
     else:
         summary = populate(app, clock)
     app.clock = SystemClock()
+    from webapp.demo_accounts import ensure_demo_accounts
+
     summary.credentials = ensure_demo_accounts(config, summary)
     return summary
